@@ -1,0 +1,371 @@
+#!/usr/bin/env bash
+# A local Kubernetes cluster for `pulumi up` and the end-to-end tests, with no container runtime:
+# etcd, kube-apiserver, kube-controller-manager and kube-scheduler run as plain processes, and
+# kwok plays two fake nodes (pods are scheduled and marked Ready, nothing runs). Everything
+# listens on 127.0.0.1 only.
+#
+#   cluster/local-cluster.sh start          start (or say it is running); builds binaries if needed
+#   cluster/local-cluster.sh stop [--purge] stop every component; --purge also wipes all state
+#   cluster/local-cluster.sh status         one line per component; non-zero if any is down
+#   cluster/local-cluster.sh env            prints `export KUBECONFIG=...`
+#   cluster/local-cluster.sh recycle        make Released PersistentVolumes Available again
+#
+# Pods get fake 10.244.x.y IPs and Services fake 10.96.x.y IPs: they are only values in the API,
+# never dial them (nothing listens there, and traffic off loopback is not allowed on these hosts).
+set -euo pipefail
+
+CLUSTER_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_DIR="$(dirname "$CLUSTER_DIR")"
+# shellcheck source=../toolchain/lib.sh
+. "$REPO_DIR/toolchain/lib.sh"
+
+STATE="${EXCHANGE_CLUSTER_STATE:-${XDG_STATE_HOME:-$HOME/.local/state}/exchange-platform/cluster}"
+PKI="$STATE/pki"
+RUN="$STATE/run"
+LOGS="$STATE/logs"
+VOLUMES="$STATE/volumes"
+KUBECONFIG_FILE="$STATE/kubeconfig"
+# Written when the state folder is created; `stop --purge` wipes only a folder that has it, so a
+# mistyped EXCHANGE_CLUSTER_STATE can never make it delete something else.
+MARKER="$STATE/.exchange-local-cluster"
+
+CONTEXT=exchange-local
+ETCD_PORT=12379
+ETCD_PEER_PORT=12380
+API_PORT=16443
+KCM_PORT=16257
+SCHEDULER_PORT=16259
+SERVICE_CIDR=10.96.0.0/16
+POD_CIDR=10.244.0.0/16
+NODES=(exchange-worker-1 exchange-worker-2)
+PV_COUNT=6
+
+# Start order; stop goes the other way.
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+
+usage() { sed -n '7,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+
+# --- processes -------------------------------------------------------------------------------
+
+pid_of() { cat "$RUN/$1.pid" 2>/dev/null || true; }
+
+# is_ours NAME PID: the process runs the component's binary with this state folder in its
+# arguments, so a pid reused by an unrelated process (after a reboot or crash) is never touched.
+is_ours() {
+  local name="$1" pid="$2" argv0 args
+  [[ "$pid" =~ ^[0-9]+$ && -r /proc/$pid/cmdline ]] || return 1
+  args="$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
+  argv0="$(head -n 1 <<<"$args")"
+  [[ "$(basename "$argv0")" == "$name" && "$args" == *"$STATE/"* ]]
+}
+
+running() { local pid; pid="$(pid_of "$1")"; is_ours "$1" "$pid"; }
+
+# healthy NAME: the component answers its own health check (kwok has no endpoint of its own
+# here; start checks its work instead, by waiting for the nodes to turn Ready).
+healthy() {
+  local c=(curl --silent --fail --noproxy '*' --max-time 3 --output /dev/null)
+  case "$1" in
+    etcd) "${c[@]}" "http://127.0.0.1:$ETCD_PORT/health" ;;
+    kube-apiserver)
+      "${c[@]}" --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" \
+        "https://127.0.0.1:$API_PORT/readyz" ;;
+    # Self-signed serving certs (written to their --cert-dir); /healthz needs no credentials.
+    kube-controller-manager) "${c[@]}" --insecure "https://127.0.0.1:$KCM_PORT/healthz" ;;
+    kube-scheduler) "${c[@]}" --insecure "https://127.0.0.1:$SCHEDULER_PORT/healthz" ;;
+    kwok) true ;;
+  esac
+}
+
+up() { running "$1" && healthy "$1"; }
+
+# launch NAME CMD...: runs CMD detached in its own session (so it outlives the calling shell and
+# its Ctrl-C), with its output in logs/NAME.log; the pid file is written by the process itself
+# just before it becomes CMD, so it is the component's own pid.
+launch() {
+  local name="$1"; shift
+  local logfile="$LOGS/$name.log"
+  [[ -f "$logfile" ]] && mv -f "$logfile" "$logfile.prev"
+  rm -f "$RUN/$name.pid"
+  setsid -f bash -c 'echo $$ >"$0"; exec "$@"' "$RUN/$name.pid" "$@" </dev/null >"$logfile" 2>&1
+  local i
+  for ((i = 0; i < 50; i++)); do [[ -s "$RUN/$name.pid" ]] && return 0; sleep 0.1; done
+  die "$name did not start; see $logfile"
+}
+
+# wait_up NAME SECONDS: until the component is healthy; fails early if its process died.
+wait_up() {
+  local name="$1" deadline=$((SECONDS + $2))
+  until healthy "$name"; do
+    if ! running "$name"; then
+      log "$name exited; last lines of $LOGS/$name.log:"
+      tail -n 30 "$LOGS/$name.log" >&2
+      die "$name failed to start"
+    fi
+    ((SECONDS < deadline)) || die "$name not healthy after $2 s; see $LOGS/$name.log"
+    sleep 0.5
+  done
+}
+
+stop_component() {
+  local name="$1" pid i
+  pid="$(pid_of "$name")"
+  if is_ours "$name" "$pid"; then
+    log "stopping $name (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 150; i++)); do is_ours "$name" "$pid" || break; sleep 0.1; done
+    if is_ours "$name" "$pid"; then
+      log "$name ignored TERM for 15 s; killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+      for ((i = 0; i < 50; i++)); do is_ours "$name" "$pid" || break; sleep 0.1; done
+    fi
+  fi
+  rm -f "$RUN/$name.pid"
+}
+
+stop_all() {
+  local i
+  for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do stop_component "${COMPONENTS[i]}"; done
+}
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# --- certificates and kubeconfigs ------------------------------------------------------------
+
+# sign NAME SUBJECT EXTENSIONS: a key and a certificate for NAME signed by the cluster CA.
+sign() {
+  local name="$1" subject="$2" extensions="$3"
+  openssl req -new -newkey rsa:2048 -nodes -keyout "$name.key" -out "$name.csr" -subj "$subject" 2>/dev/null
+  openssl x509 -req -in "$name.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -sha256 \
+    -extfile <(printf '%s\n' "$extensions") -out "$name.crt" 2>/dev/null
+  rm -f "$name.csr"
+}
+
+write_kubeconfig() { # FILE USER CERT_NAME
+  local file="$1" user="$2" cert="$3"
+  local k=(kubectl config --kubeconfig="$file")
+  "${k[@]}" set-cluster "$CONTEXT" --server="https://127.0.0.1:$API_PORT" \
+    --certificate-authority="$PKI/ca.crt" --embed-certs=true >/dev/null
+  "${k[@]}" set-credentials "$user" --client-certificate="$PKI/$cert.crt" \
+    --client-key="$PKI/$cert.key" --embed-certs=true >/dev/null
+  "${k[@]}" set-context "$CONTEXT" --cluster="$CONTEXT" --user="$user" >/dev/null
+  "${k[@]}" use-context "$CONTEXT" >/dev/null
+  chmod 600 "$file"
+}
+
+# Made once, at the first start: a CA, the apiserver's serving cert, a client cert per identity,
+# the service-account signing key pair, and the kubeconfigs that use them.
+ensure_pki() {
+  [[ -f "$PKI/.complete" ]] && return 0
+  log "creating certificates and kubeconfigs in $PKI"
+  rm -rf "$PKI" "$KUBECONFIG_FILE"
+  mkdir -p "$PKI"
+  (
+    cd "$PKI"
+    umask 077
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 3650 -sha256 \
+      -subj "/CN=$CONTEXT-ca" 2>/dev/null
+    # 10.96.0.1 is the "kubernetes" Service's address, which in-cluster clients would use.
+    sign apiserver "/CN=kube-apiserver" "$(printf '%s\n' \
+      'keyUsage=critical,digitalSignature,keyEncipherment' 'extendedKeyUsage=serverAuth' \
+      'subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local')"
+    local client='keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=clientAuth'
+    sign admin "/O=system:masters/CN=$CONTEXT-admin" "$client"
+    sign kube-controller-manager "/CN=system:kube-controller-manager" "$client"
+    sign kube-scheduler "/CN=system:kube-scheduler" "$client"
+    openssl genrsa -out sa.key 2048 2>/dev/null
+    openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
+  )
+  write_kubeconfig "$KUBECONFIG_FILE" "$CONTEXT-admin" admin
+  write_kubeconfig "$PKI/kube-controller-manager.kubeconfig" system:kube-controller-manager kube-controller-manager
+  write_kubeconfig "$PKI/kube-scheduler.kubeconfig" system:kube-scheduler kube-scheduler
+  touch "$PKI/.complete"
+}
+
+# --- components ------------------------------------------------------------------------------
+
+start_etcd() {
+  launch etcd "$(command -v etcd)" \
+    --name="$CONTEXT" --data-dir="$STATE/etcd" \
+    --listen-client-urls="http://127.0.0.1:$ETCD_PORT" \
+    --advertise-client-urls="http://127.0.0.1:$ETCD_PORT" \
+    --listen-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" \
+    --initial-advertise-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" \
+    --initial-cluster="$CONTEXT=http://127.0.0.1:$ETCD_PEER_PORT"
+}
+
+start_apiserver() {
+  launch kube-apiserver "$(command -v kube-apiserver)" \
+    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$API_PORT" \
+    --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
+    --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" \
+    --client-ca-file="$PKI/ca.crt" \
+    --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
+    --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+    --service-cluster-ip-range="$SERVICE_CIDR" \
+    --authorization-mode=Node,RBAC --allow-privileged=true --profiling=false
+}
+
+start_controller_manager() {
+  # Leader election is pointless with one instance and only delays the controllers' start.
+  launch kube-controller-manager "$(command -v kube-controller-manager)" \
+    --bind-address=127.0.0.1 --secure-port="$KCM_PORT" --cert-dir="$STATE/kube-controller-manager" \
+    --kubeconfig="$PKI/kube-controller-manager.kubeconfig" \
+    --authentication-kubeconfig="$PKI/kube-controller-manager.kubeconfig" \
+    --authorization-kubeconfig="$PKI/kube-controller-manager.kubeconfig" \
+    --service-account-private-key-file="$PKI/sa.key" --root-ca-file="$PKI/ca.crt" \
+    --use-service-account-credentials=true --cluster-name="$CONTEXT" \
+    --leader-elect=false --profiling=false
+}
+
+start_scheduler() {
+  launch kube-scheduler "$(command -v kube-scheduler)" \
+    --bind-address=127.0.0.1 --secure-port="$SCHEDULER_PORT" --cert-dir="$STATE/kube-scheduler" \
+    --kubeconfig="$PKI/kube-scheduler.kubeconfig" \
+    --authentication-kubeconfig="$PKI/kube-scheduler.kubeconfig" \
+    --authorization-kubeconfig="$PKI/kube-scheduler.kubeconfig" \
+    --leader-elect=false --profiling=false
+}
+
+start_kwok() {
+  # Upstream's stages (installed next to the binary by build-cluster.sh) plus ours for the
+  # load-balancer status. The node IP is loopback so that anything that would talk to a "kubelet"
+  # stays on this machine; no kwok server is started, so nothing listens for it. KWOK_WORKDIR
+  # keeps a developer's own ~/.kwok/kwok.yaml out of this cluster.
+  local stages
+  stages="$(printf '%s,' "$KWOK_STAGES"/*.yaml "$CLUSTER_DIR"/kwok/*.yaml)"
+  KWOK_WORKDIR="$STATE/kwok" launch kwok "$(command -v kwok)" \
+    --kubeconfig="$KUBECONFIG_FILE" --config="${stages%,}" \
+    --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
+    --node-ip=127.0.0.1 --cidr="$POD_CIDR"
+}
+
+# fill TEMPLATE NAME [PATH]: a manifest from cluster/manifests with its placeholders filled in.
+fill() { sed -e "s|@NAME@|$2|g" -e "s|@PATH@|${3:-}|g" "$CLUSTER_DIR/manifests/$1"; }
+
+apply_cluster_objects() {
+  local i node
+  {
+    cat "$CLUSTER_DIR/manifests/cluster.yaml"
+    for node in "${NODES[@]}"; do echo ---; fill node.yaml "$node"; done
+    for ((i = 1; i <= PV_COUNT; i++)); do
+      mkdir -p "$VOLUMES/pv-$i"
+      echo ---; fill persistent-volume.yaml "exchange-pv-$i" "$VOLUMES/pv-$i"
+    done
+  } | kubectl apply -f - >/dev/null
+}
+
+# Retain keeps a PersistentVolume Released after its claim is deleted, bound to nothing; clearing
+# its claimRef (and its folder) makes it Available for the next claim.
+recycle_volumes() {
+  local pv
+  for pv in $(kubectl get pv -l exchange-platform/local-volume=true \
+      -o jsonpath='{range .items[?(@.status.phase=="Released")]}{.metadata.name}{"\n"}{end}'); do
+    log "recycling released volume $pv"
+    find "$VOLUMES/pv-${pv##*-}" -mindepth 1 -delete 2>/dev/null || true
+    kubectl patch pv "$pv" --type=json -p '[{"op":"remove","path":"/spec/claimRef"}]' >/dev/null
+  done
+}
+
+wait_for_default_service_account() {
+  local deadline=$((SECONDS + 60))
+  until kubectl get serviceaccount default --namespace default >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || die "no default ServiceAccount after 60 s; see $LOGS/kube-controller-manager.log"
+    sleep 0.5
+  done
+}
+
+all_up() { local c; for c in "${COMPONENTS[@]}"; do up "$c" || return 1; done; }
+
+use_built_binaries() {
+  eval "$("$REPO_DIR/toolchain/build-cluster.sh")"
+  KWOK_STAGES="$EXCHANGE_CACHE/kwok-v$KWOK_VERSION/stages"
+  export KUBECONFIG="$KUBECONFIG_FILE"
+}
+
+# --- commands --------------------------------------------------------------------------------
+
+cmd_start() {
+  local began=$SECONDS
+  mkdir -p "$STATE" "$RUN" "$LOGS" "$VOLUMES"
+  touch "$MARKER"
+  if all_up; then
+    log "cluster already running (context $CONTEXT, https://127.0.0.1:$API_PORT)"
+    return 0
+  fi
+  # Whatever is left of an earlier run (a crash, a half-finished start) goes first, so every
+  # component starts from a known state.
+  stop_all
+  use_built_binaries
+  local port
+  for port in "$ETCD_PORT" "$ETCD_PEER_PORT" "$API_PORT" "$KCM_PORT" "$SCHEDULER_PORT"; do
+    ! port_in_use "$port" || die "127.0.0.1:$port is in use by a process this script did not start"
+  done
+  ensure_pki
+
+  start_etcd
+  wait_up etcd 60
+  start_apiserver
+  wait_up kube-apiserver 120
+  start_controller_manager
+  start_scheduler
+  start_kwok
+  wait_up kube-controller-manager 60
+  wait_up kube-scheduler 60
+
+  apply_cluster_objects
+  recycle_volumes
+  kubectl wait --for=condition=Ready node "${NODES[@]}" --timeout=60s >/dev/null \
+    || die "fake nodes not Ready; see $LOGS/kwok.log"
+  wait_for_default_service_account
+  log "cluster ready in $((SECONDS - began)) s: context $CONTEXT, https://127.0.0.1:$API_PORT"
+  log "use it with: eval \"\$(cluster/local-cluster.sh env)\""
+}
+
+cmd_stop() {
+  local purge=false
+  case "${1:-}" in
+    --purge) purge=true ;;
+    "") ;;
+    *) usage ;;
+  esac
+  [[ -d "$RUN" ]] && stop_all
+  if $purge && [[ -d "$STATE" ]]; then
+    [[ -f "$MARKER" ]] || die "$STATE has no $(basename "$MARKER"); not wiping a folder this script did not make"
+    log "wiping $STATE"
+    rm -rf "$STATE"
+  fi
+  log "cluster stopped"
+}
+
+cmd_status() {
+  local c pid down=0 detail
+  for c in "${COMPONENTS[@]}"; do
+    pid="$(pid_of "$c")"
+    if ! is_ours "$c" "$pid"; then
+      detail="down"; down=1
+    elif ! healthy "$c"; then
+      detail="unhealthy (pid $pid, log $LOGS/$c.log)"; down=1
+    else
+      detail="up (pid $pid)"
+    fi
+    printf '%-24s %s\n' "$c" "$detail"
+  done
+  return "$down"
+}
+
+cmd_recycle() {
+  running kube-apiserver || die "cluster is not running"
+  use_built_binaries
+  recycle_volumes
+}
+
+case "${1:-}" in
+  start) cmd_start ;;
+  stop) shift; cmd_stop "$@" ;;
+  status) cmd_status ;;
+  env) printf 'export KUBECONFIG=%q\n' "$KUBECONFIG_FILE" ;;
+  recycle) cmd_recycle ;;
+  *) usage ;;
+esac

@@ -1,0 +1,30 @@
+/** The PersistentVolumeClaim that keeps a single-writer service's data across updates. */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { StorageSettings } from "../config";
+import { PLATFORM_LABELS } from "./service-deployment";
+
+/**
+ * The claim is its own resource, not part of the Deployment, so an image or config change to
+ * the Deployment never touches it. `protect` (on in prod) makes `pulumi destroy` and any
+ * replacement of the claim fail instead of deleting the data.
+ */
+export function dataClaim(
+    name: string,
+    namespace: pulumi.Input<string>,
+    storage: StorageSettings,
+    parent: pulumi.Resource,
+): k8s.core.v1.PersistentVolumeClaim {
+    return new k8s.core.v1.PersistentVolumeClaim(
+        name,
+        {
+            metadata: { name, namespace, labels: PLATFORM_LABELS },
+            spec: {
+                accessModes: ["ReadWriteOnce"],
+                storageClassName: storage.className,
+                resources: { requests: { storage: storage.size } },
+            },
+        },
+        { parent, protect: storage.protect, deleteBeforeReplace: true },
+    );
+}

@@ -1,0 +1,66 @@
+/** Redis for caching and pub/sub: one writer with an append-only file on a persistent claim. */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { StatefulServiceSettings } from "../config";
+import { REDIS, redisUrl } from "../seed";
+import { dataClaim } from "./data-volume";
+import { PLATFORM_LABELS, ServiceDeployment } from "./service-deployment";
+
+export interface RedisArgs {
+    namespace: pulumi.Input<string>;
+    settings: StatefulServiceSettings;
+}
+
+/** The official image's `redis` user on Alpine. */
+const REDIS_UID = 999;
+
+export class Redis extends pulumi.ComponentResource {
+    public readonly workload: ServiceDeployment;
+    public readonly connection: k8s.core.v1.ConfigMap;
+    public readonly dataClaim: k8s.core.v1.PersistentVolumeClaim;
+    /** `REDIS_URL` for clients, read from the connection ConfigMap. */
+    public readonly redisUrlEnv: pulumi.Output<k8s.types.input.core.v1.EnvVar>;
+    public readonly connectionString: string = redisUrl();
+
+    constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("exchange:platform:Redis", name, {}, opts);
+        const { settings } = args;
+
+        // The seed's URL carries no password: access is limited by NetworkPolicy instead.
+        const configMapName = `${REDIS.appName}-connection`;
+        this.connection = new k8s.core.v1.ConfigMap(
+            configMapName,
+            {
+                metadata: { name: configMapName, namespace: args.namespace, labels: PLATFORM_LABELS },
+                data: { REDIS_URL: this.connectionString },
+            },
+            { parent: this, deleteBeforeReplace: true },
+        );
+        this.redisUrlEnv = pulumi.output({
+            name: "REDIS_URL",
+            valueFrom: { configMapKeyRef: { name: this.connection.metadata.name, key: "REDIS_URL" } },
+        });
+
+        this.dataClaim = dataClaim(`${REDIS.appName}-data`, args.namespace, settings.storage, this);
+
+        const ping = { exec: { command: ["redis-cli", "-p", String(REDIS.containerPort), "ping"] } };
+        this.workload = new ServiceDeployment(
+            name,
+            {
+                namespace: args.namespace,
+                seed: REDIS,
+                settings,
+                containerName: "redis",
+                runAsUser: REDIS_UID,
+                args: ["redis-server", "--port", String(REDIS.containerPort), "--dir", "/data", "--appendonly", "yes"],
+                readinessProbe: { ...ping, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 },
+                livenessProbe: { ...ping, initialDelaySeconds: 15, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
+                volumes: [{ name: "data", persistentVolumeClaim: { claimName: this.dataClaim.metadata.name } }],
+                volumeMounts: [{ name: "data", mountPath: "/data" }],
+                strategy: "Recreate",
+            },
+            { parent: this },
+        );
+        this.registerOutputs({ workload: this.workload, connection: this.connection, dataClaim: this.dataClaim });
+    }
+}

@@ -1,0 +1,59 @@
+/** Assembles the platform from validated config; index.ts and the unit tests both call it. */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { PlatformIngress } from "./components/ingress";
+import { NetworkPolicies } from "./components/network-policies";
+import { Postgres } from "./components/postgres";
+import { Redis } from "./components/redis";
+import { Router } from "./components/router";
+import { PLATFORM_LABELS } from "./components/service-deployment";
+import { WsStream } from "./components/ws-stream";
+import { PlatformConfig } from "./config";
+
+export interface PlatformOutputs {
+    /** In-cluster DNS name of every Service, keyed by Service name. */
+    serviceDnsNames: pulumi.Output<Record<string, string>>;
+    publicUrls: pulumi.Output<{ api: string; ws: string }>;
+    /** Secret: the database URL carries the generated password. */
+    connectionStrings: pulumi.Output<{ database: string; redis: string }>;
+}
+
+export function deployPlatform(config: PlatformConfig): PlatformOutputs {
+    // `default` always exists and is not ours to delete; any other namespace is created here.
+    const namespace: pulumi.Output<string> =
+        config.namespace === "default"
+            ? pulumi.output(config.namespace)
+            : new k8s.core.v1.Namespace(config.namespace, { metadata: { name: config.namespace, labels: PLATFORM_LABELS } }).metadata.name;
+
+    const postgres = new Postgres("exchange-postgres", { namespace, settings: config.postgres });
+    const redis = new Redis("exchange-redis", { namespace, settings: config.redis });
+    const router = new Router("exchange-router", { namespace, settings: config.router, env: [postgres.databaseUrlEnv, redis.redisUrlEnv] });
+    const wsStream = new WsStream("exchange-ws-stream", { namespace, settings: config.wsStream, env: [redis.redisUrlEnv] });
+
+    const ingress = new PlatformIngress("exchange", {
+        namespace,
+        settings: config.ingress,
+        routerService: router.workload.service,
+        wsStreamService: wsStream.workload.service,
+    });
+
+    if (config.networkPolicy.enabled) {
+        new NetworkPolicies("exchange", {
+            namespace,
+            settings: config.networkPolicy,
+            allowed: [
+                { to: router.workload, from: [], fromIngressController: true },
+                { to: wsStream.workload, from: [], fromIngressController: true },
+                { to: postgres.workload, from: [router.workload], fromIngressController: false },
+                { to: redis.workload, from: [router.workload, wsStream.workload], fromIngressController: false },
+            ],
+        });
+    }
+
+    const workloads = [router.workload, wsStream.workload, postgres.workload, redis.workload];
+    return {
+        serviceDnsNames: pulumi.all(workloads.map((w) => w.dnsNames)).apply((maps): Record<string, string> => Object.assign({}, ...maps)),
+        publicUrls: ingress.urls,
+        connectionStrings: pulumi.secret(pulumi.all([postgres.connectionString, redis.connectionString]).apply(([database, redisUrl]) => ({ database, redis: redisUrl }))),
+    };
+}

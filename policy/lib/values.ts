@@ -1,0 +1,130 @@
+// Reading resource properties safely, including values that are unknown during `pulumi preview`.
+//
+// How @pulumi/policy 1.21 represents unknowns (see node_modules/@pulumi/policy/proxy.js and server.js):
+//  * The engine marshals a value that is not known yet (e.g. an output of a resource that has not
+//    been created) as one of seven sentinel strings (UUIDs, one per value type).
+//  * The SDK wraps `args.props` (and every `resource.props` of a stack policy) in an
+//    `unknownCheckingProxy`: reading a property whose value is a sentinel throws `UnknownValueError`.
+//  * If that error escapes a policy, the SDK does not fail: it reports an *advisory* diagnostic
+//    "can't run policy '<name>' ... during preview" and stops that policy for that resource (for a
+//    stack policy: for the whole stack, so every other resource goes unchecked).
+//
+// To check everything that *is* known, every policy first takes a `snapshot()` of the props: a plain
+// deep copy in which each unknown value (thrown error or raw sentinel) becomes the `UNKNOWN` marker.
+// Policies then skip exactly the checks whose inputs are `UNKNOWN` and never report a violation
+// based on an unknown value.
+
+/** Marker that replaces a value that is unknown during preview. */
+export const UNKNOWN: unique symbol = Symbol("exchange-policy.unknown");
+export type Unknown = typeof UNKNOWN;
+
+/** The sentinel strings the engine sends for unknown values (same as the SDK's proxy.ts). */
+export const UNKNOWN_SENTINELS: Readonly<Record<string, string>> = Object.freeze({
+    boolean: "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",
+    number: "3eeb2bf0-c639-47a8-9e75-3b44932eb421",
+    string: "04da6b54-80e4-46f7-96ec-b56ff0331ba9",
+    array: "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",
+    asset: "030794c1-ac77-496b-92df-f27374a8bd58",
+    archive: "e48ece36-62e2-4504-bad9-02848725956a",
+    object: "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",
+});
+
+const sentinelSet = new Set<string>(Object.values(UNKNOWN_SENTINELS));
+
+/** True for the UNKNOWN marker and for a raw engine sentinel string. */
+export function isUnknown(v: unknown): v is Unknown {
+    return v === UNKNOWN || (typeof v === "string" && sentinelSet.has(v));
+}
+
+/** True for the SDK's UnknownValueError (checked by shape so a second copy of the SDK also matches). */
+export function isUnknownValueError(e: unknown): boolean {
+    if (typeof e !== "object" || e === null) {
+        return false;
+    }
+    const sentinel = (e as { unknownTypeSentinel?: unknown }).unknownTypeSentinel;
+    return typeof sentinel === "string" && sentinelSet.has(sentinel);
+}
+
+/**
+ * A plain deep copy of `value`, read through the SDK's proxies. Unknown values become `UNKNOWN`;
+ * secrets (already unwrapped by the SDK's proxies) become their plain values.
+ */
+export function snapshot(value: unknown): any {
+    if (isUnknown(value)) {
+        return UNKNOWN;
+    }
+    if (value === null || typeof value !== "object") {
+        return value;
+    }
+    if (Array.isArray(value)) {
+        const out: unknown[] = [];
+        const length = value.length;
+        for (let i = 0; i < length; i++) {
+            out.push(readSafely(value, i));
+        }
+        return out;
+    }
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value)) {
+        out[key] = readSafely(value as Record<string, unknown>, key);
+    }
+    return out;
+}
+
+function readSafely(container: any, key: string | number): unknown {
+    try {
+        return snapshot(container[key]);
+    } catch (e) {
+        if (isUnknownValueError(e)) {
+            return UNKNOWN;
+        }
+        throw e;
+    }
+}
+
+/**
+ * Reads a nested property of a snapshot. Returns UNKNOWN when the value or any object on the way is
+ * unknown, undefined when it is absent (or null, or the path crosses a non-object).
+ */
+export function at(obj: unknown, ...path: (string | number)[]): any {
+    let cur: any = obj;
+    for (const key of path) {
+        if (isUnknown(cur)) {
+            return UNKNOWN;
+        }
+        if (cur === null || cur === undefined || typeof cur !== "object") {
+            return undefined;
+        }
+        cur = cur[key];
+    }
+    if (isUnknown(cur)) {
+        return UNKNOWN;
+    }
+    return cur === null ? undefined : cur;
+}
+
+/** A plain object (record) that is known, or undefined. */
+export function asRecord(v: unknown): Record<string, any> | undefined {
+    return v !== null && typeof v === "object" && !Array.isArray(v) && !isUnknown(v)
+        ? (v as Record<string, any>)
+        : undefined;
+}
+
+/** An array that is known, or undefined. */
+export function asArray(v: unknown): any[] | undefined {
+    return Array.isArray(v) ? v : undefined;
+}
+
+/** True when the value, or anything nested in it, is unknown. */
+export function containsUnknown(v: unknown): boolean {
+    if (isUnknown(v)) {
+        return true;
+    }
+    if (Array.isArray(v)) {
+        return v.some(containsUnknown);
+    }
+    if (v !== null && typeof v === "object") {
+        return Object.values(v).some(containsUnknown);
+    }
+    return false;
+}

@@ -1,0 +1,422 @@
+// Command pulumi-language-nodejs is a small Node.js language host for the Pulumi CLI.
+//
+// Why it exists: upstream's host lives in its own Go module
+// (github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3), and the Go module proxy
+// that this project can reach serves no version of it; the sdk/v3 module zip leaves that
+// directory out. So this host implements the LanguageRuntime gRPC service itself, on top of the
+// sdk/v3 packages, and hands the real work to the Node.js SDK that every program installs:
+// @pulumi/pulumi/cmd/run (programs), cmd/run-policy-pack (policy packs) and cmd/run-plugin
+// (providers written in TypeScript). The command-line flags and PULUMI_* variables it passes are
+// the ones those scripts read (see their index.ts and run.ts in @pulumi/pulumi).
+//
+// Implemented: Handshake, GetPluginInfo, GetRequiredPackages, Run, RunPlugin and
+// InstallDependencies; every other call answers Unimplemented, which the CLI treats as "this
+// host is older" where it can (pulumi about, convert and the code generators do not work).
+//
+// Program options read from Pulumi.yaml's runtime.options: typescript (default true), tsconfig,
+// nodeargs and packagemanager, as upstream's host does.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	pbempty "google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/grpc"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/version"
+	"github.com/pulumi/pulumi/sdk/v3/nodejs/npm"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+)
+
+// The Node.js SDK's cmd/run exits with this code after it has already shown the user an error;
+// the host then reports a "bail" so the CLI does not print a second, generic message.
+const exitedAfterLoggingUserActionableMessage = 32
+
+func main() {
+	flag.Parse()
+	// The CLI starts language hosts with the engine's address as the only positional argument.
+	engineAddress := flag.Arg(0)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if engineAddress != "" {
+		// Exit when the engine goes away, instead of lingering as an orphan.
+		if err := rpcutil.Healthcheck(ctx, engineAddress, 5*time.Minute, cancel); err != nil {
+			fatalf("could not start health check: %v", err)
+		}
+	}
+
+	cancelServer := make(chan bool)
+	go func() {
+		<-ctx.Done()
+		close(cancelServer)
+	}()
+	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
+		Cancel: cancelServer,
+		Init: func(srv *grpc.Server) error {
+			pulumirpc.RegisterLanguageRuntimeServer(srv, &host{engineAddress: engineAddress})
+			return nil
+		},
+		Options: rpcutil.OpenTracingServerInterceptorOptions(nil),
+	})
+	if err != nil {
+		fatalf("could not start language host RPC server: %v", err)
+	}
+	// The CLI reads the port from the first line of our stdout.
+	fmt.Printf("%d\n", handle.Port)
+	if err := <-handle.Done; err != nil {
+		fatalf("language host RPC server stopped: %v", err)
+	}
+}
+
+func fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "pulumi-language-nodejs: "+format+"\n", args...)
+	os.Exit(1)
+}
+
+type host struct {
+	pulumirpc.UnimplementedLanguageRuntimeServer
+
+	mu            sync.Mutex
+	engineAddress string
+}
+
+func (h *host) engine() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.engineAddress
+}
+
+func (h *host) Handshake(
+	_ context.Context, req *pulumirpc.LanguageHandshakeRequest,
+) (*pulumirpc.LanguageHandshakeResponse, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if req.GetEngineAddress() != "" {
+		h.engineAddress = req.GetEngineAddress()
+	}
+	return &pulumirpc.LanguageHandshakeResponse{}, nil
+}
+
+func (h *host) GetPluginInfo(context.Context, *pbempty.Empty) (*pulumirpc.PluginInfo, error) {
+	return &pulumirpc.PluginInfo{Version: version.Version}, nil
+}
+
+// options is the subset of Pulumi.yaml's runtime.options that this host understands.
+type options struct {
+	typescript     bool
+	tsconfig       string
+	nodeargs       []string
+	packagemanager npm.PackageManagerType
+}
+
+func parseOptions(info *pulumirpc.ProgramInfo) options {
+	o := options{typescript: true, packagemanager: npm.AutoPackageManager}
+	m := info.GetOptions().AsMap()
+	if v, ok := m["typescript"].(bool); ok {
+		o.typescript = v
+	}
+	if v, ok := m["tsconfig"].(string); ok {
+		o.tsconfig = v
+	}
+	if v, ok := m["nodeargs"].(string); ok {
+		o.nodeargs = strings.Fields(v)
+	}
+	if v, ok := m["packagemanager"].(string); ok && v != "" {
+		o.packagemanager = npm.PackageManagerType(v)
+	}
+	return o
+}
+
+// resolveModule finds a module the way the program itself would (node_modules lookup from dir,
+// workspaces included), by asking node.
+func resolveModule(ctx context.Context, node, dir, module string) (string, error) {
+	cmd := exec.CommandContext(ctx, node, "-e", "process.stdout.write(require.resolve(process.argv[1]))", module)
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("could not find %s from %s; run npm install there first: %w", module, dir, err)
+	}
+	return string(out), nil
+}
+
+func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.RunResponse, error) {
+	info := req.GetInfo()
+	if info == nil {
+		return nil, errors.New("RunRequest without program info; this host needs a newer CLI")
+	}
+	opts := parseOptions(info)
+	node, err := exec.LookPath("node")
+	if err != nil {
+		return nil, fmt.Errorf("node is not on PATH: %w", err)
+	}
+	dir := info.GetProgramDirectory()
+	runScript, err := resolveModule(ctx, node, dir, "@pulumi/pulumi/cmd/run")
+	if err != nil {
+		return &pulumirpc.RunResponse{Error: err.Error()}, nil
+	}
+
+	args := append(append([]string{}, opts.nodeargs...), runScript,
+		"--monitor="+req.GetMonitorAddress(),
+		"--engine="+h.engine(),
+		"--organization="+req.GetOrganization(),
+		"--project="+req.GetProject(),
+		"--stack="+req.GetStack(),
+		"--root-directory="+info.GetRootDirectory(),
+		"--pwd="+dir,
+		fmt.Sprintf("--parallel=%d", req.GetParallel()),
+	)
+	if req.GetDryRun() {
+		args = append(args, "--dry-run")
+	}
+	entry := info.GetEntryPoint()
+	if entry == "" {
+		entry = "."
+	}
+	args = append(append(args, entry), req.GetArgs()...)
+
+	config, err := json.Marshal(req.GetConfig())
+	if err != nil {
+		return nil, err
+	}
+	secretKeys, err := json.Marshal(req.GetConfigSecretKeys())
+	if err != nil {
+		return nil, err
+	}
+	env := append(os.Environ(),
+		"PULUMI_CONFIG="+string(config),
+		"PULUMI_CONFIG_SECRET_KEYS="+string(secretKeys),
+		fmt.Sprintf("PULUMI_NODEJS_TYPESCRIPT=%t", opts.typescript),
+	)
+	if opts.tsconfig != "" {
+		env = append(env, "PULUMI_NODEJS_TSCONFIG_PATH="+opts.tsconfig)
+	}
+
+	cmd := exec.CommandContext(ctx, node, args...)
+	cmd.Dir = dir
+	cmd.Env = env
+	// The CLI shows the host's stdout and stderr as the program's output.
+	cmd.Stdout = os.Stdout
+	cmd.Stderr = os.Stderr
+	err = cmd.Run()
+	var exitErr *exec.ExitError
+	switch {
+	case err == nil:
+		return &pulumirpc.RunResponse{}, nil
+	case errors.As(err, &exitErr) && exitErr.ExitCode() == exitedAfterLoggingUserActionableMessage:
+		return &pulumirpc.RunResponse{Bail: true}, nil
+	case errors.As(err, &exitErr):
+		return &pulumirpc.RunResponse{
+			Error: fmt.Sprintf("Program exited with non-zero exit code: %d", exitErr.ExitCode()),
+		}, nil
+	default:
+		return &pulumirpc.RunResponse{Error: fmt.Sprintf("Program could not be started: %v", err)}, nil
+	}
+}
+
+// RunPlugin runs a policy pack (kind "analyzer") or a provider written in Node.js (kind
+// "resource"), streaming its output back; the CLI reads the plugin's port from that stdout.
+func (h *host) RunPlugin(
+	req *pulumirpc.RunPluginRequest, stream pulumirpc.LanguageRuntime_RunPluginServer,
+) error {
+	ctx := stream.Context()
+	info := req.GetInfo()
+	if info == nil {
+		return errors.New("RunPluginRequest without program info; this host needs a newer CLI")
+	}
+	opts := parseOptions(info)
+	node, err := exec.LookPath("node")
+	if err != nil {
+		return fmt.Errorf("node is not on PATH: %w", err)
+	}
+	dir := info.GetProgramDirectory()
+
+	var script string
+	var args []string
+	switch req.GetKind() {
+	case "analyzer":
+		// run-policy-pack <engine-address> <program>: the CLI's args are the engine address.
+		script = "@pulumi/pulumi/cmd/run-policy-pack"
+		args = append(append(args, req.GetArgs()...), dir)
+	case "resource", "":
+		// run-plugin <program> [args...]
+		script = "@pulumi/pulumi/cmd/run-plugin"
+		args = append(append(args, dir), req.GetArgs()...)
+	default:
+		return fmt.Errorf("cannot run a plugin of kind %q", req.GetKind())
+	}
+	scriptPath, err := resolveModule(ctx, node, dir, script)
+	if err != nil {
+		return err
+	}
+
+	cmd := exec.CommandContext(ctx, node, append(append(append([]string{}, opts.nodeargs...), scriptPath), args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), req.GetEnv()...)
+	if opts.tsconfig != "" {
+		cmd.Env = append(cmd.Env, "PULUMI_NODEJS_TSCONFIG_PATH="+opts.tsconfig)
+	}
+
+	var sendMu sync.Mutex
+	send := func(r *pulumirpc.RunPluginResponse) error {
+		sendMu.Lock()
+		defer sendMu.Unlock()
+		return stream.Send(r)
+	}
+	cmd.Stdout = writerFunc(func(p []byte) error {
+		return send(&pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stdout{Stdout: p}})
+	})
+	cmd.Stderr = writerFunc(func(p []byte) error {
+		return send(&pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stderr{Stderr: p}})
+	})
+
+	code := int32(0)
+	if err := cmd.Run(); err != nil {
+		var exitErr *exec.ExitError
+		if !errors.As(err, &exitErr) {
+			return fmt.Errorf("could not start %s: %w", script, err)
+		}
+		code = int32(exitErr.ExitCode())
+	}
+	return send(&pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Exitcode{Exitcode: code}})
+}
+
+// writerFunc adapts a send function to io.Writer; exec copies each chunk it reads to it.
+type writerFunc func([]byte) error
+
+func (f writerFunc) Write(p []byte) (int, error) {
+	// gRPC may hold on to the slice after Send returns, and exec reuses its buffer.
+	if err := f(append([]byte(nil), p...)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+var _ io.Writer = writerFunc(nil)
+
+// InstallDependencies runs npm install (or yarn, pnpm, bun; see npm.ResolvePackageManager).
+func (h *host) InstallDependencies(
+	req *pulumirpc.InstallDependenciesRequest, stream pulumirpc.LanguageRuntime_InstallDependenciesServer,
+) error {
+	info := req.GetInfo()
+	dir := req.GetDirectory() //nolint:staticcheck // older CLIs send only this
+	opts := options{packagemanager: npm.AutoPackageManager}
+	if info != nil {
+		dir = info.GetProgramDirectory()
+		opts = parseOptions(info)
+	}
+	var sendMu sync.Mutex
+	send := func(r *pulumirpc.InstallDependenciesResponse) error {
+		sendMu.Lock()
+		defer sendMu.Unlock()
+		return stream.Send(r)
+	}
+	stdout := writerFunc(func(p []byte) error { return send(&pulumirpc.InstallDependenciesResponse{Stdout: p}) })
+	stderr := writerFunc(func(p []byte) error { return send(&pulumirpc.InstallDependenciesResponse{Stderr: p}) })
+	_, err := npm.Install(stream.Context(), opts.packagemanager, dir, false /*production*/, stdout, stderr)
+	return err
+}
+
+// GetRequiredPackages lists the provider plugins that the installed npm packages declare, so
+// the CLI can check they are installed before it runs the program. A package declares one with
+// a "pulumi" block in package.json, or (newer SDKs) a pulumi-plugin.json beside it.
+func (h *host) GetRequiredPackages(
+	_ context.Context, req *pulumirpc.GetRequiredPackagesRequest,
+) (*pulumirpc.GetRequiredPackagesResponse, error) {
+	dir := req.GetInfo().GetProgramDirectory()
+	seen := map[string]bool{}
+	var pkgs []*pulumirpc.PackageDependency
+	// node_modules of the program and of every directory above it (npm workspaces hoist there).
+	for d := dir; ; d = filepath.Dir(d) {
+		for _, pkgDir := range packageDirs(filepath.Join(d, "node_modules")) {
+			dep := pluginOf(pkgDir)
+			if dep == nil || seen[dep.Name+"@"+dep.Version] {
+				continue
+			}
+			seen[dep.Name+"@"+dep.Version] = true
+			pkgs = append(pkgs, dep)
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	return &pulumirpc.GetRequiredPackagesResponse{Packages: pkgs}, nil
+}
+
+// packageDirs lists the package directories directly in a node_modules folder, scoped ones too.
+func packageDirs(nodeModules string) []string {
+	entries, err := os.ReadDir(nodeModules)
+	if err != nil {
+		return nil
+	}
+	var dirs []string
+	for _, e := range entries {
+		name := e.Name()
+		path := filepath.Join(nodeModules, name)
+		switch {
+		case strings.HasPrefix(name, "."):
+		case strings.HasPrefix(name, "@"):
+			scoped, _ := os.ReadDir(path)
+			for _, s := range scoped {
+				dirs = append(dirs, filepath.Join(path, s.Name()))
+			}
+		default:
+			dirs = append(dirs, path)
+		}
+	}
+	return dirs
+}
+
+type pluginDecl struct {
+	Resource bool   `json:"resource"`
+	Name     string `json:"name"`
+	Version  string `json:"version"`
+	Server   string `json:"server"`
+}
+
+func pluginOf(pkgDir string) *pulumirpc.PackageDependency {
+	var decl pluginDecl
+	if data, err := os.ReadFile(filepath.Join(pkgDir, "pulumi-plugin.json")); err == nil {
+		if json.Unmarshal(data, &decl) != nil {
+			return nil
+		}
+	} else {
+		var manifest struct {
+			Name    string      `json:"name"`
+			Version string      `json:"version"`
+			Pulumi  *pluginDecl `json:"pulumi"`
+		}
+		data, err := os.ReadFile(filepath.Join(pkgDir, "package.json"))
+		if err != nil || json.Unmarshal(data, &manifest) != nil || manifest.Pulumi == nil {
+			return nil
+		}
+		decl = *manifest.Pulumi
+		if decl.Name == "" {
+			decl.Name = strings.TrimPrefix(manifest.Name, "@pulumi/")
+		}
+		if decl.Version == "" {
+			decl.Version = manifest.Version
+		}
+	}
+	if !decl.Resource || decl.Name == "" {
+		return nil
+	}
+	return &pulumirpc.PackageDependency{
+		Kind:    "resource",
+		Name:    decl.Name,
+		Version: decl.Version,
+		Server:  decl.Server,
+	}
+}

@@ -1,0 +1,179 @@
+/**
+ * Runs the real program under Pulumi's mocks and records what it registers, with the resource
+ * options the engine would receive (parent, protect, deleteBeforeReplace), which the Mocks
+ * interface alone does not show.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as yaml from "js-yaml";
+import * as path from "path";
+import { loadConfig } from "../../config";
+import { deployPlatform } from "../../platform";
+
+export const PROJECT_ROOT = path.resolve(__dirname, "..", "..", "..");
+
+export interface RegisteredResource {
+    type: string;
+    name: string;
+    /** Inputs with secret markers removed. */
+    inputs: any;
+    /** Inputs as sent, secret values still wrapped: see isSecretValue. */
+    rawInputs: any;
+    parentUrn: string;
+    protect: boolean;
+    deleteBeforeReplace: boolean;
+}
+
+export interface ProgramRun {
+    resources: RegisteredResource[];
+    /** Stack outputs, resolved, with secretness kept apart. */
+    outputs: Record<string, unknown>;
+    secretOutputs: string[];
+    error?: Error;
+}
+
+/** A stack file's `config:` as the CLI hands it to the program: key -> string (objects as JSON). */
+export function stackConfig(stack: string): Record<string, string> {
+    const file = yaml.load(fs.readFileSync(path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config?: Record<string, unknown> };
+    return Object.fromEntries(
+        Object.entries(file.config ?? {}).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]),
+    );
+}
+
+/** Deep-merges `overrides` (plain objects) into a stack config's `exchange:<key>` values. */
+export function withConfig(base: Record<string, string>, overrides: Record<string, unknown>): Record<string, string> {
+    const merge = (target: any, source: any): any => {
+        if (typeof target !== "object" || target === null || typeof source !== "object" || source === null || Array.isArray(source)) {
+            return source;
+        }
+        const result = { ...target };
+        for (const [key, value] of Object.entries(source)) {
+            result[key] = merge(target[key], value);
+        }
+        return result;
+    };
+    const config = { ...base };
+    for (const [key, value] of Object.entries(overrides)) {
+        const fullKey = `exchange:${key}`;
+        const current = config[fullKey] === undefined ? undefined : tryParse(config[fullKey]);
+        const merged = merge(current, value);
+        config[fullKey] = typeof merged === "string" ? merged : JSON.stringify(merged);
+    }
+    return config;
+}
+
+function tryParse(text: string): unknown {
+    try {
+        return JSON.parse(text);
+    } catch {
+        return text;
+    }
+}
+
+/** Plays the providers: echoes inputs as state; the Ingress gets an address as a controller would. */
+class RecordingMocks implements pulumi.runtime.Mocks {
+    newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
+        const state = { ...args.inputs };
+        if (args.type === "random:index/randomPassword:RandomPassword") {
+            state.result = `mockpassword${args.name.length}`;
+        }
+        if (args.type === "kubernetes:networking.k8s.io/v1:Ingress") {
+            state.status = { loadBalancer: { ingress: [{ ip: "192.0.2.10" }] } };
+        }
+        return { id: `${args.name}-id`, state };
+    }
+
+    call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+        return args.inputs;
+    }
+}
+
+/** True for a value the SDK sends as secret. */
+export function isSecretValue(value: unknown): boolean {
+    return (
+        typeof value === "object" &&
+        value !== null &&
+        (value as any)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig
+    );
+}
+
+function unwrapSecrets(value: any): any {
+    if (isSecretValue(value)) {
+        return unwrapSecrets(value.value);
+    }
+    if (Array.isArray(value)) {
+        return value.map(unwrapSecrets);
+    }
+    if (typeof value === "object" && value !== null) {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
+    }
+    return value;
+}
+
+async function resolve(output: pulumi.Output<unknown>): Promise<{ value: unknown; secret: boolean }> {
+    // isSecret and the value are both internal promises of an Output; the SDK's own tests read them this way.
+    const internal = output as any;
+    return { value: await internal.promise(), secret: await internal.isSecret };
+}
+
+/** Runs index.ts's two steps (load config, deploy) for a stack config and collects everything. */
+export async function runProgram(config: Record<string, string>, stack = "dev"): Promise<ProgramRun> {
+    const resources: RegisteredResource[] = [];
+    await pulumi.runtime.setMocks(new RecordingMocks(), "exchange", stack, false);
+    pulumi.runtime.setAllConfig(config);
+    const monitor = pulumi.runtime.getMonitor() as any;
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (request: any, callback: any) => {
+        const rawInputs = pulumi.runtime.deserializeProperties(request.getObject());
+        resources.push({
+            type: request.getType(),
+            name: request.getName(),
+            inputs: unwrapSecrets(rawInputs),
+            rawInputs,
+            parentUrn: request.getParent(),
+            protect: request.getProtect(),
+            deleteBeforeReplace: request.getDeletebeforereplace(),
+        });
+        return register(request, callback);
+    };
+
+    const run: ProgramRun = { resources, outputs: {}, secretOutputs: [] };
+    try {
+        const platform = deployPlatform(loadConfig());
+        for (const [key, output] of Object.entries(platform)) {
+            const { value, secret } = await resolve(output);
+            run.outputs[key] = value;
+            if (secret) {
+                run.secretOutputs.push(key);
+            }
+        }
+    } catch (error) {
+        run.error = error as Error;
+    }
+    await pulumi.runtime.disconnect();
+    return run;
+}
+
+export function ofType(run: ProgramRun, type: string): RegisteredResource[] {
+    return run.resources.filter((r) => r.type === type);
+}
+
+export function named(run: ProgramRun, type: string, name: string): RegisteredResource {
+    const found = run.resources.find((r) => r.type === type && r.inputs.metadata?.name === name);
+    if (!found) {
+        throw new Error(`no ${type} named ${name}; registered: ${ofType(run, type).map((r) => r.inputs.metadata?.name).join(", ")}`);
+    }
+    return found;
+}
+
+export const TYPES = {
+    deployment: "kubernetes:apps/v1:Deployment",
+    service: "kubernetes:core/v1:Service",
+    secret: "kubernetes:core/v1:Secret",
+    configMap: "kubernetes:core/v1:ConfigMap",
+    claim: "kubernetes:core/v1:PersistentVolumeClaim",
+    ingress: "kubernetes:networking.k8s.io/v1:Ingress",
+    networkPolicy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+    namespace: "kubernetes:core/v1:Namespace",
+    password: "random:index/randomPassword:RandomPassword",
+};

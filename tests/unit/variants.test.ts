@@ -1,0 +1,130 @@
+/** Each Service variant of the config contract, switched on over the dev stack. */
+import * as assert from "assert";
+import { POSTGRES, REDIS, ROUTER, WS_STREAM } from "../../seed";
+import { named, ofType, runProgram, stackConfig, TYPES, withConfig } from "./harness";
+
+const dev = stackConfig("dev");
+
+async function devWith(overrides: Record<string, unknown>) {
+    const run = await runProgram(withConfig(dev, overrides));
+    assert.ifError(run.error);
+    return run;
+}
+
+describe("variants", () => {
+    for (const [key, seed] of [
+        ["router", ROUTER],
+        ["wsStream", WS_STREAM],
+        ["postgres", POSTGRES],
+        ["redis", REDIS],
+    ] as const) {
+        it(`${key}.serviceType LoadBalancer switches ${seed.serviceName} itself`, async () => {
+            const run = await devWith({ [key]: { serviceType: "LoadBalancer" } });
+            const service = named(run, TYPES.service, seed.serviceName).inputs;
+            assert.strictEqual(service.spec.type, "LoadBalancer");
+            assert.deepStrictEqual(service.spec.selector, { app: seed.appName });
+            const others = ofType(run, TYPES.service).filter((s) => s.inputs.metadata.name !== seed.serviceName);
+            assert.ok(others.every((s) => s.inputs.spec.type === "ClusterIP"));
+        });
+    }
+
+    it("router.external adds exchange-router-external, a LoadBalancer like the seed's example", async () => {
+        const run = await devWith({ router: { external: true } });
+        const external = named(run, TYPES.service, "exchange-router-external");
+        assert.deepStrictEqual(external.inputs.spec, {
+            type: "LoadBalancer",
+            selector: { app: "exchange-router" },
+            ports: [{ name: "http", port: 80, targetPort: 8080, protocol: "TCP" }],
+        });
+        assert.strictEqual(external.deleteBeforeReplace, true);
+        assert.strictEqual(named(run, TYPES.service, ROUTER.serviceName).inputs.spec.type, "ClusterIP", "the main Service stays ClusterIP");
+        assert.strictEqual(
+            (run.outputs.serviceDnsNames as Record<string, string>)["exchange-router-external"],
+            "exchange-router-external.default.svc.cluster.local:80",
+        );
+    });
+
+    it("an externally reachable router is opened to any source on its own port only", async () => {
+        const run = await devWith({ router: { external: true } });
+        const rules = named(run, TYPES.networkPolicy, "exchange-router-allow-ingress").inputs.spec.ingress;
+        assert.ok(rules.some((rule: any) => rule.from === undefined && rule.ports[0].port === 8080));
+        const closed = await devWith({});
+        const closedRules = named(closed, TYPES.networkPolicy, "exchange-router-allow-ingress").inputs.spec.ingress;
+        assert.ok(closedRules.every((rule: any) => rule.from !== undefined), "ClusterIP: no rule without a source");
+    });
+
+    it("router.sessionAffinity ClientIP uses the default timeout of 10800 s", async () => {
+        const run = await devWith({ router: { sessionAffinity: "ClientIP" } });
+        const spec = named(run, TYPES.service, ROUTER.serviceName).inputs.spec;
+        assert.strictEqual(spec.sessionAffinity, "ClientIP");
+        assert.deepStrictEqual(spec.sessionAffinityConfig, { clientIP: { timeoutSeconds: 10800 } });
+    });
+
+    it("sessionAffinityTimeoutSeconds is applied as given", async () => {
+        const run = await devWith({ wsStream: { sessionAffinity: "ClientIP", sessionAffinityTimeoutSeconds: 600 } });
+        assert.deepStrictEqual(named(run, TYPES.service, WS_STREAM.serviceName).inputs.spec.sessionAffinityConfig, { clientIP: { timeoutSeconds: 600 } });
+    });
+
+    it("redis.metricsPort gives container and Service two named ports", async () => {
+        const run = await devWith({ redis: { metricsPort: 9121 } });
+        assert.deepStrictEqual(named(run, TYPES.service, REDIS.serviceName).inputs.spec.ports, [
+            { name: "redis", port: 80, targetPort: 6379, protocol: "TCP" },
+            { name: "metrics", port: 9121, targetPort: 9121, protocol: "TCP" },
+        ]);
+        const container = named(run, TYPES.deployment, REDIS.appName).inputs.spec.template.spec.containers[0];
+        assert.deepStrictEqual(container.ports.map((p: any) => p.name), ["redis", "metrics"]);
+    });
+
+    it("postgres.headless adds exchange-postgres-headless; the main Service is unchanged", async () => {
+        const run = await devWith({ postgres: { headless: true } });
+        assert.strictEqual(named(run, TYPES.service, "exchange-postgres-headless").inputs.spec.clusterIP, "None");
+        assert.strictEqual(named(run, TYPES.service, POSTGRES.serviceName).inputs.spec.clusterIP, undefined);
+    });
+
+    it("router.headless names its Service after the router and uses port 8080", async () => {
+        const run = await devWith({ router: { headless: true } });
+        assert.deepStrictEqual(named(run, TYPES.service, "exchange-router-headless").inputs.spec.ports, [
+            { name: "http", port: 8080, targetPort: 8080, protocol: "TCP" },
+        ]);
+    });
+
+    it("a namespace other than default is created and used by every object and DNS name", async () => {
+        const run = await devWith({ namespace: "trading" });
+        assert.deepStrictEqual(ofType(run, TYPES.namespace).map((n) => n.inputs.metadata.name), ["trading"]);
+        const namespaced = run.resources.filter((r) => r.type.startsWith("kubernetes:") && r.type !== TYPES.namespace);
+        assert.ok(namespaced.length > 10);
+        assert.ok(namespaced.every((r) => r.inputs.metadata.namespace === "trading"));
+        assert.strictEqual(
+            (run.outputs.serviceDnsNames as Record<string, string>)["exchange-redis-service"],
+            "exchange-redis-service.trading.svc.cluster.local:80",
+        );
+    });
+
+    it("networkPolicy.enabled false registers no NetworkPolicy", async () => {
+        const run = await devWith({ networkPolicy: { enabled: false } });
+        assert.strictEqual(ofType(run, TYPES.networkPolicy).length, 0);
+    });
+
+    it("the ingress controller namespace is configurable", async () => {
+        const run = await devWith({ networkPolicy: { ingressControllerNamespace: "traefik" } });
+        const rules = named(run, TYPES.networkPolicy, "exchange-ws-stream-allow-ingress").inputs.spec.ingress;
+        assert.deepStrictEqual(rules[0].from, [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "traefik" } } }]);
+    });
+
+    it("image, replicas, resources and storage are taken from config", async () => {
+        const run = await devWith({
+            router: { image: "registry.local:5000/exchange/router:2.3.1", replicas: 4, resources: { limits: { memory: "2Gi" } } },
+            postgres: { storage: { size: "20Gi", className: "fast-ssd" } },
+        });
+        const deployment = named(run, TYPES.deployment, ROUTER.appName).inputs.spec;
+        assert.strictEqual(deployment.replicas, 4);
+        assert.strictEqual(deployment.template.spec.containers[0].image, "registry.local:5000/exchange/router:2.3.1");
+        assert.deepStrictEqual(deployment.template.spec.containers[0].resources, {
+            requests: { cpu: "100m", memory: "128Mi" },
+            limits: { cpu: "500m", memory: "2Gi" },
+        });
+        const claim = named(run, TYPES.claim, "exchange-postgres-data").inputs.spec;
+        assert.strictEqual(claim.storageClassName, "fast-ssd");
+        assert.strictEqual(claim.resources.requests.storage, "20Gi");
+    });
+});

@@ -1,0 +1,56 @@
+# Sourced by the deploy and test commands: the toolchain on PATH, a local Pulumi backend, a
+# passphrase for stack secrets. Everything machine-level lives outside the clone.
+# shellcheck shell=bash
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=../toolchain/lib.sh
+. "$REPO_ROOT/toolchain/lib.sh"
+
+EXCHANGE_STATE="${EXCHANGE_STATE:-${XDG_STATE_HOME:-$HOME/.local/state}/exchange-platform}"
+mkdir -p "$EXCHANGE_STATE"
+
+# A local file backend unless the user chose one (pulumi login, or PULUMI_BACKEND_URL).
+export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$EXCHANGE_STATE/pulumi-state}"
+mkdir -p "$EXCHANGE_STATE/pulumi-state"
+
+# Stack secrets are encrypted with a passphrase. Dev's is generated once per machine and kept
+# in a 0600 file beside the state, never in the repo; set PULUMI_CONFIG_PASSPHRASE(_FILE) to
+# use your own (prod: a real passphrase from your secret store, or a KMS secrets provider).
+if [[ -z "${PULUMI_CONFIG_PASSPHRASE:-}" && -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]]; then
+  passphrase_file="$EXCHANGE_STATE/dev-passphrase"
+  if [[ ! -s "$passphrase_file" ]]; then
+    (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$passphrase_file")
+  fi
+  export PULUMI_CONFIG_PASSPHRASE_FILE="$passphrase_file"
+fi
+
+export PULUMI_SKIP_UPDATE_CHECK=true
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+
+# toolchain_env: builds what is missing (seconds when warm) and puts it on PATH.
+toolchain_env() {
+  local exports
+  exports="$("$REPO_ROOT/toolchain/build-pulumi.sh")" || die "the Pulumi toolchain did not build"
+  eval "$exports"
+  exports="$("$REPO_ROOT/toolchain/build-cluster.sh")" || die "the local cluster's binaries did not build"
+  eval "$exports"
+}
+
+# npm_install DIR: `npm ci` when the lock file changed since the last install there.
+npm_install() {
+  local dir="$1" stamp="$1/node_modules/.exchange-lock-stamp"
+  if [[ -f "$stamp" ]] && cmp -s "$dir/package-lock.json" "$stamp"; then
+    return 0
+  fi
+  log "npm ci in ${dir#"$REPO_ROOT"/}"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  cp "$dir/package-lock.json" "$stamp"
+}
+
+# build_program: dependencies and compiled JavaScript of the program and of the policy pack.
+build_program() {
+  npm_install "$REPO_ROOT"
+  npm_install "$REPO_ROOT/policy"
+  (cd "$REPO_ROOT" && npm run --silent build >&2)
+  (cd "$REPO_ROOT/policy" && npm run --silent build >&2)
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The README's second command: every test. Unit tests (program and policy pack, under mocks),
+# then the real toolchain: workflow lint, previews with the policy pack, and end-to-end tests
+# on the embedded local cluster, which is stopped at the end whatever happened.
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+
+RESULTS="$(mktemp -d)"
+passed=0 failed=0 suites_failed=0
+
+# run_suite NAME CMD...: runs a mocha suite, keeps its counts, goes on after a failure so one
+# broken suite does not hide the others' results.
+run_suite() {
+  local name="$1"; shift
+  log "== $name"
+  local status=0
+  "$@" 2>&1 | tee "$RESULTS/$name.log" || status=$?
+  local p f
+  p="$(grep -Eo '^ +[0-9]+ passing' "$RESULTS/$name.log" | grep -Eo '[0-9]+' | tail -1 || true)"
+  f="$(grep -Eo '^ +[0-9]+ failing' "$RESULTS/$name.log" | grep -Eo '[0-9]+' | tail -1 || true)"
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+  if (( status != 0 )); then
+    suites_failed=$((suites_failed + 1))
+    log "$name: FAILED (exit $status)"
+  fi
+}
+
+cd "$REPO_ROOT"
+build_program
+run_suite unit npx mocha 'bin/tests/unit/**/*.test.js'
+run_suite policy npm --prefix policy test --silent
+
+toolchain_env
+log "== actionlint"
+if actionlint -color=never .github/workflows/*.yml; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1)); suites_failed=$((suites_failed + 1))
+fi
+
+trap '"$REPO_ROOT/cluster/local-cluster.sh" stop || true' EXIT
+"$REPO_ROOT/cluster/local-cluster.sh" start
+eval "$("$REPO_ROOT/cluster/local-cluster.sh" env)"
+export EXCHANGE_TEST_KUBECONFIG="$KUBECONFIG"
+
+run_suite integration npx mocha --timeout 1800000 --bail=false 'bin/tests/integration/**/*.test.js'
+
+echo
+echo "total: $passed passed, $failed failed"
+(( failed == 0 && suites_failed == 0 ))

@@ -1,0 +1,96 @@
+/**
+ * `pulumi preview` with the policy pack, through the real CLI, language host and providers:
+ * the dev and prod plans, a policy violation, and invalid config.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import { POSTGRES, REDIS, ROUTER, WS_STREAM } from "../../seed";
+import { stackConfig, withConfig } from "../unit/harness";
+import { PulumiWorkspace, unreachableKubeconfig } from "./workspace";
+
+const SEED_SERVICES = [ROUTER, WS_STREAM, POSTGRES, REDIS];
+
+interface PlannedStep {
+    op: string;
+    urn: string;
+    newState?: { type: string; inputs: any };
+}
+
+function plannedResources(jsonOutput: string, type: string): any[] {
+    const plan = JSON.parse(jsonOutput) as { steps: PlannedStep[] };
+    return plan.steps.filter((step) => step.newState?.type === type).map((step) => step.newState!.inputs);
+}
+
+/**
+ * Dev previews against the local cluster when the test command started one; prod always
+ * previews against a kubeconfig whose `exchange-prod` context is unreachable, so it can never
+ * touch the local cluster: the provider then plans without the server's dry run.
+ */
+const clusterKubeconfig = process.env.EXCHANGE_TEST_KUBECONFIG;
+
+describe("pulumi preview with the policy pack", function () {
+    this.timeout(10 * 60 * 1000);
+    let dev: PulumiWorkspace;
+    let prod: PulumiWorkspace;
+
+    before(async () => {
+        if (!clusterKubeconfig) {
+            console.log("    (no local cluster: dev previews against an unreachable kubeconfig, planned from inputs only)");
+        }
+        dev = new PulumiWorkspace(clusterKubeconfig ?? unreachableKubeconfig(["exchange-local"]));
+        await dev.initStack("dev");
+        prod = new PulumiWorkspace(unreachableKubeconfig(["exchange-prod"]));
+        await prod.initStack("prod");
+    });
+
+    after(() => {
+        dev?.remove();
+        prod?.remove();
+    });
+
+    for (const stack of ["dev", "prod"]) {
+        it(`${stack}: the plan holds the seed's Services and Deployments, with no mandatory violation`, async () => {
+            const workspace = stack === "dev" ? dev : prod;
+            const result = await workspace.preview(stack, ["--json"]);
+            assert.strictEqual(result.code, 0, result.output);
+            const services = plannedResources(result.stdout, "kubernetes:core/v1:Service");
+            for (const seed of SEED_SERVICES) {
+                const service = services.find((s) => s.metadata.name === seed.serviceName);
+                assert.ok(service, `${seed.serviceName} planned`);
+                assert.strictEqual(service.spec.type, "ClusterIP");
+                assert.deepStrictEqual(service.spec.selector, { app: seed.appName });
+                assert.strictEqual(service.spec.ports[0].port, 80);
+                assert.strictEqual(service.spec.ports[0].targetPort, seed.containerPort);
+            }
+            const deployments = plannedResources(result.stdout, "kubernetes:apps/v1:Deployment");
+            assert.deepStrictEqual(deployments.map((d) => d.metadata.name).sort(), SEED_SERVICES.map((s) => s.appName).sort());
+            const ingresses = plannedResources(result.stdout, "kubernetes:networking.k8s.io/v1:Ingress");
+            assert.deepStrictEqual(ingresses.map((i) => i.metadata.name).sort(), ["exchange-backend", "exchange-ws"]);
+        });
+    }
+
+    it("a LoadBalancer that is not allowlisted fails the preview with the policy's message", async () => {
+        dev.writeStackConfig("dev", withConfig(stackConfig("dev"), { router: { serviceType: "LoadBalancer" } }));
+        const result = await dev.preview("dev");
+        assert.notStrictEqual(result.code, 0);
+        assert.match(result.output, /service-clusterip-by-default/);
+        assert.match(result.output, /mandatory/);
+        assert.match(result.output, /exchange-router-service/);
+    });
+
+    it("the same LoadBalancer passes once the pack's config allowlists it", async () => {
+        dev.writeStackConfig("dev", withConfig(stackConfig("dev"), { router: { serviceType: "LoadBalancer" } }));
+        const configFile = `${dev.dir}/policy-config.json`;
+        fs.writeFileSync(configFile, JSON.stringify({ "service-clusterip-by-default": { allowedLoadBalancers: ["exchange-router-service"] } }));
+        const result = await dev.preview("dev", ["--policy-pack-config", configFile]);
+        assert.strictEqual(result.code, 0, result.output);
+    });
+
+    it("invalid stack config fails the preview with the program's message, naming the key", async () => {
+        dev.writeStackConfig("dev", withConfig(stackConfig("dev"), { wsStream: { sessionAffinity: "Sticky" } }));
+        const result = await dev.preview("dev");
+        assert.notStrictEqual(result.code, 0);
+        assert.match(result.output, /exchange:wsStream\.sessionAffinity: "Sticky" is not allowed; allowed values: None, ClientIP/);
+        dev.writeStackConfig("dev", stackConfig("dev"));
+    });
+});

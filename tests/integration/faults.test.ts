@@ -1,0 +1,224 @@
+/**
+ * What operators care about after the happy path: drift is seen and repaired, an interrupted
+ * `pulumi up` recovers without duplicates, an API server restart mid-update converges, bad input
+ * changes nothing, and no plaintext password leaks out of the Kubernetes Secret.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { POSTGRES, REDIS, ROUTER, WS_STREAM } from "../../seed";
+import { PROJECT_ROOT, stackConfig, withConfig } from "../unit/harness";
+import { Kubectl } from "./kubectl";
+import { CommandResult, PulumiWorkspace, runCommand } from "./workspace";
+
+const SEED_SERVICES = [ROUTER, WS_STREAM, POSTGRES, REDIS];
+const kubeconfig = process.env.EXCHANGE_TEST_KUBECONFIG;
+const CLUSTER_SCRIPT = path.join(PROJECT_ROOT, "cluster", "local-cluster.sh");
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Runs `pulumi up` and sends `signal` once its output shows a resource operation under way. */
+async function interruptedUp(workspace: PulumiWorkspace, signal: NodeJS.Signals): Promise<{ code: number | null; output: string }> {
+    const child = workspace.spawnPulumi(["up", "--stack", "dev", "--yes", "--skip-preview"]);
+    let output = "";
+    let sent = false;
+    const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (!sent && /creating/.test(output)) {
+            sent = true;
+            child.kill(signal);
+        }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    const code = await new Promise<number | null>((resolve) => child.on("exit", (exitCode) => resolve(exitCode)));
+    assert.ok(sent, `pulumi up finished before it could be interrupted:\n${output}`);
+    return { code, output };
+}
+
+describe("faults, drift and bad input on the local cluster", function () {
+    this.timeout(30 * 60 * 1000);
+    let workspace: PulumiWorkspace;
+    let kubectl: Kubectl;
+
+    const upSucceeds = async (extraArgs: string[] = []) => {
+        const result = await workspace.up("dev", extraArgs);
+        assert.strictEqual(result.code, 0, result.output);
+        return result;
+    };
+
+    /** Everything observable about the deployment: objects with their versions, and the state. */
+    const snapshot = async () => {
+        const objects = await kubectl.json(["get", "deployments,services,secrets,configmaps,persistentvolumeclaims,ingresses,networkpolicies", "-l", "app.kubernetes.io/part-of=exchange"]);
+        const exported = JSON.parse((await workspace.pulumi(["stack", "export", "--stack", "dev"])).stdout);
+        return {
+            objects: objects.items.map((item: any) => `${item.kind}/${item.metadata.name}@${item.metadata.resourceVersion}`).sort(),
+            state: exported.deployment.resources.map((r: any) => `${r.urn}:${JSON.stringify(r.outputs?.metadata?.resourceVersion ?? r.outputs)}`).sort(),
+        };
+    };
+
+    before(async () => {
+        assert.ok(kubeconfig, "EXCHANGE_TEST_KUBECONFIG must point at the local cluster (scripts/test.sh starts it)");
+        workspace = new PulumiWorkspace(kubeconfig);
+        kubectl = new Kubectl(kubeconfig);
+        await workspace.initStack("dev");
+    });
+
+    after(async () => {
+        if (workspace) {
+            await workspace.pulumi(["destroy", "--stack", "dev", "--yes", "--skip-preview"]);
+            workspace.remove();
+        }
+    });
+
+    describe("interruption", () => {
+        it("SIGINT mid-deploy stops the update; the next up converges", async () => {
+            const interrupted = await interruptedUp(workspace, "SIGINT");
+            assert.notStrictEqual(interrupted.code, 0, "an interrupted update does not report success");
+            await upSucceeds(["--refresh"]);
+            assert.strictEqual((await workspace.up("dev", ["--expect-no-changes"])).code, 0);
+        });
+
+        it("SIGKILL mid-deploy: refresh with pending operations cleared, then up, gives one of each object", async () => {
+            await workspace.pulumi(["destroy", "--stack", "dev", "--yes", "--skip-preview"]);
+            await interruptedUp(workspace, "SIGKILL");
+            // The documented recovery (README, "When an update was interrupted").
+            const refresh = await workspace.pulumi(["refresh", "--stack", "dev", "--yes", "--skip-preview", "--clear-pending-creates"]);
+            assert.strictEqual(refresh.code, 0, refresh.output);
+            await upSucceeds();
+            for (const seed of SEED_SERVICES) {
+                assert.ok(await kubectl.deploymentAvailable(seed.appName));
+                const pods = await kubectl.json(["get", "pods", "-l", `app=${seed.appName}`]);
+                assert.strictEqual(pods.items.length, 1, `exactly one ${seed.appName} pod`);
+            }
+            const exported = JSON.parse((await workspace.pulumi(["stack", "export", "--stack", "dev"])).stdout);
+            const urns: string[] = exported.deployment.resources.map((r: any) => r.urn);
+            assert.strictEqual(new Set(urns).size, urns.length, "no resource twice in the state");
+            assert.deepStrictEqual(exported.deployment.pending_operations ?? [], []);
+        });
+
+        it("an API server restart in the middle of an up: the run ends clearly, the next up converges", async () => {
+            await workspace.pulumi(["destroy", "--stack", "dev", "--yes", "--skip-preview"]);
+            const child = workspace.spawnPulumi(["up", "--stack", "dev", "--yes", "--skip-preview"]);
+            let output = "";
+            child.stdout.on("data", (chunk) => (output += chunk));
+            child.stderr.on("data", (chunk) => (output += chunk));
+            const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+            while (!/creating/.test(output)) {
+                await sleep(200);
+            }
+            const restart = await runCommand(CLUSTER_SCRIPT, ["restart", "kube-apiserver"], { env: process.env });
+            assert.strictEqual(restart.code, 0, restart.output);
+            const code = await exited;
+            // Either outcome is acceptable; a hang is not (mocha's timeout catches it).
+            assert.ok(code !== null, "pulumi exited by itself");
+            await workspace.pulumi(["refresh", "--stack", "dev", "--yes", "--skip-preview", "--clear-pending-creates"]);
+            await upSucceeds();
+            assert.strictEqual((await workspace.up("dev", ["--expect-no-changes"])).code, 0, "converged");
+        });
+    });
+
+    describe("drift", () => {
+        it("hand edits show in preview --refresh and up --refresh restores the declared state", async () => {
+            await kubectl.run(["patch", "service", REDIS.serviceName, "--type", "merge", "-p", '{"spec":{"type":"LoadBalancer"}}']);
+            await kubectl.run(["delete", "deployment", WS_STREAM.appName, "--wait=true"]);
+            await kubectl.run(["label", "deployment", ROUTER.appName, "app.kubernetes.io/component=tampered", "--overwrite"]);
+
+            const preview = await workspace.pulumi(["preview", "--stack", "dev", "--refresh", "--diff"]);
+            assert.strictEqual(preview.code, 0, preview.output);
+            assert.match(preview.output, new RegExp(`${REDIS.serviceName}[\\s\\S]*type`), "the Service type drift is shown");
+            assert.match(preview.output, new RegExp(`\\+ .*${WS_STREAM.appName}`), "the deleted Deployment is re-created");
+            assert.match(preview.output, /tampered/, "the edited label is shown");
+
+            await upSucceeds(["--refresh"]);
+            assert.strictEqual((await kubectl.json(["get", "service", REDIS.serviceName])).spec.type, "ClusterIP");
+            assert.ok(await kubectl.deploymentAvailable(WS_STREAM.appName));
+            assert.strictEqual((await kubectl.json(["get", "deployment", ROUTER.appName])).metadata.labels["app.kubernetes.io/component"], "api");
+            assert.strictEqual((await workspace.pulumi(["preview", "--stack", "dev", "--refresh", "--expect-no-changes"])).code, 0, "no drift left");
+        });
+    });
+
+    describe("bad input changes nothing", () => {
+        const BAD_STACK_CONFIG: [string, Record<string, unknown>, RegExp][] = [
+            ["unknown key", { routr: {} }, /exchange:routr: unknown key/],
+            ["service type", { router: { serviceType: "NodePort" } }, /exchange:router\.serviceType: "NodePort"/],
+            ["affinity", { wsStream: { sessionAffinity: "Cookie" } }, /exchange:wsStream\.sessionAffinity/],
+            ["affinity timeout", { wsStream: { sessionAffinityTimeoutSeconds: 100000 } }, /exchange:wsStream\.sessionAffinityTimeoutSeconds: 100000/],
+            ["replicas 0", { router: { replicas: 0 } }, /exchange:router\.replicas: 0/],
+            ["two postgres writers", { postgres: { replicas: 2 } }, /exchange:postgres\.replicas: 2/],
+            ["latest tag", { redis: { image: "redis:latest" } }, /exchange:redis\.image: "redis:latest"/],
+            ["untagged image", { router: { image: "exchange/router" } }, /exchange:router\.image/],
+            ["metrics port", { router: { metricsPort: 0 } }, /exchange:router\.metricsPort: 0/],
+            ["cpu quantity", { redis: { resources: { requests: { cpu: "fast" } } } }, /exchange:redis\.resources\.requests\.cpu/],
+            ["storage size", { postgres: { storage: { size: "lots" } } }, /exchange:postgres\.storage\.size/],
+            ["namespace", { namespace: "Not_A_Namespace" }, /exchange:namespace/],
+            ["tls without issuer", { ingress: { host: "exchange.example.com", tls: { secretName: "x" } } }, /exchange:ingress\.tls\.clusterIssuer: required/],
+        ];
+        const BAD_POLICY_CONFIG: [string, unknown, RegExp][] = [
+            ["allowlist not a list", { "service-clusterip-by-default": { allowedLoadBalancers: "exchange-router-service" } }, /allowedLoadBalancers/],
+            ["unknown enforcement level", { "container-readiness-probe": "sometimes" }, /container-readiness-probe|enforcementLevel/],
+            ["unknown policy property", { "service-clusterip-by-default": { allowedLoadBalancer: [] } }, /allowedLoadBalancer/],
+        ];
+
+        let before: Awaited<ReturnType<typeof snapshot>>;
+
+        it("starts from a converged deployment", async () => {
+            await upSucceeds();
+            before = await snapshot();
+            assert.ok(before.objects.length > 15);
+        });
+
+        for (const [title, override, message] of BAD_STACK_CONFIG) {
+            it(`stack config: ${title} is refused, naming the key`, async () => {
+                workspace.writeStackConfig("dev", withConfig(stackConfig("dev"), override));
+                const result: CommandResult = await workspace.up("dev");
+                workspace.writeStackConfig("dev", stackConfig("dev"));
+                assert.notStrictEqual(result.code, 0);
+                assert.match(result.output, message);
+                assert.deepStrictEqual(await snapshot(), before, "cluster and state unchanged");
+            });
+        }
+
+        for (const [title, config, message] of BAD_POLICY_CONFIG) {
+            it(`policy config: ${title} is refused, naming the key`, async () => {
+                const file = path.join(workspace.dir, "bad-policy-config.json");
+                fs.writeFileSync(file, JSON.stringify(config));
+                const result = await workspace.up("dev", ["--policy-pack-config", file]);
+                assert.notStrictEqual(result.code, 0);
+                assert.match(result.output, message);
+                assert.deepStrictEqual(await snapshot(), before, "cluster and state unchanged");
+            });
+        }
+    });
+
+    describe("secrets", () => {
+        it("the database password is in the Kubernetes Secret and nowhere else", async () => {
+            const up = await workspace.up("dev", ["--refresh"]);
+            assert.strictEqual(up.code, 0, up.output);
+            const secret = await kubectl.json(["get", "secret", "exchange-postgres-credentials"]);
+            const password = Buffer.from(secret.data.POSTGRES_PASSWORD, "base64").toString();
+            assert.ok(password.length >= 32, "the Secret holds the generated password");
+            assert.ok(Buffer.from(secret.data.DATABASE_URL, "base64").toString().includes(password));
+
+            const places: [string, string][] = [
+                ["pulumi up output", up.output],
+                ["stack export", (await workspace.pulumi(["stack", "export", "--stack", "dev"])).stdout],
+                ["stack outputs", (await workspace.pulumi(["stack", "output", "--stack", "dev", "--json"])).stdout],
+                ["stack file", fs.readFileSync(path.join(workspace.dir, "Pulumi.dev.yaml"), "utf8")],
+                ["project file", fs.readFileSync(path.join(workspace.dir, "Pulumi.yaml"), "utf8")],
+            ];
+            const logs = path.join(workspace.dir, ".pulumi-state");
+            for (const file of fs.readdirSync(logs, { recursive: true }) as string[]) {
+                const full = path.join(logs, file);
+                if (fs.statSync(full).isFile()) {
+                    places.push([`state file ${file}`, fs.readFileSync(full, "utf8")]);
+                }
+            }
+            for (const [place, text] of places) {
+                assert.ok(!text.includes(password), `plaintext password in ${place}`);
+            }
+            const outputs = JSON.parse(places[2][1]);
+            assert.strictEqual(outputs.connectionStrings, "[secret]");
+        });
+    });
+});

@@ -1,4 +1,5 @@
 import { ResourceValidationPolicy } from "@pulumi/policy";
+import { readConfig } from "../lib/config";
 import { describeContainer, workloadUnderValidation } from "../lib/k8s";
 import { at, isUnknown } from "../lib/values";
 
@@ -14,6 +15,7 @@ export const containerReadinessProbe: ResourceValidationPolicy = {
         "Add a readinessProbe (httpGet on a health endpoint, tcpSocket on the serving port, or exec) to each container.",
     validateResource: (args, reportViolation) => {
         const { obj, containers } = workloadUnderValidation(args, ["containers"]);
+        readConfig(args, "container-readiness-probe");
         for (const c of containers) {
             const probe = at(c.container, "readinessProbe");
             if (isUnknown(probe) || probe !== undefined) {

@@ -1,4 +1,5 @@
 import { ResourceValidationPolicy } from "@pulumi/policy";
+import { readConfig } from "../lib/config";
 import { describeContainer, workloadUnderValidation } from "../lib/k8s";
 import { at, isUnknown } from "../lib/values";
 
@@ -20,6 +21,7 @@ export const containerResources: ResourceValidationPolicy = {
     remediationSteps: "Set resources.requests.cpu, resources.requests.memory, resources.limits.cpu and resources.limits.memory.",
     validateResource: (args, reportViolation) => {
         const { obj, containers } = workloadUnderValidation(args, ["containers", "initContainers"]);
+        readConfig(args, "container-resource-requests-limits");
         for (const c of containers) {
             const missing: string[] = [];
             for (const [section, resource] of REQUIRED) {

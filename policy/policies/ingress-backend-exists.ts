@@ -1,4 +1,5 @@
-import { StackValidationPolicy } from "@pulumi/policy";
+import { PolicyConfigSchema, StackValidationPolicy } from "@pulumi/policy";
+import { readConfig } from "../lib/config";
 import { StackObject, describe, isIngress, isService, onAllowlist, readStack, stringList } from "../lib/k8s";
 import { Unknown, asArray, asRecord, at, isUnknown } from "../lib/values";
 
@@ -7,6 +8,19 @@ export interface IngressBackendConfig {
     /** metadata.name (or "namespace/name") of Services that exist outside this stack. */
     externalServices?: string[];
 }
+
+const CONFIG_SCHEMA: PolicyConfigSchema = {
+    properties: {
+        externalServices: {
+            type: "array",
+            items: { type: "string" },
+            default: [],
+            description:
+                "Names (metadata.name, or namespace/name) of Services that exist outside this stack and may be " +
+                "used as Ingress backends.",
+        },
+    },
+};
 
 interface Backend {
     /** Where the backend sits, e.g. `rule host "*" path "/backend"` or `defaultBackend`. */
@@ -119,20 +133,9 @@ export const ingressBackendExists: StackValidationPolicy = {
     remediationSteps:
         "Fix backend.service.name / backend.service.port to match a Service of the stack (metadata.name and " +
         "spec.ports[].port or .name), or list Services managed elsewhere in externalServices.",
-    configSchema: {
-        properties: {
-            externalServices: {
-                type: "array",
-                items: { type: "string" },
-                default: [],
-                description:
-                    "Names (metadata.name, or namespace/name) of Services that exist outside this stack and may be " +
-                    "used as Ingress backends.",
-            },
-        },
-    },
+    configSchema: CONFIG_SCHEMA,
     validateStack: (args, reportViolation) => {
-        const config = args.getConfig<IngressBackendConfig>();
+        const config = readConfig<IngressBackendConfig>(args, "ingress-backend-exists", CONFIG_SCHEMA);
         const external = stringList(config.externalServices);
         const objs = readStack(args.resources);
         const services = objs.filter((o) => isService(o.type));

@@ -1,4 +1,5 @@
-import { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
+import { PolicyConfigSchema, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
+import { readConfig } from "../lib/config";
 import { describe, isService, onAllowlist, readResource, stringList } from "../lib/k8s";
 import { asArray, asRecord, at, isUnknown } from "../lib/values";
 
@@ -20,6 +21,25 @@ const EXTERNAL_ONLY_SPEC_FIELDS = [
     "healthCheckNodePort",
 ];
 
+const NAME = "service-clusterip-by-default";
+
+const CONFIG_SCHEMA: PolicyConfigSchema = {
+    properties: {
+        allowedLoadBalancers: {
+            type: "array",
+            items: { type: "string" },
+            default: [],
+            description: "Names (metadata.name, or namespace/name) of Services allowed to be LoadBalancer.",
+        },
+        allowedNodePorts: {
+            type: "array",
+            items: { type: "string" },
+            default: [],
+            description: "Names (metadata.name, or namespace/name) of Services allowed to be NodePort.",
+        },
+    },
+};
+
 interface Finding {
     type: "LoadBalancer" | "NodePort";
     message: string;
@@ -29,6 +49,7 @@ function evaluate(args: ResourceValidationArgs): Finding | undefined {
     if (!isService(args.type)) {
         args.notApplicable("Policy only applies to Kubernetes Services.");
     }
+    const config = readConfig<ServiceClusterIpConfig>(args, NAME, CONFIG_SCHEMA);
     const svc = readResource(args);
     const type = at(svc.props, "spec", "type");
     if (isUnknown(type) || (type !== "LoadBalancer" && type !== "NodePort")) {
@@ -39,7 +60,6 @@ function evaluate(args: ResourceValidationArgs): Finding | undefined {
         // Cannot tell whether the Service is on the allowlist.
         return undefined;
     }
-    const config = args.getConfig<ServiceClusterIpConfig>();
     const listKey = type === "LoadBalancer" ? "allowedLoadBalancers" : "allowedNodePorts";
     const list = stringList(type === "LoadBalancer" ? config.allowedLoadBalancers : config.allowedNodePorts);
     if (onAllowlist(list, svc.name, svc.namespace)) {
@@ -61,7 +81,7 @@ function evaluate(args: ResourceValidationArgs): Finding | undefined {
  * type to ClusterIP and drops the fields that only make sense for NodePort/LoadBalancer.
  */
 export const serviceClusterIpByDefault: ResourceValidationPolicy = {
-    name: "service-clusterip-by-default",
+    name: NAME,
     description:
         "Kubernetes Services must be of type ClusterIP; LoadBalancer and NodePort Services are allowed only " +
         "when their name is on the allowedLoadBalancers / allowedNodePorts allowlist.",
@@ -70,22 +90,7 @@ export const serviceClusterIpByDefault: ResourceValidationPolicy = {
     remediationSteps:
         "Drop spec.type (or set it to ClusterIP) and expose the Service through the Ingress, or add its name to " +
         "allowedLoadBalancers / allowedNodePorts. At enforcement level 'remediate' the pack rewrites the type itself.",
-    configSchema: {
-        properties: {
-            allowedLoadBalancers: {
-                type: "array",
-                items: { type: "string" },
-                default: [],
-                description: "Names (metadata.name, or namespace/name) of Services allowed to be LoadBalancer.",
-            },
-            allowedNodePorts: {
-                type: "array",
-                items: { type: "string" },
-                default: [],
-                description: "Names (metadata.name, or namespace/name) of Services allowed to be NodePort.",
-            },
-        },
-    },
+    configSchema: CONFIG_SCHEMA,
     validateResource: (args, reportViolation) => {
         const finding = evaluate(args);
         if (finding) {

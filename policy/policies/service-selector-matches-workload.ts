@@ -1,4 +1,5 @@
 import { StackValidationPolicy } from "@pulumi/policy";
+import { readConfig } from "../lib/config";
 import { countMatching, describe, formatLabels, readStack } from "../lib/k8s";
 import {
     ExternalWorkloadConfig,
@@ -24,7 +25,7 @@ export const serviceSelectorMatchesWorkload: StackValidationPolicy = {
         "whose pods are deployed outside the stack (annotation or externalWorkloadServices).",
     configSchema: externalWorkloadConfigSchema,
     validateStack: (args, reportViolation) => {
-        const config = args.getConfig<ExternalWorkloadConfig>();
+        const config = readConfig<ExternalWorkloadConfig>(args, "service-selector-matches-workload", externalWorkloadConfigSchema);
         const objs = readStack(args.resources);
         for (const sel of serviceSelections(objs, config)) {
             if (sel.candidates.length > 0) {

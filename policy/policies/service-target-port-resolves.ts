@@ -1,4 +1,5 @@
 import { StackValidationPolicy } from "@pulumi/policy";
+import { readConfig } from "../lib/config";
 import { Tri, WorkloadKind, containersOf, describe, podSpecPath, readStack } from "../lib/k8s";
 import { ExternalWorkloadConfig, exemptionHint, externalWorkloadConfigSchema, serviceSelections } from "../lib/services";
 import { asArray, asRecord, at, isUnknown } from "../lib/values";
@@ -96,7 +97,7 @@ export const serviceTargetPortResolves: StackValidationPolicy = {
         "by name, or declare the port on the container.",
     configSchema: externalWorkloadConfigSchema,
     validateStack: (args, reportViolation) => {
-        const config = args.getConfig<ExternalWorkloadConfig>();
+        const config = readConfig<ExternalWorkloadConfig>(args, "service-target-port-resolves", externalWorkloadConfigSchema);
         const objs = readStack(args.resources);
         for (const sel of serviceSelections(objs, config)) {
             const selected = sel.candidates.filter((c) => c.match === "yes");

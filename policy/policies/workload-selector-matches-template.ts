@@ -1,4 +1,5 @@
 import { ResourceValidationPolicy } from "@pulumi/policy";
+import { readConfig } from "../lib/config";
 import { SELECTOR_WORKLOAD_KINDS, describe, formatLabels, podTemplateLabels, readResource, workloadKind } from "../lib/k8s";
 import { Unknown, asArray, asRecord, at, isUnknown } from "../lib/values";
 
@@ -60,6 +61,7 @@ export const workloadSelectorMatchesTemplate: ResourceValidationPolicy = {
             return;
         }
         const obj = readResource(args);
+        readConfig(args, "workload-selector-matches-template");
         const selector = at(obj.props, "spec", "selector");
         if (isUnknown(selector)) {
             return;

@@ -1,0 +1,15 @@
+// Entry point of the policy pack. The Pulumi CLI runs the compiled bin/index.js (package.json
+// "main") when `--policy-pack policy` is given; constructing the PolicyPack starts the policy
+// server. Policies live in ./policies; this is the only place a PolicyPack is created.
+
+import { PolicyPack } from "@pulumi/policy";
+import { POLICY_PACK_NAME, policies } from "./policies";
+
+new PolicyPack(POLICY_PACK_NAME, {
+    description: "Guardrails for the exchange platform's Kubernetes resources (Services, workloads, Ingress).",
+    provider: "kubernetes",
+    tags: ["kubernetes", "exchange-platform"],
+    // Policies without their own level fall back to this; every policy of the pack sets its own.
+    enforcementLevel: "advisory",
+    policies,
+});

@@ -1,0 +1,49 @@
+// The list of policies of the pack, in one place. `../index.ts` serves exactly this list, and the
+// test harness (tests/harness.ts) runs exactly this list, so tests see what `pulumi preview` sees.
+//
+// Importing this module has no side effect (unlike ../index.ts, which starts the policy server).
+
+import { Policies } from "@pulumi/policy";
+import { containerEnvNoLiteralCredentials } from "./container-env-no-literal-credentials";
+import { containerImageTagPinned } from "./container-image-tag-pinned";
+import { containerReadinessProbe } from "./container-readiness-probe";
+import { containerResources } from "./container-resources";
+import { containerRunsAsNonRoot } from "./container-runs-as-non-root";
+import { ingressBackendExists } from "./ingress-backend-exists";
+import { ingressTlsRequired } from "./ingress-tls-required";
+import { serviceClusterIpByDefault } from "./service-clusterip-by-default";
+import { serviceSelectorMatchesWorkload } from "./service-selector-matches-workload";
+import { serviceTargetPortResolves } from "./service-target-port-resolves";
+import { workloadSelectorMatchesTemplate } from "./workload-selector-matches-template";
+
+export {
+    containerEnvNoLiteralCredentials,
+    containerImageTagPinned,
+    containerReadinessProbe,
+    containerResources,
+    containerRunsAsNonRoot,
+    ingressBackendExists,
+    ingressTlsRequired,
+    serviceClusterIpByDefault,
+    serviceSelectorMatchesWorkload,
+    serviceTargetPortResolves,
+    workloadSelectorMatchesTemplate,
+};
+
+/** Name of the policy pack (as shown by `pulumi preview`). */
+export const POLICY_PACK_NAME = "exchange-platform-policies";
+
+/** Every policy of the pack: mandatory ones first, then advisory ones. */
+export const policies: Policies = [
+    serviceClusterIpByDefault,
+    serviceSelectorMatchesWorkload,
+    serviceTargetPortResolves,
+    ingressBackendExists,
+    workloadSelectorMatchesTemplate,
+    containerReadinessProbe,
+    containerResources,
+    containerImageTagPinned,
+    containerEnvNoLiteralCredentials,
+    ingressTlsRequired,
+    containerRunsAsNonRoot,
+];

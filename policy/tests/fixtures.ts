@@ -1,0 +1,231 @@
+// Fixture factories: each returns a *good* resource (no violation of any policy) shaped like the
+// exchange platform's, as a TestResource for the harness. Overrides are deep-merged (objects merge,
+// arrays are replaced, `undefined` removes a key); `mutate` edits a deep copy for finer changes.
+
+import { TestResource } from "./harness";
+
+export type Overrides = { [key: string]: unknown };
+
+const TYPES = {
+    Service: "kubernetes:core/v1:Service",
+    Deployment: "kubernetes:apps/v1:Deployment",
+    StatefulSet: "kubernetes:apps/v1:StatefulSet",
+    DaemonSet: "kubernetes:apps/v1:DaemonSet",
+    ReplicaSet: "kubernetes:apps/v1:ReplicaSet",
+    Job: "kubernetes:batch/v1:Job",
+    CronJob: "kubernetes:batch/v1:CronJob",
+    Pod: "kubernetes:core/v1:Pod",
+    Ingress: "kubernetes:networking.k8s.io/v1:Ingress",
+} as const;
+export const TYPE = TYPES;
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+    return v !== null && typeof v === "object" && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
+}
+
+function deepCopy<T>(v: T): T {
+    if (Array.isArray(v)) {
+        return v.map(deepCopy) as unknown as T;
+    }
+    if (isPlainObject(v)) {
+        const out: Record<string, unknown> = {};
+        for (const [k, x] of Object.entries(v)) {
+            out[k] = deepCopy(x);
+        }
+        return out as T;
+    }
+    return v;
+}
+
+/** Deep merge: objects merge, arrays and scalars replace, `undefined` deletes. Returns a new object. */
+export function merge<T extends Record<string, any>>(base: T, overrides: Overrides = {}): T {
+    const out: Record<string, any> = deepCopy(base);
+    for (const [k, v] of Object.entries(overrides)) {
+        if (v === undefined) {
+            delete out[k];
+        } else if (isPlainObject(v) && isPlainObject(out[k])) {
+            out[k] = merge(out[k], v);
+        } else {
+            out[k] = deepCopy(v);
+        }
+    }
+    return out as T;
+}
+
+/** A deep copy of the resource, changed by `edit` (which may mutate `props` freely). */
+export function mutate(resource: TestResource, edit: (props: any) => void): TestResource {
+    const copy: TestResource = { ...resource, props: deepCopy(resource.props) };
+    edit(copy.props);
+    return copy;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The exchange platform's services.
+
+export type ExchangeSvc = "router" | "ws-stream" | "postgres" | "redis";
+
+export const EXCHANGE: Record<ExchangeSvc, { containerPort: number; image: string }> = {
+    router: { containerPort: 8080, image: "exchange/router:1.4.2" },
+    "ws-stream": { containerPort: 4000, image: "exchange/ws-stream:1.4.2" },
+    postgres: { containerPort: 5432, image: "postgres:16.4" },
+    redis: { containerPort: 6379, image: "redis:7.4.1" },
+};
+
+/** A container that satisfies every container policy. */
+export function container(overrides: Overrides = {}): Record<string, any> {
+    return merge(
+        {
+            name: "router",
+            image: EXCHANGE.router.image,
+            ports: [
+                { name: "http", containerPort: 8080, protocol: "TCP" },
+                { name: "metrics", containerPort: 9090, protocol: "TCP" },
+            ],
+            readinessProbe: { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 5 },
+            resources: {
+                requests: { cpu: "250m", memory: "256Mi" },
+                limits: { cpu: "1", memory: "512Mi" },
+            },
+            securityContext: { allowPrivilegeEscalation: false },
+            env: [
+                { name: "LOG_LEVEL", value: "info" },
+                { name: "DB_PASSWORD", valueFrom: { secretKeyRef: { name: "exchange-postgres", key: "password" } } },
+                { name: "DATABASE_URL", value: "postgres://exchange:$(DB_PASSWORD)@exchange-postgres-service:80/exchange" },
+            ],
+        },
+        overrides,
+    );
+}
+
+function exchangeContainer(svc: ExchangeSvc): Record<string, any> {
+    const { containerPort, image } = EXCHANGE[svc];
+    return container({
+        name: svc,
+        image,
+        ports: [
+            { name: "http", containerPort, protocol: "TCP" },
+            { name: "metrics", containerPort: 9090, protocol: "TCP" },
+        ],
+    });
+}
+
+type WorkloadKind = "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" | "CronJob" | "Pod";
+
+/** A good workload of any kind running the exchange service `svc` (labels `app: exchange-<svc>`). */
+export function workload(kind: WorkloadKind, svc: ExchangeSvc = "router", overrides: Overrides = {}): TestResource {
+    const name = `exchange-${svc}`;
+    const labels = { app: name };
+    const podSpec = {
+        securityContext: { runAsNonRoot: true, runAsUser: 10001 },
+        containers: [exchangeContainer(svc)],
+        ...(kind === "Job" || kind === "CronJob" ? { restartPolicy: "OnFailure" } : {}),
+    };
+    const template = { metadata: { labels }, spec: podSpec };
+    let spec: Record<string, unknown>;
+    switch (kind) {
+        case "Pod":
+            spec = podSpec;
+            break;
+        case "Job":
+            spec = { template };
+            break;
+        case "CronJob":
+            spec = { schedule: "*/5 * * * *", jobTemplate: { spec: { template } } };
+            break;
+        case "StatefulSet":
+            spec = { serviceName: `${name}-headless`, replicas: 1, selector: { matchLabels: labels }, template };
+            break;
+        case "DaemonSet":
+            spec = { selector: { matchLabels: labels }, template };
+            break;
+        default:
+            spec = { replicas: 2, selector: { matchLabels: labels }, template };
+    }
+    const apiVersion = kind === "Pod" ? "v1" : kind === "Job" || kind === "CronJob" ? "batch/v1" : "apps/v1";
+    const props = merge({ apiVersion, kind, metadata: { name, labels: kind === "Pod" ? labels : { ...labels } }, spec }, overrides);
+    return { type: TYPES[kind], name, props };
+}
+
+export function deployment(overrides: Overrides = {}, svc: ExchangeSvc = "router"): TestResource {
+    return workload("Deployment", svc, overrides);
+}
+
+export function statefulSet(overrides: Overrides = {}, svc: ExchangeSvc = "postgres"): TestResource {
+    return workload("StatefulSet", svc, overrides);
+}
+
+export function daemonSet(overrides: Overrides = {}, svc: ExchangeSvc = "router"): TestResource {
+    return workload("DaemonSet", svc, overrides);
+}
+
+export type ServiceVariant = "default" | "external" | "headless" | "multiport";
+
+/**
+ * A good Service for the exchange service `svc`: exchange-<svc>-service, port 80 -> container port,
+ * selector app: exchange-<svc>, sessionAffinity ClientIP. Variants: exchange-<svc>-external
+ * (LoadBalancer; needs the allowlist), exchange-<svc>-headless (clusterIP None, port = targetPort =
+ * container port), exchange-<svc>-multiport (http 80 -> container port, metrics 9090 -> 9090).
+ */
+export function exchangeService(svc: ExchangeSvc = "router", variant: ServiceVariant = "default", overrides: Overrides = {}): TestResource {
+    const base = `exchange-${svc}-service`;
+    const { containerPort } = EXCHANGE[svc];
+    // Named like the program's: exchange-<svc>-service, exchange-<svc>-external, exchange-<svc>-headless.
+    const name = variant === "default" ? base : `exchange-${svc}-${variant}`;
+    const spec: Record<string, unknown> = {
+        selector: { app: `exchange-${svc}` },
+        sessionAffinity: "ClientIP",
+        ports: [{ name: "http", port: 80, targetPort: containerPort, protocol: "TCP" }],
+    };
+    if (variant === "external") {
+        spec.type = "LoadBalancer";
+    } else if (variant === "headless") {
+        spec.clusterIP = "None";
+        spec.ports = [{ name: "http", port: containerPort, targetPort: containerPort, protocol: "TCP" }];
+    } else if (variant === "multiport") {
+        spec.ports = [
+            { name: "http", port: 80, targetPort: containerPort, protocol: "TCP" },
+            { name: "metrics", port: 9090, targetPort: 9090, protocol: "TCP" },
+        ];
+    }
+    const props = merge({ apiVersion: "v1", kind: "Service", metadata: { name, labels: { app: `exchange-${svc}` } }, spec }, overrides);
+    return { type: TYPES.Service, name, props };
+}
+
+export function service(overrides: Overrides = {}, svc: ExchangeSvc = "router"): TestResource {
+    return exchangeService(svc, "default", overrides);
+}
+
+/** A good Ingress: /backend -> exchange-router-service:80, /ws -> exchange-ws-stream-service:80, with TLS. */
+export function ingress(overrides: Overrides = {}): TestResource {
+    const backend = (svc: string) => ({ service: { name: svc, port: { number: 80 } } });
+    const props = merge(
+        {
+            apiVersion: "networking.k8s.io/v1",
+            kind: "Ingress",
+            metadata: { name: "exchange-ingress" },
+            spec: {
+                ingressClassName: "nginx",
+                tls: [{ hosts: ["exchange.test"], secretName: "exchange-tls" }],
+                rules: [
+                    {
+                        host: "exchange.test",
+                        http: {
+                            paths: [
+                                { path: "/backend", pathType: "Prefix", backend: backend("exchange-router-service") },
+                                { path: "/ws", pathType: "Prefix", backend: backend("exchange-ws-stream-service") },
+                            ],
+                        },
+                    },
+                ],
+            },
+        },
+        overrides,
+    );
+    return { type: TYPES.Ingress, name: "exchange-ingress", props };
+}
+
+/** The whole platform: 4 Deployments, their 4 Services and the Ingress. Raises no violation at all. */
+export function exchangeStack(): TestResource[] {
+    const svcs: ExchangeSvc[] = ["router", "ws-stream", "postgres", "redis"];
+    return [...svcs.map((s) => deployment({}, s)), ...svcs.map((s) => exchangeService(s)), ingress()];
+}

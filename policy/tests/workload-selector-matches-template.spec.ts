@@ -1,0 +1,90 @@
+import * as assert from "node:assert/strict";
+import { workloadSelectorMatchesTemplate as policy } from "../policies";
+import { assertClean, assertMetadata, assertOneViolation } from "./assertions";
+import { daemonSet, deployment, mutate, service, statefulSet, workload } from "./fixtures";
+import { runResourcePolicy, unknown } from "./harness";
+
+const withSelector = (selector: unknown) => mutate(deployment(), (p) => (p.spec.selector = selector));
+
+describe("workload-selector-matches-template", () => {
+    it("has the documented name, description and default level", () => {
+        assertMetadata(policy, "workload-selector-matches-template", "mandatory", "spec.selector");
+    });
+
+    it("passes matching Deployments, StatefulSets, DaemonSets and ReplicaSets", async () => {
+        for (const r of [deployment(), statefulSet(), daemonSet(), workload("ReplicaSet")]) {
+            assertClean(await runResourcePolicy(policy, r));
+        }
+    });
+
+    it("flags a matchLabels value that differs from the template label", async () => {
+        assertOneViolation(
+            await runResourcePolicy(policy, withSelector({ matchLabels: { app: "exchange-routr" } })),
+            'Deployment "exchange-router" spec.selector does not match its own pod template labels {app=exchange-router}',
+            'matchLabels "app=exchange-routr" differs from the template label "app=exchange-router"',
+        );
+    });
+
+    it("flags a matchLabels key missing from the template", async () => {
+        assertOneViolation(
+            await runResourcePolicy(policy, withSelector({ matchLabels: { app: "exchange-router", tier: "backend" } })),
+            'matchLabels "tier=backend" is missing from the template labels',
+        );
+    });
+
+    it("flags StatefulSets and DaemonSets too", async () => {
+        const sts = mutate(statefulSet(), (p) => (p.spec.template.metadata.labels = { app: "postgres" }));
+        assertOneViolation(await runResourcePolicy(policy, sts), 'StatefulSet "exchange-postgres"');
+        const ds = mutate(daemonSet(), (p) => (p.spec.selector.matchLabels = { app: "x" }));
+        assertOneViolation(await runResourcePolicy(policy, ds), 'DaemonSet "exchange-router"');
+    });
+
+    it("flags a missing or empty selector", async () => {
+        assertOneViolation(await runResourcePolicy(policy, withSelector(undefined)), "has no spec.selector");
+        assertOneViolation(await runResourcePolicy(policy, withSelector({})), "has no spec.selector", "{app=exchange-router}");
+    });
+
+    it("evaluates matchExpressions", async () => {
+        const ok = [
+            { key: "app", operator: "In", values: ["exchange-router", "x"] },
+            { key: "app", operator: "NotIn", values: ["x"] },
+            { key: "app", operator: "Exists" },
+            { key: "tier", operator: "DoesNotExist" },
+        ];
+        assertClean(await runResourcePolicy(policy, withSelector({ matchLabels: { app: "exchange-router" }, matchExpressions: ok })));
+        const cases: [unknown, string][] = [
+            [{ key: "app", operator: "In", values: ["x"] }, 'requires label "app" to be one of [x]'],
+            [{ key: "app", operator: "NotIn", values: ["exchange-router"] }, 'excludes "app=exchange-router"'],
+            [{ key: "tier", operator: "Exists" }, 'requires label "tier"'],
+            [{ key: "app", operator: "DoesNotExist" }, 'forbids label "app"'],
+        ];
+        for (const [expr, fragment] of cases) {
+            assertOneViolation(await runResourcePolicy(policy, withSelector({ matchExpressions: [expr] })), fragment);
+        }
+    });
+
+    it("is not applicable to Services, Pods or Jobs", async () => {
+        for (const r of [service(), workload("Pod"), workload("Job")]) {
+            const result = await runResourcePolicy(policy, r);
+            assert.deepEqual(result.violations, []);
+            assert.ok(result.notApplicable, `${r.type} should be not applicable`);
+        }
+    });
+
+    describe("during preview", () => {
+        it("reports nothing when the selector, a selector value or the template labels are unknown", async () => {
+            assertClean(await runResourcePolicy(policy, withSelector(unknown.object)));
+            assertClean(await runResourcePolicy(policy, withSelector({ matchLabels: { app: unknown.string } })));
+            assertClean(await runResourcePolicy(policy, withSelector({ matchLabels: unknown.object })));
+            assertClean(await runResourcePolicy(policy, mutate(deployment(), (p) => (p.spec.template.metadata.labels = unknown.object))));
+            assertClean(await runResourcePolicy(policy, mutate(deployment(), (p) => (p.spec.template = unknown.object))));
+        });
+
+        it("still flags the known mismatches", async () => {
+            const d = mutate(deployment(), (p) => {
+                p.spec.selector.matchLabels = { app: "x", version: unknown.string };
+            });
+            assertOneViolation(await runResourcePolicy(policy, d), 'matchLabels "app=x"');
+        });
+    });
+});

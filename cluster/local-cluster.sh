@@ -8,7 +8,7 @@
 #   cluster/local-cluster.sh stop [--purge] stop every component; --purge also wipes all state
 #   cluster/local-cluster.sh status         one line per component; non-zero if any is down
 #   cluster/local-cluster.sh env            prints `export KUBECONFIG=...`
-#   cluster/local-cluster.sh recycle        make Released PersistentVolumes Available again
+#   cluster/local-cluster.sh restart NAME   restart one component of a running cluster (fault tests)
 #
 # Pods get fake 10.244.x.y IPs and Services fake 10.96.x.y IPs: they are only values in the API,
 # never dial them (nothing listens there, and traffic off loopback is not allowed on these hosts).
@@ -16,7 +16,7 @@ set -euo pipefail
 
 CLUSTER_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(dirname "$CLUSTER_DIR")"
-# shellcheck source=../toolchain/lib.sh
+# shellcheck source-path=SCRIPTDIR source=../toolchain/lib.sh
 . "$REPO_DIR/toolchain/lib.sh"
 
 STATE="${EXCHANGE_CLUSTER_STATE:-${XDG_STATE_HOME:-$HOME/.local/state}/exchange-platform/cluster}"
@@ -25,8 +25,8 @@ RUN="$STATE/run"
 LOGS="$STATE/logs"
 VOLUMES="$STATE/volumes"
 KUBECONFIG_FILE="$STATE/kubeconfig"
-# Written when the state folder is created; `stop --purge` wipes only a folder that has it, so a
-# mistyped EXCHANGE_CLUSTER_STATE can never make it delete something else.
+# Written when the state folder is created; start refuses, and `stop --purge` never wipes, a
+# non-empty folder without it, so a mistyped EXCHANGE_CLUSTER_STATE cannot touch anything else.
 MARKER="$STATE/.exchange-local-cluster"
 
 CONTEXT=exchange-local
@@ -87,7 +87,9 @@ launch() {
   local logfile="$LOGS/$name.log"
   [[ -f "$logfile" ]] && mv -f "$logfile" "$logfile.prev"
   rm -f "$RUN/$name.pid"
-  setsid -f bash -c 'echo $$ >"$0"; exec "$@"' "$RUN/$name.pid" "$@" </dev/null >"$logfile" 2>&1
+  # shellcheck disable=SC2016 # expanded by the inner bash, on purpose
+  # fd 8 (the state lock) is closed so the long-lived component does not hold the lock.
+  setsid -f bash -c 'echo $$ >"$0"; exec "$@"' "$RUN/$name.pid" "$@" </dev/null >"$logfile" 2>&1 8>&-
   local i
   for ((i = 0; i < 50; i++)); do [[ -s "$RUN/$name.pid" ]] && return 0; sleep 0.1; done
   die "$name did not start; see $logfile"
@@ -132,11 +134,16 @@ port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # --- certificates and kubeconfigs ------------------------------------------------------------
 
-# sign NAME SUBJECT EXTENSIONS: a key and a certificate for NAME signed by the cluster CA.
+new_ca() { # NAME SUBJECT
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$1.key" -out "$1.crt" -days 3650 -sha256 \
+    -subj "$2" 2>/dev/null
+}
+
+# sign CA NAME SUBJECT EXTENSIONS: a key and a certificate for NAME signed by CA.
 sign() {
-  local name="$1" subject="$2" extensions="$3"
+  local ca="$1" name="$2" subject="$3" extensions="$4"
   openssl req -new -newkey rsa:2048 -nodes -keyout "$name.key" -out "$name.csr" -subj "$subject" 2>/dev/null
-  openssl x509 -req -in "$name.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -sha256 \
+  openssl x509 -req -in "$name.csr" -CA "$ca.crt" -CAkey "$ca.key" -CAcreateserial -days 3650 -sha256 \
     -extfile <(printf '%s\n' "$extensions") -out "$name.crt" 2>/dev/null
   rm -f "$name.csr"
 }
@@ -154,7 +161,8 @@ write_kubeconfig() { # FILE USER CERT_NAME
 }
 
 # Made once, at the first start: a CA, the apiserver's serving cert, a client cert per identity,
-# the service-account signing key pair, and the kubeconfigs that use them.
+# the front-proxy (request-header) CA and client, the service-account signing key pair, and the
+# kubeconfigs that use them.
 ensure_pki() {
   [[ -f "$PKI/.complete" ]] && return 0
   log "creating certificates and kubeconfigs in $PKI"
@@ -163,17 +171,20 @@ ensure_pki() {
   (
     cd "$PKI"
     umask 077
-    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 3650 -sha256 \
-      -subj "/CN=$CONTEXT-ca" 2>/dev/null
+    new_ca ca "/CN=$CONTEXT-ca"
     # 10.96.0.1 is the "kubernetes" Service's address, which in-cluster clients would use.
-    sign apiserver "/CN=kube-apiserver" "$(printf '%s\n' \
+    sign ca apiserver "/CN=kube-apiserver" "$(printf '%s\n' \
       'keyUsage=critical,digitalSignature,keyEncipherment' 'extendedKeyUsage=serverAuth' \
       'subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local')"
     local client='keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=clientAuth'
-    sign admin "/O=system:masters/CN=$CONTEXT-admin" "$client"
-    sign kube-controller-manager "/CN=system:kube-controller-manager" "$client"
-    sign kube-scheduler "/CN=system:kube-scheduler" "$client"
+    sign ca admin "/O=system:masters/CN=$CONTEXT-admin" "$client"
+    sign ca kube-controller-manager "/CN=system:kube-controller-manager" "$client"
+    sign ca kube-scheduler "/CN=system:kube-scheduler" "$client"
+    # The apiserver publishes the request-header CA for delegated authentication; without one the
+    # controller-manager and scheduler log an error about it every few seconds, forever.
+    new_ca front-proxy-ca "/CN=$CONTEXT-front-proxy-ca"
+    sign front-proxy-ca front-proxy-client "/CN=front-proxy-client" "$client"
     openssl genrsa -out sa.key 2048 2>/dev/null
     openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
   )
@@ -195,7 +206,11 @@ start_etcd() {
     --initial-cluster="$CONTEXT=http://127.0.0.1:$ETCD_PEER_PORT"
 }
 
-start_apiserver() {
+start_kube_apiserver() {
+  # The "kubernetes" Service gets no endpoints (--endpoint-reconciler-type=none): they would be
+  # the advertise address, 127.0.0.1, which Endpoints validation rejects (loopback), so the
+  # reconciler would fail and log every 10 s. Nothing in this cluster runs that could use them.
+  # Without a watch grace period, a TERM leaves it waiting a minute for its clients' open watches.
   launch kube-apiserver "$(command -v kube-apiserver)" \
     --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$API_PORT" \
     --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
@@ -204,13 +219,22 @@ start_apiserver() {
     --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
     --service-cluster-ip-range="$SERVICE_CIDR" \
+    --requestheader-client-ca-file="$PKI/front-proxy-ca.crt" \
+    --requestheader-allowed-names=front-proxy-client \
+    --requestheader-username-headers=X-Remote-User --requestheader-group-headers=X-Remote-Group \
+    --requestheader-extra-headers-prefix=X-Remote-Extra- \
+    --proxy-client-cert-file="$PKI/front-proxy-client.crt" \
+    --proxy-client-key-file="$PKI/front-proxy-client.key" \
+    --endpoint-reconciler-type=none --shutdown-watch-termination-grace-period=2s \
     --authorization-mode=Node,RBAC --allow-privileged=true --profiling=false
 }
 
-start_controller_manager() {
-  # Leader election is pointless with one instance and only delays the controllers' start.
+start_kube_controller_manager() {
+  # Leader election is pointless with one instance and only delays the controllers' start. The
+  # flex-volume folder defaults to one under /usr/libexec, which it would create.
   launch kube-controller-manager "$(command -v kube-controller-manager)" \
     --bind-address=127.0.0.1 --secure-port="$KCM_PORT" --cert-dir="$STATE/kube-controller-manager" \
+    --flex-volume-plugin-dir="$STATE/kube-controller-manager/flexvolume" \
     --kubeconfig="$PKI/kube-controller-manager.kubeconfig" \
     --authentication-kubeconfig="$PKI/kube-controller-manager.kubeconfig" \
     --authorization-kubeconfig="$PKI/kube-controller-manager.kubeconfig" \
@@ -219,7 +243,7 @@ start_controller_manager() {
     --leader-elect=false --profiling=false
 }
 
-start_scheduler() {
+start_kube_scheduler() {
   launch kube-scheduler "$(command -v kube-scheduler)" \
     --bind-address=127.0.0.1 --secure-port="$SCHEDULER_PORT" --cert-dir="$STATE/kube-scheduler" \
     --kubeconfig="$PKI/kube-scheduler.kubeconfig" \
@@ -229,16 +253,18 @@ start_scheduler() {
 }
 
 start_kwok() {
-  # Upstream's stages (installed next to the binary by build-cluster.sh) plus ours for the
-  # load-balancer status. The node IP is loopback so that anything that would talk to a "kubelet"
+  # Upstream's stages (installed next to the binary by build-cluster.sh) plus ours (load-balancer
+  # status, volume recycling). The node IP is loopback so that anything that would talk to a "kubelet"
   # stays on this machine; no kwok server is started, so nothing listens for it. KWOK_WORKDIR
-  # keeps a developer's own ~/.kwok/kwok.yaml out of this cluster.
+  # keeps a developer's own ~/.kwok/kwok.yaml out of this cluster. The kwok binary's lease
+  # duration defaults to 0, i.e. no node leases (kwokctl sets 40); upstream's heartbeat-with-lease
+  # stage, like kwokctl, relies on leases for liveness and refreshes node status only every 10 min.
   local stages
   stages="$(printf '%s,' "$KWOK_STAGES"/*.yaml "$CLUSTER_DIR"/kwok/*.yaml)"
   KWOK_WORKDIR="$STATE/kwok" launch kwok "$(command -v kwok)" \
     --kubeconfig="$KUBECONFIG_FILE" --config="${stages%,}" \
     --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
-    --node-ip=127.0.0.1 --cidr="$POD_CIDR"
+    --node-ip=127.0.0.1 --cidr="$POD_CIDR" --node-lease-duration-seconds=40
 }
 
 # fill TEMPLATE NAME [PATH]: a manifest from cluster/manifests with its placeholders filled in.
@@ -256,24 +282,23 @@ apply_cluster_objects() {
   } | kubectl apply -f - >/dev/null
 }
 
-# Retain keeps a PersistentVolume Released after its claim is deleted, bound to nothing; clearing
-# its claimRef (and its folder) makes it Available for the next claim.
-recycle_volumes() {
-  local pv
-  for pv in $(kubectl get pv -l exchange-platform/local-volume=true \
-      -o jsonpath='{range .items[?(@.status.phase=="Released")]}{.metadata.name}{"\n"}{end}'); do
-    log "recycling released volume $pv"
-    find "$VOLUMES/pv-${pv##*-}" -mindepth 1 -delete 2>/dev/null || true
-    kubectl patch pv "$pv" --type=json -p '[{"op":"remove","path":"/spec/claimRef"}]' >/dev/null
-  done
-}
-
 wait_for_default_service_account() {
   local deadline=$((SECONDS + 60))
   until kubectl get serviceaccount default --namespace default >/dev/null 2>&1; do
     ((SECONDS < deadline)) || die "no default ServiceAccount after 60 s; see $LOGS/kube-controller-manager.log"
     sleep 0.5
   done
+}
+
+# lock_state: one start or stop at a time (parallel test runners may all call start).
+lock_state() {
+  if [[ -d "$STATE" && ! -f "$MARKER" && -n "$(ls -A "$STATE")" ]]; then
+    die "$STATE is not empty and was not made by this script; set EXCHANGE_CLUSTER_STATE to another folder"
+  fi
+  mkdir -p "$STATE" "$RUN" "$LOGS" "$VOLUMES"
+  touch "$MARKER"
+  exec 8>"$STATE/.lock"
+  flock 8
 }
 
 all_up() { local c; for c in "${COMPONENTS[@]}"; do up "$c" || return 1; done; }
@@ -288,8 +313,7 @@ use_built_binaries() {
 
 cmd_start() {
   local began=$SECONDS
-  mkdir -p "$STATE" "$RUN" "$LOGS" "$VOLUMES"
-  touch "$MARKER"
+  lock_state
   if all_up; then
     log "cluster already running (context $CONTEXT, https://127.0.0.1:$API_PORT)"
     return 0
@@ -306,16 +330,15 @@ cmd_start() {
 
   start_etcd
   wait_up etcd 60
-  start_apiserver
+  start_kube_apiserver
   wait_up kube-apiserver 120
-  start_controller_manager
-  start_scheduler
+  start_kube_controller_manager
+  start_kube_scheduler
   start_kwok
   wait_up kube-controller-manager 60
   wait_up kube-scheduler 60
 
   apply_cluster_objects
-  recycle_volumes
   kubectl wait --for=condition=Ready node "${NODES[@]}" --timeout=60s >/dev/null \
     || die "fake nodes not Ready; see $LOGS/kwok.log"
   wait_for_default_service_account
@@ -330,13 +353,28 @@ cmd_stop() {
     "") ;;
     *) usage ;;
   esac
-  [[ -d "$RUN" ]] && stop_all
-  if $purge && [[ -d "$STATE" ]]; then
-    [[ -f "$MARKER" ]] || die "$STATE has no $(basename "$MARKER"); not wiping a folder this script did not make"
+  [[ -d "$STATE" ]] || { log "cluster not running (no state in $STATE)"; return 0; }
+  lock_state
+  stop_all
+  if $purge; then
     log "wiping $STATE"
     rm -rf "$STATE"
   fi
   log "cluster stopped"
+}
+
+# Ends one component and starts it again with the same arguments, as a crash and a supervisor
+# restart would; the others reconnect by themselves.
+cmd_restart() {
+  local name="${1:-}"
+  [[ " ${COMPONENTS[*]} " == *" $name "* ]] || usage
+  lock_state
+  all_up || die "cluster is not running; use start"
+  use_built_binaries
+  stop_component "$name"
+  "start_${name//-/_}"
+  wait_up "$name" 120
+  log "$name restarted"
 }
 
 cmd_status() {
@@ -355,17 +393,11 @@ cmd_status() {
   return "$down"
 }
 
-cmd_recycle() {
-  running kube-apiserver || die "cluster is not running"
-  use_built_binaries
-  recycle_volumes
-}
-
 case "${1:-}" in
   start) cmd_start ;;
   stop) shift; cmd_stop "$@" ;;
   status) cmd_status ;;
+  restart) shift; cmd_restart "$@" ;;
   env) printf 'export KUBECONFIG=%q\n' "$KUBECONFIG_FILE" ;;
-  recycle) cmd_recycle ;;
   *) usage ;;
 esac

@@ -6,16 +6,17 @@
 #   eval "$(toolchain/build-cluster.sh)"
 #
 # stdout carries only those lines; progress and errors go to stderr. A component is rebuilt only
-# when its versioned bin folder is incomplete, so a warm run takes seconds. A cold run takes
-# about half an hour on 2 cores, most of it kube-apiserver and kubectl.
+# when its versioned folder is incomplete, so a warm run takes well under a second. A cold run
+# took 13 minutes on 2 cores shared with another build (etcd 1.5, kwok 3, Kubernetes 8.5), plus
+# module downloads on a machine whose Go module cache is empty.
 set -euo pipefail
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 MODULES="$TOOLCHAIN_DIR/cluster"
-K8S_BIN="$EXCHANGE_CACHE/kubernetes-v$KUBERNETES_VERSION/bin"
-ETCD_BIN="$EXCHANGE_CACHE/etcd-v$ETCD_VERSION/bin"
-KWOK_BIN="$EXCHANGE_CACHE/kwok-v$KWOK_VERSION/bin"
+K8S_HOME="$EXCHANGE_CACHE/kubernetes-v$KUBERNETES_VERSION"
+ETCD_HOME="$EXCHANGE_CACHE/etcd-v$ETCD_VERSION"
+KWOK_HOME="$EXCHANGE_CACHE/kwok-v$KWOK_VERSION"
 K8S_CMDS=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
 BUILD_LOGS="$EXCHANGE_CACHE/logs"
 
@@ -30,25 +31,26 @@ grep -q "=> k8s.io/api v0.${KUBERNETES_VERSION#*.}$" "$MODULES/kubernetes/go.mod
 grep -q "^require go.etcd.io/etcd/server/v3 v$ETCD_VERSION$" "$MODULES/etcd/go.mod" \
   || die "cluster/etcd/go.mod does not require etcd v$ETCD_VERSION; run toolchain/cluster/update-modules.sh"
 
-have_all() { # DIR NAME...: every binary is present
-  local dir="$1" name; shift
-  for name in "$@"; do [[ -x "$dir/$name" ]] || return 1; done
+have_all() { # DIR FILE...: every file is present in DIR
+  local dir="$1" file; shift
+  for file in "$@"; do [[ -s "$dir/$file" ]] || return 1; done
 }
 
-# install_into DIR NAME... -- BUILD_CMD...: runs BUILD_CMD with $OUT set to a scratch folder next
-# to DIR, then swaps it in, so an interrupted build never leaves a half-filled bin folder behind.
+# install_into DIR FILE... -- BUILD_CMD...: unless DIR already has every FILE, runs BUILD_CMD with
+# $OUT set to a scratch folder next to DIR and then swaps it in, so an interrupted build never
+# leaves a half-filled folder that would later pass for a complete one.
 install_into() {
   local dir="$1"; shift
-  local names=()
-  while [[ "$1" != -- ]]; do names+=("$1"); shift; done
+  local files=()
+  while [[ "$1" != -- ]]; do files+=("$1"); shift; done
   shift
-  have_all "$dir" "${names[@]}" && return 0
-  local label; label="$(basename "$(dirname "$dir")")"
+  have_all "$dir" "${files[@]}" && return 0
+  local label; label="$(basename "$dir")"
   local out="$dir.partial"
   rm -rf "$out" && mkdir -p "$out"
-  log "$label: building ${names[*]} (log $BUILD_LOGS/$label.log)"
+  log "$label: building (log $BUILD_LOGS/$label.log)"
   OUT="$out" run_with_progress "$label" "$BUILD_LOGS/$label.log" "$@" || die "$label: build failed"
-  have_all "$out" "${names[@]}" || die "$label: build finished without producing ${names[*]}"
+  have_all "$out" "${files[@]}" || die "$label: build finished without producing ${files[*]}"
   rm -rf "$dir" && mv "$out" "$dir"
 }
 
@@ -58,8 +60,9 @@ mkdir -p "$EXCHANGE_CACHE" "$BUILD_LOGS"
 exec 9>"$EXCHANGE_CACHE/.build-cluster.lock"
 flock 9
 
-# Without these the binaries report v0.0.0: the apiserver then derives a 0.0 emulation version and
-# clients (kubectl, the Pulumi provider) misjudge the server. client-go carries its own copy.
+# Without these the binaries report v0.0.0-master+$Format:%H$, which kubectl cannot even parse
+# ("client version error"), and clients such as the Pulumi provider misjudge the server's
+# version. client-go carries its own copy of the version variables.
 k8s_minor="${KUBERNETES_VERSION#*.}"; k8s_minor="${k8s_minor%%.*}"
 k8s_ldflags="-s -w"
 for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
@@ -69,13 +72,27 @@ done
 
 # -trimpath keeps this machine's paths out of the binaries; -buildvcs=false because the wrapper
 # modules sit inside the project's git checkout, whose state says nothing about these builds.
-build_k8s() { cd "$MODULES/kubernetes" && go build -trimpath -buildvcs=false -ldflags "$k8s_ldflags" -o "$OUT/" tool; }
-build_etcd() { cd "$MODULES/etcd" && go build -trimpath -buildvcs=false -ldflags "-s -w" -o "$OUT/etcd" .; }
+build_k8s() { cd "$MODULES/kubernetes" && go build -trimpath -buildvcs=false -ldflags "$k8s_ldflags" -o "$OUT/bin/" tool; }
+build_etcd() { cd "$MODULES/etcd" && go build -trimpath -buildvcs=false -ldflags "-s -w" -o "$OUT/bin/etcd" .; }
 # kwok's go.mod has no replace directives, so a plain versioned install needs no wrapper module.
-build_kwok() { GOBIN="$OUT" go install -trimpath -buildvcs=false -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@v$KWOK_VERSION"; }
+# The kwok binary simulates nothing until it is given Stages; the module ships upstream's default
+# ones (what kwokctl uses), installed next to the binary so they always match its version:
+# nodes turn Ready and keep a lease, pods turn Ready at once, Job pods complete, deleted pods go.
+KWOK_STAGES=(node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml
+  pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml)
+build_kwok() {
+  GOBIN="$OUT/bin" go install -trimpath -buildvcs=false -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@v$KWOK_VERSION"
+  local src stage
+  src="$(cd "$OUT" && go mod download -json "sigs.k8s.io/kwok@v$KWOK_VERSION" \
+    | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  mkdir -p "$OUT/stages"
+  for stage in "${KWOK_STAGES[@]}"; do cp "$src/kustomize/stage/$stage" "$OUT/stages/"; done
+}
 
-install_into "$ETCD_BIN" etcd -- build_etcd
-install_into "$KWOK_BIN" kwok -- build_kwok
-install_into "$K8S_BIN" "${K8S_CMDS[@]}" -- build_k8s
+install_into "$ETCD_HOME" bin/etcd -- build_etcd
+install_into "$KWOK_HOME" bin/kwok "${KWOK_STAGES[@]/#*\//stages/}" -- build_kwok
+install_into "$K8S_HOME" "${K8S_CMDS[@]/#/bin/}" -- build_k8s
 
-printf 'export PATH=%q:%q:%q:"$PATH"\n' "$K8S_BIN" "$ETCD_BIN" "$KWOK_BIN"
+# $PATH stays literal: it is the caller's, expanded where the output is eval'ed.
+# shellcheck disable=SC2016
+printf 'export PATH=%q:%q:%q:"$PATH"\n' "$K8S_HOME/bin" "$ETCD_HOME/bin" "$KWOK_HOME/bin"

@@ -8,6 +8,7 @@
 # read from upstream's go.mod so that a new staging module cannot be forgotten.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
 . ../lib.sh
 
 staging_version="v0.${KUBERNETES_VERSION#*.}"

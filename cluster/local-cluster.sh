@@ -30,11 +30,14 @@ KUBECONFIG_FILE="$STATE/kubeconfig"
 MARKER="$STATE/.exchange-local-cluster"
 
 CONTEXT=exchange-local
-ETCD_PORT=12379
-ETCD_PEER_PORT=12380
-API_PORT=16443
-KCM_PORT=16257
-SCHEDULER_PORT=16259
+# EXCHANGE_CLUSTER_PORT_OFFSET shifts every port, so a second cluster (the test command's own,
+# with its own EXCHANGE_CLUSTER_STATE) runs beside the one `deploy:dev` started.
+PORT_OFFSET="${EXCHANGE_CLUSTER_PORT_OFFSET:-0}"
+ETCD_PORT=$((12379 + PORT_OFFSET))
+ETCD_PEER_PORT=$((12380 + PORT_OFFSET))
+API_PORT=$((16443 + PORT_OFFSET))
+KCM_PORT=$((16257 + PORT_OFFSET))
+SCHEDULER_PORT=$((16259 + PORT_OFFSET))
 SERVICE_CIDR=10.96.0.0/16
 POD_CIDR=10.244.0.0/16
 NODES=(exchange-worker-1 exchange-worker-2)

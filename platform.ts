@@ -6,7 +6,7 @@ import { NetworkPolicies } from "./components/network-policies";
 import { Postgres } from "./components/postgres";
 import { Redis } from "./components/redis";
 import { Router } from "./components/router";
-import { PLATFORM_LABELS } from "./components/service-deployment";
+import { PLATFORM_LABELS } from "./components/metadata";
 import { WsStream } from "./components/ws-stream";
 import { PlatformConfig } from "./config";
 

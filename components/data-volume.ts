@@ -2,7 +2,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { StorageSettings } from "../config";
-import { PLATFORM_LABELS } from "./service-deployment";
+import { platformMetadata } from "./metadata";
 
 /**
  * The claim is its own resource, not part of the Deployment, so an image or config change to
@@ -18,7 +18,7 @@ export function dataClaim(
     return new k8s.core.v1.PersistentVolumeClaim(
         name,
         {
-            metadata: { name, namespace, labels: PLATFORM_LABELS },
+            metadata: platformMetadata(name, namespace),
             spec: {
                 accessModes: ["ReadWriteOnce"],
                 storageClassName: storage.className,

@@ -10,7 +10,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { IngressSettings } from "../config";
 import { SERVICE_PORT } from "../seed";
-import { PLATFORM_LABELS } from "./service-deployment";
+import { platformMetadata } from "./metadata";
 
 export interface PlatformIngressArgs {
     namespace: pulumi.Input<string>;
@@ -42,12 +42,7 @@ export class PlatformIngress extends pulumi.ComponentResource {
             new k8s.networking.v1.Ingress(
                 route.name,
                 {
-                    metadata: {
-                        name: route.name,
-                        namespace: args.namespace,
-                        labels: PLATFORM_LABELS,
-                        annotations: { ...tlsAnnotations, ...route.annotations },
-                    },
+                    metadata: platformMetadata(route.name, args.namespace, undefined, { ...tlsAnnotations, ...route.annotations }),
                     spec: {
                         ingressClassName: settings.className,
                         tls: settings.tls && settings.host ? [{ hosts: [settings.host], secretName: settings.tls.secretName }] : undefined,

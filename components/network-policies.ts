@@ -8,7 +8,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { NetworkPolicySettings } from "../config";
-import { PLATFORM_LABELS, ServiceDeployment } from "./service-deployment";
+import { PLATFORM_LABELS, platformMetadata } from "./metadata";
+import { ServiceDeployment } from "./service-deployment";
 
 /** Who may open connections to one workload's own port. */
 export interface AllowedTraffic {
@@ -39,7 +40,7 @@ export class NetworkPolicies extends pulumi.ComponentResource {
             new k8s.networking.v1.NetworkPolicy(
                 policyName,
                 {
-                    metadata: { name: policyName, namespace: args.namespace, labels: PLATFORM_LABELS },
+                    metadata: platformMetadata(policyName, args.namespace),
                     spec: { podSelector: { matchLabels: podSelector }, policyTypes: ["Ingress"], ingress },
                 },
                 { parent: this, deleteBeforeReplace: true },

@@ -8,7 +8,8 @@ import * as random from "@pulumi/random";
 import { PostgresSettings } from "../config";
 import { POSTGRES, postgresUrl } from "../seed";
 import { dataClaim } from "./data-volume";
-import { PLATFORM_LABELS, ServiceDeployment } from "./service-deployment";
+import { platformMetadata } from "./metadata";
+import { ServiceDeployment } from "./service-deployment";
 
 export interface PostgresArgs {
     namespace: pulumi.Input<string>;
@@ -40,7 +41,7 @@ export class Postgres extends pulumi.ComponentResource {
         this.credentials = new k8s.core.v1.Secret(
             secretName,
             {
-                metadata: { name: secretName, namespace: args.namespace, labels: PLATFORM_LABELS },
+                metadata: platformMetadata(secretName, args.namespace),
                 type: "Opaque",
                 stringData: {
                     POSTGRES_USER: settings.user,

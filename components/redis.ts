@@ -4,7 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { StatefulServiceSettings } from "../config";
 import { REDIS, redisUrl } from "../seed";
 import { dataClaim } from "./data-volume";
-import { PLATFORM_LABELS, ServiceDeployment } from "./service-deployment";
+import { platformMetadata } from "./metadata";
+import { ServiceDeployment } from "./service-deployment";
 
 export interface RedisArgs {
     namespace: pulumi.Input<string>;
@@ -31,7 +32,7 @@ export class Redis extends pulumi.ComponentResource {
         this.connection = new k8s.core.v1.ConfigMap(
             configMapName,
             {
-                metadata: { name: configMapName, namespace: args.namespace, labels: PLATFORM_LABELS },
+                metadata: platformMetadata(configMapName, args.namespace),
                 data: { REDIS_URL: this.connectionString },
             },
             { parent: this, deleteBeforeReplace: true },

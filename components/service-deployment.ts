@@ -10,12 +10,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ServiceSettings } from "../config";
 import { clusterDnsName, SeedService, SERVICE_PORT } from "../seed";
-
-/** Labels on every object of the platform. */
-export const PLATFORM_LABELS = {
-    "app.kubernetes.io/part-of": "exchange",
-    "app.kubernetes.io/managed-by": "pulumi",
-};
+import { PLATFORM_LABELS, platformMetadata } from "./metadata";
 
 /** Restrictive container defaults; each service only relaxes what its image needs. */
 const CONTAINER_SECURITY_CONTEXT: k8s.types.input.core.v1.SecurityContext = {
@@ -77,7 +72,7 @@ export class ServiceDeployment extends pulumi.ComponentResource {
         // that narrow and the other labels can change freely.
         this.selectorLabels = { app: this.podLabels.app };
 
-        const metadata = (objectName: string) => ({ name: objectName, namespace: args.namespace, labels: this.podLabels });
+        const metadata = (objectName: string) => platformMetadata(objectName, args.namespace, this.podLabels);
         const fixedName: pulumi.CustomResourceOptions = { parent: this, deleteBeforeReplace: true };
 
         const containerPorts: k8s.types.input.core.v1.ContainerPort[] = [

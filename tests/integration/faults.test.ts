@@ -56,13 +56,17 @@ describe("faults, drift and bad input on the local cluster", function () {
         return result;
     };
 
-    /** Everything observable about the deployment: objects with their versions, and the state. */
+    /**
+     * Everything observable about the deployment: the objects with their resourceVersions, and
+     * the state's resources (secrets masked: each export encrypts them with a fresh nonce).
+     */
     const snapshot = async () => {
         const objects = await kubectl.json(["get", "deployments,services,secrets,configmaps,persistentvolumeclaims,ingresses,networkpolicies", "-l", "app.kubernetes.io/part-of=exchange"]);
-        const exported = JSON.parse((await workspace.pulumi(["stack", "export", "--stack", "dev"])).stdout);
+        const exported = (await workspace.pulumi(["stack", "export", "--stack", "dev"])).stdout;
+        const state = JSON.parse(exported, (_key, value) => (value && typeof value === "object" && "ciphertext" in value ? "[secret]" : value));
         return {
             objects: objects.items.map((item: any) => `${item.kind}/${item.metadata.name}@${item.metadata.resourceVersion}`).sort(),
-            state: exported.deployment.resources.map((r: any) => `${r.urn}:${JSON.stringify(r.outputs?.metadata?.resourceVersion ?? r.outputs)}`).sort(),
+            state: state.deployment.resources.map((r: any) => JSON.stringify(r)).sort(),
         };
     };
 

@@ -57,6 +57,15 @@ function describeCommonFacts(stack: string, load: () => ProgramRun) {
             });
         }
 
+        it("every object is labelled part-of=exchange and lets Pulumi take back hand-edited fields", () => {
+            for (const resource of load().resources.filter((r) => r.type.startsWith("kubernetes:"))) {
+                assert.strictEqual(resource.inputs.metadata.labels["app.kubernetes.io/part-of"], "exchange", resource.name);
+                if (resource.type !== TYPES.namespace) {
+                    assert.strictEqual(resource.inputs.metadata.annotations["pulumi.com/patchForce"], "true", resource.name);
+                }
+            }
+        });
+
         it("every Kubernetes object is a child of a component, not of the stack", () => {
             const run = load();
             for (const resource of run.resources.filter((r) => r.type.startsWith("kubernetes:") && r.type !== TYPES.namespace)) {

@@ -37,12 +37,10 @@ async function interruptedUp(workspace: PulumiWorkspace, interrupt: (pid: number
     return { code, output };
 }
 
-/** The documented recovery after an interrupted update (README, "When an update was interrupted"). */
+/** The documented recovery after an interrupted update: scripts/recover-stack.sh. */
 async function recover(workspace: PulumiWorkspace): Promise<void> {
-    // A killed process leaves its lock on the file backend; SIGINT and errors release it.
-    await workspace.pulumi(["cancel", "--stack", "dev", "--yes"]);
-    const refresh = await workspace.pulumi(["refresh", "--stack", "dev", "--yes", "--skip-preview", "--clear-pending-creates"]);
-    assert.strictEqual(refresh.code, 0, refresh.output);
+    const recovery = await runCommand(path.join(PROJECT_ROOT, "scripts", "recover-stack.sh"), ["dev"], { cwd: workspace.dir, env: workspace.env });
+    assert.strictEqual(recovery.code, 0, recovery.output);
 }
 
 describe("faults, drift and bad input on the local cluster", function () {

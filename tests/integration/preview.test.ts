@@ -39,6 +39,7 @@ describe("pulumi preview with the policy pack", function () {
         }
         dev = new PulumiWorkspace(clusterKubeconfig ?? unreachableKubeconfig(["exchange-local"]));
         await dev.initStack("dev");
+        console.log("    (prod previews against a kubeconfig whose exchange-prod context is a closed loopback port: the provider plans from the program's inputs, without the server's dry run)");
         prod = new PulumiWorkspace(unreachableKubeconfig(["exchange-prod"]));
         await prod.initStack("prod");
     });

@@ -84,7 +84,7 @@ describe("faults, drift and bad input on the local cluster", function () {
 
     describe("interruption", () => {
         it("SIGINT mid-deploy stops the update; the next up converges", async () => {
-            const interrupted = await interruptedUp(workspace, (pid) => void process.kill(pid, "SIGINT"));
+            const interrupted = await interruptedUp(workspace, (pid) => void process.kill(-pid, "SIGINT"));
             assert.notStrictEqual(interrupted.code, 0, "an interrupted update does not report success");
             await upSucceeds(["--refresh"]);
             assert.strictEqual((await workspace.up("dev", ["--expect-no-changes"])).code, 0);
@@ -92,7 +92,7 @@ describe("faults, drift and bad input on the local cluster", function () {
 
         it("SIGKILL mid-deploy: refresh with pending operations cleared, then up, gives one of each object", async () => {
             await workspace.pulumi(["destroy", "--stack", "dev", "--yes", "--skip-preview"]);
-            const killed = await interruptedUp(workspace, (pid) => void process.kill(pid, "SIGKILL"));
+            const killed = await interruptedUp(workspace, (pid) => void process.kill(-pid, "SIGKILL"));
             assert.strictEqual(killed.code, null, "killed by the signal");
             await recover(workspace);
             await upSucceeds();

@@ -69,9 +69,12 @@ export class PulumiWorkspace {
         return runCommand("pulumi", [...args, "--non-interactive", "--color", "never"], { cwd: this.dir, env: this.env, timeoutMs });
     }
 
-    /** Starts `pulumi` without waiting, for tests that interrupt it. */
+    /**
+     * Starts `pulumi` without waiting, for tests that interrupt it, in a process group of its
+     * own: signal `-pid` to reach it with its plugins, as Ctrl-C or a killed CI runner would.
+     */
     spawnPulumi(args: string[]) {
-        return spawn("pulumi", [...args, "--non-interactive", "--color", "never"], { cwd: this.dir, env: this.env, stdio: ["ignore", "pipe", "pipe"] });
+        return spawn("pulumi", [...args, "--non-interactive", "--color", "never"], { cwd: this.dir, env: this.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
     }
 
     async initStack(stack: string): Promise<void> {

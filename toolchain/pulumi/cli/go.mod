@@ -2,6 +2,9 @@ module exchange-platform/toolchain/pulumi/cli
 
 go 1.25.11
 
+// The CLI is pkg/v3's cmd/pulumi (imported in tools.go). Upstream builds it against the sdk in
+// the same commit (replace => ../sdk); here that is github.com/pulumi/pulumi/sdk/v3 at the same
+// tag, required below. Both must equal PULUMI_VERSION in toolchain/versions.env.
 require github.com/pulumi/pulumi/pkg/v3 v3.248.0
 
 require (

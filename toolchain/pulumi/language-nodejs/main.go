@@ -23,7 +23,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,8 +30,8 @@ import (
 	"sync"
 	"time"
 
-	pbempty "google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/grpc"
+	pbempty "google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/version"
@@ -52,8 +51,9 @@ func main() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if engineAddress != "" {
-		// Exit when the engine goes away, instead of lingering as an orphan.
-		if err := rpcutil.Healthcheck(ctx, engineAddress, 5*time.Minute, cancel); err != nil {
+		// Exit when the engine stops answering (checked every minute), as a killed `pulumi`
+		// leaves its plugins behind.
+		if err := rpcutil.Healthcheck(ctx, engineAddress, time.Minute, cancel); err != nil {
 			fatalf("could not start health check: %v", err)
 		}
 	}
@@ -303,8 +303,6 @@ func (f writerFunc) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
-
-var _ io.Writer = writerFunc(nil)
 
 // InstallDependencies runs npm install (or yarn, pnpm, bun; see npm.ResolvePackageManager).
 func (h *host) InstallDependencies(

@@ -32,7 +32,7 @@ run_suite policy npm --prefix policy test --silent
 
 toolchain_env
 log "== actionlint"
-if actionlint -color=never .github/workflows/*.yml; then
+if actionlint -no-color .github/workflows/*.yml; then
   passed=$((passed + 1))
 else
   failed=$((failed + 1)); suites_failed=$((suites_failed + 1))

@@ -133,7 +133,11 @@ describe("faults, drift and bad input on the local cluster", function () {
             const preview = await workspace.pulumi(["preview", "--stack", "dev", "--refresh", "--diff"]);
             assert.strictEqual(preview.code, 0, preview.output);
             assert.match(preview.output, new RegExp(`${REDIS.serviceName}[\\s\\S]*type`), "the Service type drift is shown");
-            assert.match(preview.output, new RegExp(`\\+ .*${WS_STREAM.appName}`), "the deleted Deployment is re-created");
+            assert.match(
+                preview.output,
+                new RegExp(`\\+ kubernetes:apps/v1:Deployment: \\(create\\)\\s+\\[urn=[^\\]]*::${WS_STREAM.appName}\\]`),
+                "the deleted Deployment is re-created",
+            );
             assert.match(preview.output, /tampered/, "the edited label is shown");
 
             await upSucceeds(["--refresh"]);

@@ -51,6 +51,7 @@ npm_install() {
 build_program() {
   npm_install "$REPO_ROOT"
   npm_install "$REPO_ROOT/policy"
-  (cd "$REPO_ROOT" && npm run --silent build >&2)
+  # The pack first: the program's unit tests type-check against its compiled test harness.
   (cd "$REPO_ROOT/policy" && npm run --silent build >&2)
+  (cd "$REPO_ROOT" && npm run --silent build >&2)
 }

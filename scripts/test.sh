@@ -49,6 +49,10 @@ export EXCHANGE_TEST_KUBECONFIG="$KUBECONFIG"
 
 run_suite integration npx mocha --timeout 1800000 --bail=false 'bin/tests/integration/**/*.test.js'
 
+# Stopped here rather than by the trap, so that the count below is the run's last line.
+trap - EXIT
+"$REPO_ROOT/cluster/local-cluster.sh" stop --purge
+
 echo
 echo "total: $passed passed, $failed failed"
 (( failed == 0 && suites_failed == 0 ))

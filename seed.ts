@@ -53,6 +53,9 @@ export const REDIS: SeedService = {
     component: "cache",
 };
 
+/** Every service of the platform, in the document's order. */
+export const PLATFORM_SERVICES: readonly SeedService[] = [ROUTER, WS_STREAM, POSTGRES, REDIS];
+
 export const POSTGRES_DATABASE = "exchange";
 
 /** The public host of the production Ingress. */

@@ -11,13 +11,13 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { spawn } from "child_process";
-import { POSTGRES, REDIS, ROUTER, WS_STREAM } from "../seed";
-import { PulumiWorkspace, runCommand } from "../tests/integration/workspace";
+import { PLATFORM_SERVICES } from "../seed";
+import { POLICY_PACK, PulumiWorkspace, runCommand } from "../tests/integration/workspace";
 import { PROJECT_ROOT, stackConfig } from "../tests/unit/harness";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const kubeconfig = process.env.EXCHANGE_TEST_KUBECONFIG!;
-const DEPLOYMENTS = [ROUTER, WS_STREAM, POSTGRES, REDIS].map((s) => s.appName);
+const DEPLOYMENTS = PLATFORM_SERVICES.map((s) => s.appName);
 
 interface Measure {
     seconds: number;
@@ -82,7 +82,7 @@ async function repeat(label: string, prepare: () => Promise<unknown>, run: () =>
 async function main(): Promise<void> {
     const workspace = new PulumiWorkspace(kubeconfig);
     const pulumi = (args: string[]) => measure("pulumi", [...args, "--non-interactive", "--color", "never"], { cwd: workspace.dir, env: workspace.env });
-    const destroy = () => workspace.pulumi(["destroy", "--stack", "dev", "--yes", "--skip-preview"]);
+    const destroy = () => workspace.destroy("dev");
     const nothing = async () => undefined;
     await workspace.initStack("dev");
 
@@ -110,9 +110,9 @@ async function main(): Promise<void> {
     rows.push(await repeat("unit tests (mocks)", nothing, () => measure("npx", ["mocha", "bin/tests/unit/**/*.test.js"], { cwd: PROJECT_ROOT })));
     rows.push(await repeat("policy pack tests", nothing, () => measure("npx", ["mocha"], { cwd: path.join(PROJECT_ROOT, "policy") })));
     rows.push(await repeat("pulumi preview, empty stack, no policy pack", destroy, () => pulumi(["preview", "--stack", "dev"])));
-    rows.push(await repeat("pulumi preview, empty stack, with the policy pack", destroy, () => pulumi(["preview", "--stack", "dev", "--policy-pack", path.join(PROJECT_ROOT, "policy")])));
-    rows.push(await repeat("pulumi up from empty until every Deployment is Available", destroy, () => pulumi(["up", "--stack", "dev", "--yes", "--skip-preview", "--policy-pack", path.join(PROJECT_ROOT, "policy")])));
-    rows.push(await repeat("pulumi up, no changes", nothing, () => pulumi(["up", "--stack", "dev", "--yes", "--skip-preview", "--policy-pack", path.join(PROJECT_ROOT, "policy")])));
+    rows.push(await repeat("pulumi preview, empty stack, with the policy pack", destroy, () => pulumi(["preview", "--stack", "dev", "--policy-pack", POLICY_PACK])));
+    rows.push(await repeat("pulumi up from empty until every Deployment is Available", destroy, () => pulumi(["up", "--stack", "dev", "--yes", "--skip-preview", "--policy-pack", POLICY_PACK])));
+    rows.push(await repeat("pulumi up, no changes", nothing, () => pulumi(["up", "--stack", "dev", "--yes", "--skip-preview", "--policy-pack", POLICY_PACK])));
     await destroy();
     rows.push(await repeat("kubectl apply + rollout status, from empty", kubectlDelete, kubectlApply));
     rows.push(await repeat("kubectl apply + rollout status, no changes", nothing, kubectlApply));

@@ -6,10 +6,6 @@ set -euo pipefail
 
 toolchain_env
 build_program
-# Its own cluster (state folder and ports), fresh, so neither dev nor the tests are disturbed.
-export EXCHANGE_CLUSTER_STATE="$EXCHANGE_STATE/bench-cluster" EXCHANGE_CLUSTER_PORT_OFFSET=2000
-trap '"$REPO_ROOT/cluster/local-cluster.sh" stop --purge || true' EXIT
-"$REPO_ROOT/cluster/local-cluster.sh" stop --purge
-"$REPO_ROOT/cluster/local-cluster.sh" start
-eval "$("$REPO_ROOT/cluster/local-cluster.sh" env)"
-EXCHANGE_TEST_KUBECONFIG="$KUBECONFIG" node "$REPO_ROOT/bin/bench/bench.js"
+# Its own cluster, so neither dev nor the tests are disturbed.
+fresh_cluster bench-cluster 2000
+node "$REPO_ROOT/bin/bench/bench.js"

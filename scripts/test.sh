@@ -38,14 +38,8 @@ else
   failed=$((failed + 1)); suites_failed=$((suites_failed + 1))
 fi
 
-# The tests' own cluster, fresh every run and beside (not instead of) the one deploy:dev uses:
-# its own state folder and ports, so a developer's dev stack is never touched.
-export EXCHANGE_CLUSTER_STATE="$EXCHANGE_STATE/test-cluster" EXCHANGE_CLUSTER_PORT_OFFSET=1000
-trap '"$REPO_ROOT/cluster/local-cluster.sh" stop --purge || true' EXIT
-"$REPO_ROOT/cluster/local-cluster.sh" stop --purge
-"$REPO_ROOT/cluster/local-cluster.sh" start
-eval "$("$REPO_ROOT/cluster/local-cluster.sh" env)"
-export EXCHANGE_TEST_KUBECONFIG="$KUBECONFIG"
+# The tests' own cluster, so a developer's dev stack is never touched.
+fresh_cluster test-cluster 1000
 
 run_suite integration npx mocha --timeout 1800000 --bail=false 'bin/tests/integration/**/*.test.js'
 

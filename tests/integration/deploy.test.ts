@@ -7,12 +7,11 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { POSTGRES, REDIS, ROUTER, WS_STREAM } from "../../seed";
+import { PLATFORM_SERVICES, POSTGRES, ROUTER, WS_STREAM } from "../../seed";
 import { stackConfig, withConfig } from "../unit/harness";
 import { Kubectl } from "./kubectl";
 import { PulumiWorkspace } from "./workspace";
 
-const SEED_SERVICES = [ROUTER, WS_STREAM, POSTGRES, REDIS];
 const kubeconfig = process.env.EXCHANGE_TEST_KUBECONFIG;
 
 describe("end to end on the local cluster", function () {
@@ -36,7 +35,7 @@ describe("end to end on the local cluster", function () {
     after(async () => {
         // Leave the cluster as found even when a test failed half-way.
         if (workspace) {
-            await workspace.pulumi(["destroy", "--stack", "dev", "--yes", "--skip-preview"]);
+            await workspace.destroy("dev");
             workspace.remove();
         }
     });
@@ -48,14 +47,14 @@ describe("end to end on the local cluster", function () {
     });
 
     it("every Deployment is Available and every Service has ready endpoints", async () => {
-        for (const seed of SEED_SERVICES) {
+        for (const seed of PLATFORM_SERVICES) {
             assert.ok(await kubectl.deploymentAvailable(seed.appName), `${seed.appName} Available`);
             assert.ok((await kubectl.readyEndpoints(seed.serviceName)) >= 1, `${seed.serviceName} has a ready endpoint`);
         }
     });
 
     it("kubectl shows the seed's Services: names, 80 -> target ports, selectors, ClusterIP", async () => {
-        for (const seed of SEED_SERVICES) {
+        for (const seed of PLATFORM_SERVICES) {
             const service = await kubectl.json(["get", "service", seed.serviceName]);
             assert.strictEqual(service.spec.type, "ClusterIP");
             assert.deepStrictEqual(service.spec.selector, { app: seed.appName });
@@ -123,7 +122,7 @@ describe("end to end on the local cluster", function () {
         const result = await workspace.up("dev");
         assert.strictEqual(result.code, 0, result.output);
         const services = (await kubectl.platformObjects("services")).map((s) => s.replace("Service/", ""));
-        assert.deepStrictEqual(services, SEED_SERVICES.map((s) => s.serviceName).sort());
+        assert.deepStrictEqual(services, PLATFORM_SERVICES.map((s) => s.serviceName).sort());
         const router = await kubectl.json(["get", "service", ROUTER.serviceName]);
         assert.strictEqual(router.spec.type, "ClusterIP");
         assert.deepStrictEqual(router.spec.ports.map((p: any) => p.name), ["http"]);
@@ -163,7 +162,7 @@ describe("end to end on the local cluster", function () {
     });
 
     it("pulumi destroy leaves none of the stack's objects behind", async () => {
-        const result = await workspace.pulumi(["destroy", "--stack", "dev", "--yes", "--skip-preview"]);
+        const result = await workspace.destroy("dev");
         assert.strictEqual(result.code, 0, result.output);
         assert.deepStrictEqual(await kubectl.platformObjects(), []);
     });

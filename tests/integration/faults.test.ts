@@ -6,12 +6,11 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { POSTGRES, REDIS, ROUTER, WS_STREAM } from "../../seed";
+import { PLATFORM_SERVICES, REDIS, ROUTER, WS_STREAM } from "../../seed";
 import { PROJECT_ROOT, stackConfig, withConfig } from "../unit/harness";
 import { Kubectl } from "./kubectl";
 import { CommandResult, PulumiWorkspace, runCommand } from "./workspace";
 
-const SEED_SERVICES = [ROUTER, WS_STREAM, POSTGRES, REDIS];
 const kubeconfig = process.env.EXCHANGE_TEST_KUBECONFIG;
 const CLUSTER_SCRIPT = path.join(PROJECT_ROOT, "cluster", "local-cluster.sh");
 
@@ -59,11 +58,11 @@ describe("faults, drift and bad input on the local cluster", function () {
      * the state's resources (secrets masked: each export encrypts them with a fresh nonce).
      */
     const snapshot = async () => {
-        const objects = await kubectl.json(["get", "deployments,services,secrets,configmaps,persistentvolumeclaims,ingresses,networkpolicies", "-l", "app.kubernetes.io/part-of=exchange"]);
+        const objects = await kubectl.platformItems();
         const exported = (await workspace.pulumi(["stack", "export", "--stack", "dev"])).stdout;
         const state = JSON.parse(exported, (_key, value) => (value && typeof value === "object" && "ciphertext" in value ? "[secret]" : value));
         return {
-            objects: objects.items.map((item: any) => `${item.kind}/${item.metadata.name}@${item.metadata.resourceVersion}`).sort(),
+            objects: objects.map((item: any) => `${item.kind}/${item.metadata.name}@${item.metadata.resourceVersion}`).sort(),
             state: state.deployment.resources.map((r: any) => JSON.stringify(r)).sort(),
         };
     };
@@ -77,7 +76,7 @@ describe("faults, drift and bad input on the local cluster", function () {
 
     after(async () => {
         if (workspace) {
-            await workspace.pulumi(["destroy", "--stack", "dev", "--yes", "--skip-preview"]);
+            await workspace.destroy("dev");
             workspace.remove();
         }
     });
@@ -91,12 +90,12 @@ describe("faults, drift and bad input on the local cluster", function () {
         });
 
         it("SIGKILL mid-deploy: refresh with pending operations cleared, then up, gives one of each object", async () => {
-            await workspace.pulumi(["destroy", "--stack", "dev", "--yes", "--skip-preview"]);
+            await workspace.destroy("dev");
             const killed = await interruptedUp(workspace, (pid) => void process.kill(-pid, "SIGKILL"));
             assert.strictEqual(killed.code, null, "killed by the signal");
             await recover(workspace);
             await upSucceeds();
-            for (const seed of SEED_SERVICES) {
+            for (const seed of PLATFORM_SERVICES) {
                 assert.ok(await kubectl.deploymentAvailable(seed.appName));
                 const pods = await kubectl.json(["get", "pods", "-l", `app=${seed.appName}`]);
                 assert.strictEqual(pods.items.length, 1, `exactly one ${seed.appName} pod`);
@@ -108,7 +107,7 @@ describe("faults, drift and bad input on the local cluster", function () {
         });
 
         it("an API server restart in the middle of an up: the run ends clearly, the next up converges", async () => {
-            await workspace.pulumi(["destroy", "--stack", "dev", "--yes", "--skip-preview"]);
+            await workspace.destroy("dev");
             const restarted = await interruptedUp(workspace, async () => {
                 const restart = await runCommand(CLUSTER_SCRIPT, ["restart", "kube-apiserver"]);
                 assert.strictEqual(restart.code, 0, restart.output);

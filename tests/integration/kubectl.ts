@@ -15,10 +15,14 @@ export class Kubectl {
         return JSON.parse(await this.run([...args, "-o", "json"]));
     }
 
-    /** Items of `kinds` carrying the platform's label, as "kind/name". */
-    async platformObjects(kinds = "deployments,services,secrets,configmaps,persistentvolumeclaims,ingresses,networkpolicies"): Promise<string[]> {
-        const list = await this.json(["get", kinds, "-l", "app.kubernetes.io/part-of=exchange"]);
-        return list.items.map((item: any) => `${item.kind}/${item.metadata.name}`).sort();
+    /** The objects of `kinds` that carry the platform's label. */
+    async platformItems(kinds = "deployments,services,secrets,configmaps,persistentvolumeclaims,ingresses,networkpolicies"): Promise<any[]> {
+        return (await this.json(["get", kinds, "-l", "app.kubernetes.io/part-of=exchange"])).items;
+    }
+
+    /** The same, as sorted "kind/name". */
+    async platformObjects(kinds?: string): Promise<string[]> {
+        return (await this.platformItems(kinds)).map((item: any) => `${item.kind}/${item.metadata.name}`).sort();
     }
 
     /** Ready endpoint addresses behind a Service, from its EndpointSlices (never dialled). */

@@ -4,11 +4,10 @@
  */
 import * as assert from "assert";
 import * as fs from "fs";
-import { POSTGRES, REDIS, ROUTER, WS_STREAM } from "../../seed";
+import { PLATFORM_SERVICES } from "../../seed";
 import { stackConfig, withConfig } from "../unit/harness";
 import { PulumiWorkspace, unreachableKubeconfig } from "./workspace";
 
-const SEED_SERVICES = [ROUTER, WS_STREAM, POSTGRES, REDIS];
 
 interface PlannedStep {
     op: string;
@@ -16,9 +15,9 @@ interface PlannedStep {
     newState?: { type: string; inputs: any };
 }
 
-function plannedResources(jsonOutput: string, type: string): any[] {
-    const plan = JSON.parse(jsonOutput) as { steps: PlannedStep[] };
-    return plan.steps.filter((step) => step.newState?.type === type).map((step) => step.newState!.inputs);
+/** The planned inputs of `type`, from the steps of a `pulumi preview --json`. */
+function plannedResources(steps: PlannedStep[], type: string): any[] {
+    return steps.filter((step) => step.newState?.type === type).map((step) => step.newState!.inputs);
 }
 
 /**
@@ -54,8 +53,9 @@ describe("pulumi preview with the policy pack", function () {
             const workspace = stack === "dev" ? dev : prod;
             const result = await workspace.preview(stack, ["--json"]);
             assert.strictEqual(result.code, 0, result.output);
-            const services = plannedResources(result.stdout, "kubernetes:core/v1:Service");
-            for (const seed of SEED_SERVICES) {
+            const { steps } = JSON.parse(result.stdout) as { steps: PlannedStep[] };
+            const services = plannedResources(steps, "kubernetes:core/v1:Service");
+            for (const seed of PLATFORM_SERVICES) {
                 const service = services.find((s) => s.metadata.name === seed.serviceName);
                 assert.ok(service, `${seed.serviceName} planned`);
                 assert.strictEqual(service.spec.type, "ClusterIP");
@@ -63,9 +63,9 @@ describe("pulumi preview with the policy pack", function () {
                 assert.strictEqual(service.spec.ports[0].port, 80);
                 assert.strictEqual(service.spec.ports[0].targetPort, seed.containerPort);
             }
-            const deployments = plannedResources(result.stdout, "kubernetes:apps/v1:Deployment");
-            assert.deepStrictEqual(deployments.map((d) => d.metadata.name).sort(), SEED_SERVICES.map((s) => s.appName).sort());
-            const ingresses = plannedResources(result.stdout, "kubernetes:networking.k8s.io/v1:Ingress");
+            const deployments = plannedResources(steps, "kubernetes:apps/v1:Deployment");
+            assert.deepStrictEqual(deployments.map((d) => d.metadata.name).sort(), PLATFORM_SERVICES.map((s) => s.appName).sort());
+            const ingresses = plannedResources(steps, "kubernetes:networking.k8s.io/v1:Ingress");
             assert.deepStrictEqual(ingresses.map((i) => i.metadata.name).sort(), ["exchange-backend", "exchange-ws"]);
         });
     }

@@ -109,6 +109,10 @@ export class PulumiWorkspace {
         return this.pulumi(["up", "--stack", stack, "--policy-pack", POLICY_PACK, "--yes", "--skip-preview", ...extraArgs]);
     }
 
+    destroy(stack: string): Promise<CommandResult> {
+        return this.pulumi(["destroy", "--stack", stack, "--yes", "--skip-preview"]);
+    }
+
     remove(): void {
         fs.rmSync(this.dir, { recursive: true, force: true });
     }

@@ -1,9 +1,8 @@
 /** The dev and prod stacks, as their stack files configure them, under Pulumi's mocks. */
 import * as assert from "assert";
-import { POSTGRES, REDIS, ROUTER, WS_STREAM } from "../../seed";
+import { PLATFORM_SERVICES, POSTGRES, REDIS, ROUTER, WS_STREAM } from "../../seed";
 import { isSecretValue, named, ofType, ProgramRun, runProgram, stackConfig, TYPES } from "./harness";
 
-const SEED_SERVICES = [ROUTER, WS_STREAM, POSTGRES, REDIS];
 
 function podLabelsOf(run: ProgramRun, appName: string): Record<string, string> {
     return named(run, TYPES.deployment, appName).inputs.spec.template.metadata.labels;
@@ -21,7 +20,7 @@ function selects(selector: Record<string, string>, labels: Record<string, string
 
 function describeCommonFacts(stack: string, load: () => ProgramRun) {
     describe(`${stack}: the seed's Services`, () => {
-        for (const seed of SEED_SERVICES) {
+        for (const seed of PLATFORM_SERVICES) {
             it(`${seed.serviceName}: port 80 -> ${seed.containerPort}/TCP, selecting app=${seed.appName}`, () => {
                 const run = load();
                 const service = named(run, TYPES.service, seed.serviceName).inputs;
@@ -173,7 +172,7 @@ function describeCommonFacts(stack: string, load: () => ProgramRun) {
             const policies = ofType(run, TYPES.networkPolicy).map((p) => p.inputs);
             const deny = policies.find((p) => p.metadata.name === "exchange-default-deny-ingress");
             assert.deepStrictEqual(deny.spec.ingress, []);
-            for (const seed of SEED_SERVICES) {
+            for (const seed of PLATFORM_SERVICES) {
                 assert.ok(selects(deny.spec.podSelector.matchLabels, podLabelsOf(run, seed.appName)), `deny-all covers ${seed.appName}`);
             }
             const allowedClients = (seed: typeof ROUTER) => {
@@ -202,7 +201,7 @@ describe("dev stack", () => {
             assert.strictEqual(deployment.inputs.spec.replicas, 1, deployment.name);
         }
         const services = ofType(run, TYPES.service).map((s) => s.inputs);
-        assert.deepStrictEqual(services.map((s) => s.metadata.name).sort(), SEED_SERVICES.map((s) => s.serviceName).sort());
+        assert.deepStrictEqual(services.map((s) => s.metadata.name).sort(), PLATFORM_SERVICES.map((s) => s.serviceName).sort());
         assert.ok(services.every((s) => s.spec.type === "ClusterIP" && s.spec.sessionAffinity === "None"));
         for (const ingress of ofType(run, TYPES.ingress)) {
             assert.strictEqual(ingress.inputs.spec.tls, undefined);

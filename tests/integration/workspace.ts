@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
-import { PROJECT_ROOT } from "../unit/harness";
+import { PROJECT_ROOT, stackConfig } from "../unit/harness";
 
 export const POLICY_PACK = path.join(PROJECT_ROOT, "policy");
 
@@ -44,8 +44,13 @@ export class PulumiWorkspace {
     /** kubeconfig: the cluster the stacks of this workspace talk to. */
     constructor(readonly kubeconfig: string) {
         this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "exchange-pulumi-"));
-        for (const file of ["Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml", "package.json"]) {
+        for (const file of ["Pulumi.yaml", "package.json"]) {
             fs.copyFileSync(path.join(PROJECT_ROOT, file), path.join(this.dir, file));
+        }
+        // Only the stacks' config: after a `deploy:dev` the repository's Pulumi.dev.yaml also
+        // holds that machine's encryption salt, which this workspace's passphrase cannot open.
+        for (const stack of ["dev", "prod"]) {
+            this.writeStackConfig(stack, stackConfig(stack));
         }
         for (const link of ["node_modules", "bin"]) {
             fs.symlinkSync(path.join(PROJECT_ROOT, link), path.join(this.dir, link));
@@ -87,7 +92,7 @@ export class PulumiWorkspace {
     /** Replaces the `config:` of a stack file with `config` (key -> string or JSON text, as harness.stackConfig). */
     writeStackConfig(stack: string, config: Record<string, string>): void {
         const file = path.join(this.dir, `Pulumi.${stack}.yaml`);
-        const current = (yaml.load(fs.readFileSync(file, "utf8")) ?? {}) as Record<string, unknown>;
+        const current = (fs.existsSync(file) ? yaml.load(fs.readFileSync(file, "utf8")) ?? {} : {}) as Record<string, unknown>;
         const structured = Object.fromEntries(
             Object.entries(config).map(([key, value]) => {
                 try {

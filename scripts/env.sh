@@ -27,13 +27,19 @@ fi
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 
-# toolchain_env: builds what is missing (seconds when warm) and puts it on PATH.
+# toolchain_env: builds what is missing (seconds when warm) and puts it on PATH. The builds run
+# side by side: on a cold machine one's module downloads overlap the other's compile.
 toolchain_env() {
-  local exports
-  exports="$("$REPO_ROOT/toolchain/build-pulumi.sh")" || die "the Pulumi toolchain did not build"
-  eval "$exports"
-  exports="$("$REPO_ROOT/toolchain/build-cluster.sh")" || die "the local cluster's binaries did not build"
-  eval "$exports"
+  local out pulumi_pid cluster_pid status=0
+  out="$(mktemp -d)"
+  "$REPO_ROOT/toolchain/build-pulumi.sh" >"$out/pulumi" & pulumi_pid=$!
+  "$REPO_ROOT/toolchain/build-cluster.sh" >"$out/cluster" & cluster_pid=$!
+  wait "$pulumi_pid" || status=1
+  wait "$cluster_pid" || status=$((status + 2))
+  (( status & 1 )) && die "the Pulumi toolchain did not build"
+  (( status & 2 )) && die "the local cluster's binaries did not build"
+  eval "$(cat "$out/pulumi" "$out/cluster")"
+  rm -rf "$out"
 }
 
 # npm_install DIR: `npm ci` when the lock file changed since the last install there.

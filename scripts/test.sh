@@ -28,6 +28,7 @@ run_suite() {
 cd "$REPO_ROOT"
 build_program
 run_suite unit npx mocha 'bin/tests/unit/**/*.test.js'
+run_suite toolchain npx mocha 'bin/tests/toolchain/**/*.test.js'
 run_suite policy npm --prefix policy test --silent
 
 toolchain_env
@@ -39,7 +40,8 @@ else
 fi
 
 # The tests' own cluster, so a developer's dev stack is never touched.
-fresh_cluster test-cluster 1000
+# EXCHANGE_TEST_PORT_OFFSET lets a second test run (e.g. scripts/cold-path.sh) go beside this one.
+fresh_cluster test-cluster "${EXCHANGE_TEST_PORT_OFFSET:-1000}"
 
 run_suite integration npx mocha --timeout 1800000 --bail=false 'bin/tests/integration/**/*.test.js'
 

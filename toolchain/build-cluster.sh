@@ -72,8 +72,11 @@ done
 
 # -trimpath keeps this machine's paths out of the binaries; -buildvcs=false because the wrapper
 # modules sit inside the project's git checkout, whose state says nothing about these builds.
-build_k8s() { cd "$MODULES/kubernetes" && go build -trimpath -buildvcs=false -ldflags "$k8s_ldflags" -o "$OUT/bin/" tool; }
-build_etcd() { cd "$MODULES/etcd" && go build -trimpath -buildvcs=false -ldflags "-s -w" -o "$OUT/bin/etcd" .; }
+# Downloads are timed apart from the compile (log line "...: built in N s"), so a cold run's log
+# shows where its minutes go.
+download() { run_with_progress "$1: module download" "$BUILD_LOGS/$1.download.log" go mod download; }
+build_k8s() { cd "$MODULES/kubernetes" && download kubernetes && go build -trimpath -buildvcs=false -ldflags "$k8s_ldflags" -o "$OUT/bin/" tool; }
+build_etcd() { cd "$MODULES/etcd" && download etcd && go build -trimpath -buildvcs=false -ldflags "-s -w" -o "$OUT/bin/etcd" .; }
 # kwok's go.mod has no replace directives, so a plain versioned install needs no wrapper module.
 # The kwok binary simulates nothing until it is given Stages; the module ships upstream's default
 # ones (what kwokctl uses), installed next to the binary so they always match its version:
@@ -83,8 +86,7 @@ KWOK_STAGES=(node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heart
 build_kwok() {
   GOBIN="$OUT/bin" go install -trimpath -buildvcs=false -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@v$KWOK_VERSION"
   local src stage
-  src="$(cd "$OUT" && go mod download -json "sigs.k8s.io/kwok@v$KWOK_VERSION" \
-    | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  src="$(cd "$OUT" && module_dir "sigs.k8s.io/kwok@v$KWOK_VERSION")"
   mkdir -p "$OUT/stages"
   for stage in "${KWOK_STAGES[@]}"; do cp "$src/kustomize/stage/$stage" "$OUT/stages/"; done
 }

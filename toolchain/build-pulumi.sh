@@ -75,7 +75,9 @@ go_build() {
   local label="$1" wrapper="$2" output="$3" ldflags="$4" package="$5" stamp="$6"
   mkdir -p "$(dirname "$output")"
   log "$label: building (cold builds take minutes; log in $LOGS)"
+  # Downloads timed apart from the compile, so a cold run's log shows where its minutes go.
   (cd "$WRAPPERS/$wrapper" &&
+    run_with_progress "$label: module download" "$LOGS/$label.download.log" go mod download &&
     run_with_progress "$label" "$LOGS/$label.log" \
       go build -trimpath -buildvcs=false -ldflags "-s -w $ldflags" -o "$output.tmp" "$package")
   mv "$output.tmp" "$output"
@@ -126,7 +128,7 @@ if ! up_to_date "$KUBERNETES_DIR/pulumi-resource-kubernetes" "$kubernetes_stamp"
   # Upstream's main embeds a versioned schema and a mapping file that its Makefile generates;
   # the wrapper generates them from the files committed in the module (see its main.go).
   upstream_cmd="$(cd "$WRAPPERS/provider-kubernetes" &&
-    go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4)/cmd/pulumi-resource-kubernetes"
+    module_dir github.com/pulumi/pulumi-kubernetes/provider/v4)/cmd/pulumi-resource-kubernetes"
   (cd "$WRAPPERS/provider-kubernetes" &&
     go run -buildvcs=false ./gen "$upstream_cmd" "$PULUMI_KUBERNETES_VERSION" .)
   go_build pulumi-resource-kubernetes provider-kubernetes "$KUBERNETES_DIR/pulumi-resource-kubernetes" \

@@ -9,7 +9,23 @@ TOOLCHAIN_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # clone on the same machine (CI) reuses them and a second set-up takes seconds.
 EXCHANGE_CACHE="${EXCHANGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/exchange-platform}"
 
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+# module_dir [MODULE[@VERSION]]: prints the source folder of a module in the Go module cache,
+# downloading it first. Run it inside the module whose requirement names the version (or give
+# @VERSION). `go list -m -f '{{.Dir}}'` prints an empty Dir for a module that is not downloaded
+# yet, which on an empty cache silently became a path under /; `go mod download -json` fetches
+# it and prints Dir afterwards, and an empty or missing folder is an error here, never a path.
+module_dir() {
+  local json dir
+  json="$(go mod download -json "$@")" || die "go mod download $*: failed"
+  dir="$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$json")"
+  [[ -n "$dir" && -d "$dir" ]] || die "go mod download $*: no module folder in its answer"
+  printf '%s\n' "$dir"
+}
+
+# Log lines go to the stderr the script was started with (fd 4), even from a build step whose
+# own output run_with_progress sends to a log file, so nested steps still report their times.
+exec 4>&2
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&4; }
 die() { log "error: $*"; exit 1; }
 
 # run_with_progress LABEL LOGFILE CMD...: runs CMD in the background with its output in LOGFILE
@@ -31,7 +47,7 @@ run_with_progress() {
   wait "$pid" || status=$?
   if (( status != 0 )); then
     log "$label: failed after $((SECONDS - start)) s; last lines of $logfile:"
-    tail -n 40 "$logfile" >&2
+    tail -n 40 "$logfile" >&4
     return "$status"
   fi
   log "$label: built in $((SECONDS - start)) s"

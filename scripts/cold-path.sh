@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The cold path, as a new user meets it: clones this repository into a temporary folder and runs
+# the README's two commands there with empty, temporary Go module and build caches, toolchain
+# cache, npm cache, Pulumi home and state, then prints how long each stage took. The user's own
+# caches, state and clusters are never touched (the clusters here run on shifted ports).
+#
+#   scripts/cold-path.sh [--keep] [FOLDER]
+#
+# FOLDER (default: a new temporary folder) must be empty or absent. --keep leaves it in place
+# (its caches can then warm a machine); otherwise it is removed at the end. Takes about 40
+# minutes on 2 cores; not part of `npm test` (tests/toolchain/ holds the cheap guard).
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+keep=false
+if [[ "${1:-}" == --keep ]]; then keep=true; shift; fi
+root="${1:-$(mktemp -d -t exchange-cold-path.XXXXXX)}"
+mkdir -p "$root"
+[[ -z "$(ls -A "$root")" ]] || { echo "cold-path: $root is not empty" >&2; exit 2; }
+root="$(cd "$root" && pwd)"
+
+export GOMODCACHE="$root/go-mod-cache" GOCACHE="$root/go-build-cache"
+export EXCHANGE_CACHE="$root/exchange-cache" EXCHANGE_STATE="$root/state"
+export XDG_STATE_HOME="$root/xdg-state" PULUMI_HOME="$root/pulumi-home"
+export npm_config_cache="$root/npm-cache"
+# Beside (never instead of) the user's own dev and test clusters.
+export EXCHANGE_CLUSTER_PORT_OFFSET=3000 EXCHANGE_TEST_PORT_OFFSET=4000
+export EXCHANGE_CLUSTER_STATE="$root/state/dev-cluster"
+unset PULUMI_BACKEND_URL PULUMI_CONFIG_PASSPHRASE PULUMI_CONFIG_PASSPHRASE_FILE KUBECONFIG
+
+clone="$root/clone"
+git clone -q "$repo" "$clone"
+# The repo's tests read the shared folder beside a clone, as in CI.
+[[ -d "$repo/../shared" ]] && ln -s "$repo/../shared" "$root/shared"
+
+cleanup() {
+  "$clone/cluster/local-cluster.sh" stop --purge >/dev/null 2>&1 || true
+  if ! $keep; then chmod -R u+w "$root" 2>/dev/null; rm -rf "$root"; fi
+}
+trap cleanup EXIT
+
+# stage NAME CMD...: runs CMD in the clone with its output in a log, prints its wall time and
+# the per-binary download and build times its log reports.
+summary=()
+stage() {
+  local name="$1"; shift
+  local log="$root/$name.log" start=$SECONDS status=0
+  echo "cold-path: $name: $* (log $log)" >&2
+  (cd "$clone" && "$@") >"$log" 2>&1 || status=$?
+  summary+=("$(printf '%-12s %5d s  exit %d' "$name" $((SECONDS - start)) "$status")")
+  grep -E ': (built in|failed after) [0-9]+ s' "$log" | sed 's/^\[[0-9:]*\] /    /' >&2 || true
+  if (( status != 0 )); then tail -n 40 "$log" >&2; return "$status"; fi
+}
+
+overall=0
+stage deploy-dev npm run deploy:dev || overall=$?
+if (( overall == 0 )); then
+  "$clone/cluster/local-cluster.sh" stop --purge >/dev/null 2>&1
+  stage test npm test || overall=$?
+  tail -n 1 "$root/test.log" >&2
+fi
+echo "cold-path summary (machine: $(nproc) cores):" >&2
+printf '  %s\n' "${summary[@]}" >&2
+$keep && echo "cold-path: kept $root" >&2
+exit "$overall"

@@ -27,10 +27,25 @@ fi
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 
+# debian_packages: installs what toolchain/debian-packages.txt lists and dpkg lacks, so a new
+# machine needs nothing installed by hand. apt-get update runs only when something is missing.
+debian_packages() {
+  local wanted missing=()
+  mapfile -t wanted < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$REPO_ROOT/toolchain/debian-packages.txt")
+  for pkg in "${wanted[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  (( ${#missing[@]} == 0 )) && return 0
+  log "installing Debian packages: ${missing[*]}"
+  apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >&2 || die "could not install ${missing[*]}"
+}
+
 # toolchain_env: builds what is missing (seconds when warm) and puts it on PATH. The builds run
 # side by side: on a cold machine one's module downloads overlap the other's compile.
 toolchain_env() {
   local out pulumi_pid cluster_pid status=0
+  debian_packages
   out="$(mktemp -d)"
   "$REPO_ROOT/toolchain/build-pulumi.sh" >"$out/pulumi" & pulumi_pid=$!
   "$REPO_ROOT/toolchain/build-cluster.sh" >"$out/cluster" & cluster_pid=$!

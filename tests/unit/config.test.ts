@@ -1,6 +1,7 @@
 /** The config contract: defaults, and every kind of bad value refused before anything is registered. */
 import * as assert from "assert";
-import { ConfigError, imageTagProblem, parseConfig } from "../../config";
+import { ConfigError, parseConfig } from "../../config";
+import { imagePinProblem as imageTagProblem } from "../../policy/lib/image-reference";
 import { runProgram, stackConfig, withConfig } from "./harness";
 
 describe("config defaults", () => {
@@ -26,7 +27,7 @@ describe("config defaults", () => {
     });
 
     it("accepts images by digest and with a registry port", () => {
-        assert.strictEqual(imageTagProblem("postgres@sha256:0123456789abcdef"), undefined);
+        assert.strictEqual(imageTagProblem("postgres@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"), undefined);
         assert.strictEqual(imageTagProblem("registry.local:5000/exchange/router:1.2.3"), undefined);
         assert.notStrictEqual(imageTagProblem("registry.local:5000/exchange/router"), undefined);
     });

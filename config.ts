@@ -13,7 +13,7 @@ import { z } from "zod";
 import { imagePinProblem } from "./policy/lib/image-reference";
 import { POSTGRES, POSTGRES_DATABASE, REDIS, ROUTER, SeedService, WS_STREAM } from "./seed";
 
-export const CONFIG_NAMESPACE = "exchange";
+const CONFIG_NAMESPACE = "exchange";
 
 /** What the docs generator reads from a schema: `allowed` is also the message when a value is refused. */
 export interface KeyDocs {

@@ -58,9 +58,6 @@ export const PLATFORM_SERVICES: readonly SeedService[] = [ROUTER, WS_STREAM, POS
 
 export const POSTGRES_DATABASE = "exchange";
 
-/** The public host of the production Ingress. */
-export const PRODUCTION_HOST = "exchange.jogeshwar.xyz";
-
 /** `<service-name>.<namespace>.svc.cluster.local:<port>`, the seed's DNS format. */
 export function clusterDnsName(serviceName: string, namespace: string, port: number = SERVICE_PORT): string {
     return `${serviceName}.${namespace}.svc.cluster.local:${port}`;

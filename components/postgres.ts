@@ -37,29 +37,26 @@ export class Postgres extends pulumi.ComponentResource {
         const password = new random.RandomPassword(`${POSTGRES.appName}-password`, { length: 32, special: false }, { parent: this });
         this.connectionString = pulumi.secret(password.result.apply((pw) => postgresUrl(settings.user, pw, settings.database)));
 
+        // The official image reads these names; the container gets each from the Secret by name.
+        const serverCredentials = { POSTGRES_USER: settings.user, POSTGRES_PASSWORD: password.result, POSTGRES_DB: settings.database };
         const secretName = `${POSTGRES.appName}-credentials`;
         this.credentials = new k8s.core.v1.Secret(
             secretName,
             {
                 metadata: platformMetadata(secretName, args.namespace),
                 type: "Opaque",
-                stringData: {
-                    POSTGRES_USER: settings.user,
-                    POSTGRES_PASSWORD: password.result,
-                    POSTGRES_DB: settings.database,
-                    DATABASE_URL: this.connectionString,
-                },
+                stringData: { ...serverCredentials, DATABASE_URL: this.connectionString },
             },
             { parent: this, deleteBeforeReplace: true },
         );
-        const fromSecret = (key: string) => ({ secretKeyRef: { name: this.credentials.metadata.name, key } });
-        this.databaseUrlEnv = pulumi.output({ name: "DATABASE_URL", valueFrom: fromSecret("DATABASE_URL") });
+        const fromSecret = (key: string): k8s.types.input.core.v1.EnvVar => ({
+            name: key,
+            valueFrom: { secretKeyRef: { name: this.credentials.metadata.name, key } },
+        });
+        this.databaseUrlEnv = pulumi.output(fromSecret("DATABASE_URL"));
 
         this.dataClaim = dataClaim(`${POSTGRES.appName}-data`, args.namespace, settings.storage, this);
 
-        const isReady = {
-            exec: { command: ["sh", "-c", `exec pg_isready -U "$POSTGRES_USER" -d "$POSTGRES_DB" -h 127.0.0.1 -p ${POSTGRES.containerPort}`] },
-        };
         this.workload = new ServiceDeployment(
             name,
             {
@@ -69,24 +66,23 @@ export class Postgres extends pulumi.ComponentResource {
                 containerName: "postgres",
                 runAsUser: POSTGRES_UID,
                 env: [
-                    { name: "POSTGRES_USER", valueFrom: fromSecret("POSTGRES_USER") },
-                    { name: "POSTGRES_PASSWORD", valueFrom: fromSecret("POSTGRES_PASSWORD") },
-                    { name: "POSTGRES_DB", valueFrom: fromSecret("POSTGRES_DB") },
+                    ...Object.keys(serverCredentials).map(fromSecret),
                     // A subfolder: the volume's root may hold lost+found, which initdb refuses.
                     { name: "PGDATA", value: `${DATA_MOUNT}/pgdata` },
                 ],
-                readinessProbe: { ...isReady, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 6 },
-                livenessProbe: { ...isReady, initialDelaySeconds: 30, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
+                healthCheck: {
+                    exec: { command: ["sh", "-c", `exec pg_isready -U "$POSTGRES_USER" -d "$POSTGRES_DB" -h 127.0.0.1 -p ${POSTGRES.containerPort}`] },
+                },
+                // A database may take a while to recover after a restart: more patience than an app.
+                probeTimings: {
+                    readiness: { periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 6 },
+                    liveness: { initialDelaySeconds: 30, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
+                },
                 // The root filesystem stays read-only; the server writes its socket and temp files here.
                 volumes: [
-                    { name: "data", persistentVolumeClaim: { claimName: this.dataClaim.metadata.name } },
-                    { name: "run", emptyDir: {} },
-                    { name: "tmp", emptyDir: {} },
-                ],
-                volumeMounts: [
-                    { name: "data", mountPath: DATA_MOUNT },
-                    { name: "run", mountPath: "/var/run/postgresql" },
-                    { name: "tmp", mountPath: "/tmp" },
+                    { name: "data", mountPath: DATA_MOUNT, source: { persistentVolumeClaim: { claimName: this.dataClaim.metadata.name } } },
+                    { name: "run", mountPath: "/var/run/postgresql", source: { emptyDir: {} } },
+                    { name: "tmp", mountPath: "/tmp", source: { emptyDir: {} } },
                 ],
                 strategy: "Recreate",
             },

@@ -14,6 +14,8 @@ export interface RedisArgs {
 
 /** The official image's `redis` user on Alpine. */
 const REDIS_UID = 999;
+/** Where the append-only file lives: the official image's working directory. */
+const DATA_MOUNT = "/data";
 
 export class Redis extends pulumi.ComponentResource {
     public readonly workload: ServiceDeployment;
@@ -44,7 +46,6 @@ export class Redis extends pulumi.ComponentResource {
 
         this.dataClaim = dataClaim(`${REDIS.appName}-data`, args.namespace, settings.storage, this);
 
-        const ping = { exec: { command: ["redis-cli", "-p", String(REDIS.containerPort), "ping"] } };
         this.workload = new ServiceDeployment(
             name,
             {
@@ -53,11 +54,13 @@ export class Redis extends pulumi.ComponentResource {
                 settings,
                 containerName: "redis",
                 runAsUser: REDIS_UID,
-                args: ["redis-server", "--port", String(REDIS.containerPort), "--dir", "/data", "--appendonly", "yes"],
-                readinessProbe: { ...ping, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 },
-                livenessProbe: { ...ping, initialDelaySeconds: 15, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
-                volumes: [{ name: "data", persistentVolumeClaim: { claimName: this.dataClaim.metadata.name } }],
-                volumeMounts: [{ name: "data", mountPath: "/data" }],
+                args: ["redis-server", "--port", String(REDIS.containerPort), "--dir", DATA_MOUNT, "--appendonly", "yes"],
+                healthCheck: { exec: { command: ["redis-cli", "-p", String(REDIS.containerPort), "ping"] } },
+                probeTimings: {
+                    readiness: { periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 },
+                    liveness: { initialDelaySeconds: 15, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
+                },
+                volumes: [{ name: "data", mountPath: DATA_MOUNT, source: { persistentVolumeClaim: { claimName: this.dataClaim.metadata.name } } }],
                 strategy: "Recreate",
             },
             { parent: this },

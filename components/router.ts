@@ -17,7 +17,6 @@ export class Router extends pulumi.ComponentResource {
 
     constructor(name: string, args: RouterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("exchange:platform:Router", name, {}, opts);
-        const health = { httpGet: { path: "/health", port: ROUTER.portName } };
         this.workload = new ServiceDeployment(
             name,
             {
@@ -25,10 +24,8 @@ export class Router extends pulumi.ComponentResource {
                 seed: ROUTER,
                 settings: args.settings,
                 containerName: "router",
-                runAsUser: 10001,
                 env: args.env,
-                readinessProbe: { ...health, periodSeconds: 5, failureThreshold: 3 },
-                livenessProbe: { ...health, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3 },
+                healthCheck: { httpGet: { path: "/health", port: ROUTER.portName } },
                 strategy: "RollingUpdate",
             },
             { parent: this },

@@ -12,7 +12,35 @@ import { ServiceSettings } from "../config";
 import { clusterDnsName, SeedService, SERVICE_PORT } from "../seed";
 import { PLATFORM_LABELS, platformMetadata } from "./metadata";
 
-/** Restrictive container defaults; each service only relaxes what its image needs. */
+type Probe = k8s.types.input.core.v1.Probe;
+type ServicePort = k8s.types.input.core.v1.ServicePort;
+
+/** The non-root user of the platform's own images (router, ws-stream). */
+const APP_USER = 10001;
+
+/** What kubelet runs to check a container: one of exec, httpGet or tcpSocket. */
+export type HealthCheck = Pick<Probe, "exec" | "httpGet" | "tcpSocket">;
+
+/** When kubelet checks: the same check serves readiness and liveness. */
+export interface ProbeTimings {
+    readiness: Omit<Probe, keyof HealthCheck>;
+    liveness: Omit<Probe, keyof HealthCheck>;
+}
+
+/** For quick stateless servers: ready within seconds, restarted after 30 s without an answer. */
+const APP_PROBE_TIMINGS: ProbeTimings = {
+    readiness: { periodSeconds: 5, failureThreshold: 3 },
+    liveness: { initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3 },
+};
+
+/** A pod volume and where the container mounts it, as one value (like kubernetesx's `mount()`). */
+export interface PodVolume {
+    name: string;
+    mountPath: string;
+    source: Omit<k8s.types.input.core.v1.Volume, "name">;
+}
+
+/** Restrictive container defaults (with the pod's RuntimeDefault seccomp: Pod Security "restricted"). */
 const CONTAINER_SECURITY_CONTEXT: k8s.types.input.core.v1.SecurityContext = {
     allowPrivilegeEscalation: false,
     readOnlyRootFilesystem: true,
@@ -26,14 +54,14 @@ export interface ServiceDeploymentArgs {
     settings: ServiceSettings;
     /** Name of the container inside the pod. */
     containerName: string;
-    /** Non-root user the image runs as; also the group that owns mounted volumes. */
-    runAsUser: number;
-    readinessProbe: k8s.types.input.core.v1.Probe;
-    livenessProbe: k8s.types.input.core.v1.Probe;
-    env?: pulumi.Input<k8s.types.input.core.v1.EnvVar>[];
-    args?: string[];
-    volumes?: pulumi.Input<k8s.types.input.core.v1.Volume>[];
-    volumeMounts?: k8s.types.input.core.v1.VolumeMount[];
+    /** Non-root user the image runs as; also the group that owns mounted volumes. Default APP_USER. */
+    runAsUser?: number;
+    healthCheck: HealthCheck;
+    /** Default APP_PROBE_TIMINGS. */
+    probeTimings?: ProbeTimings;
+    env?: pulumi.Input<pulumi.Input<k8s.types.input.core.v1.EnvVar>[]>;
+    args?: pulumi.Input<string>[];
+    volumes?: PodVolume[];
     /**
      * `Recreate` for single writers on a ReadWriteOnce claim: a rolling update would start the
      * new pod while the old one still holds the volume.
@@ -56,11 +84,14 @@ export class ServiceDeployment extends pulumi.ComponentResource {
     /** `<service>.<namespace>.svc.cluster.local:<port>` of each Service, keyed by Service name. */
     public readonly dnsNames: pulumi.Output<Record<string, string>>;
 
+    private readonly namespace: pulumi.Input<string>;
+
     constructor(name: string, args: ServiceDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
         super("exchange:platform:ServiceDeployment", name, {}, opts);
         const { seed, settings } = args;
         this.seed = seed;
         this.settings = settings;
+        this.namespace = args.namespace;
 
         this.podLabels = {
             app: seed.appName,
@@ -72,130 +103,35 @@ export class ServiceDeployment extends pulumi.ComponentResource {
         // that narrow and the other labels can change freely.
         this.selectorLabels = { app: this.podLabels.app };
 
-        const metadata = (objectName: string) => platformMetadata(objectName, args.namespace, this.podLabels);
-        const fixedName: pulumi.CustomResourceOptions = { parent: this, deleteBeforeReplace: true };
+        this.deployment = this.createDeployment(args);
 
-        const containerPorts: k8s.types.input.core.v1.ContainerPort[] = [
-            { name: seed.portName, containerPort: seed.containerPort, protocol: "TCP" },
-        ];
-        const servicePorts: k8s.types.input.core.v1.ServicePort[] = [
-            { name: seed.portName, port: SERVICE_PORT, targetPort: seed.containerPort, protocol: "TCP" },
-        ];
-        if (settings.metricsPort !== undefined) {
-            containerPorts.push({ name: "metrics", containerPort: settings.metricsPort, protocol: "TCP" });
-            servicePorts.push({ name: "metrics", port: settings.metricsPort, targetPort: settings.metricsPort, protocol: "TCP" });
-        }
+        // Port 80 of the main and external Services leads to the container's own named port.
+        const mainPort: ServicePort = { name: seed.portName, port: SERVICE_PORT, targetPort: seed.containerPort, protocol: "TCP" };
+        const metricsPort: ServicePort[] =
+            settings.metricsPort === undefined
+                ? []
+                : [{ name: "metrics", port: settings.metricsPort, targetPort: settings.metricsPort, protocol: "TCP" }];
+        const affinity = settings.sessionAffinity === "ClientIP" ? { clientIP: { timeoutSeconds: settings.sessionAffinityTimeoutSeconds } } : undefined;
 
-        this.deployment = new k8s.apps.v1.Deployment(
-            seed.appName,
-            {
-                metadata: metadata(seed.appName),
-                spec: {
-                    replicas: settings.replicas,
-                    selector: { matchLabels: this.selectorLabels },
-                    strategy: { type: args.strategy },
-                    template: {
-                        metadata: { labels: this.podLabels },
-                        spec: {
-                            // None of the services talks to the Kubernetes API.
-                            automountServiceAccountToken: false,
-                            // Keeps the <NAME>_SERVICE_HOST/_PORT variables the seed documents.
-                            enableServiceLinks: true,
-                            securityContext: {
-                                runAsNonRoot: true,
-                                runAsUser: args.runAsUser,
-                                runAsGroup: args.runAsUser,
-                                fsGroup: args.runAsUser,
-                                seccompProfile: { type: "RuntimeDefault" },
-                            },
-                            containers: [
-                                {
-                                    name: args.containerName,
-                                    image: settings.image,
-                                    args: args.args,
-                                    ports: containerPorts,
-                                    env: args.env,
-                                    resources: settings.resources,
-                                    readinessProbe: args.readinessProbe,
-                                    livenessProbe: args.livenessProbe,
-                                    securityContext: CONTAINER_SECURITY_CONTEXT,
-                                    volumeMounts: args.volumeMounts,
-                                },
-                            ],
-                            volumes: args.volumes,
-                        },
-                    },
-                },
-            },
-            fixedName,
-        );
-
-        this.service = new k8s.core.v1.Service(
-            seed.serviceName,
-            {
-                metadata: metadata(seed.serviceName),
-                spec: {
-                    type: settings.serviceType,
-                    selector: this.selectorLabels,
-                    ports: servicePorts,
-                    sessionAffinity: settings.sessionAffinity,
-                    sessionAffinityConfig:
-                        settings.sessionAffinity === "ClientIP"
-                            ? { clientIP: { timeoutSeconds: settings.sessionAffinityTimeoutSeconds } }
-                            : undefined,
-                },
-            },
-            fixedName,
-        );
-        const services = [this.service];
-
+        this.service = this.createService(seed.serviceName, {
+            type: settings.serviceType,
+            ports: [mainPort, ...metricsPort],
+            sessionAffinity: settings.sessionAffinity,
+            sessionAffinityConfig: affinity,
+        });
         if (settings.external) {
-            const externalName = `${seed.appName}-external`;
-            this.externalService = new k8s.core.v1.Service(
-                externalName,
-                {
-                    metadata: metadata(externalName),
-                    spec: {
-                        type: "LoadBalancer",
-                        selector: this.selectorLabels,
-                        ports: [{ name: seed.portName, port: SERVICE_PORT, targetPort: seed.containerPort, protocol: "TCP" }],
-                    },
-                },
-                fixedName,
-            );
-            services.push(this.externalService);
+            this.externalService = this.createService(`${seed.appName}-external`, { type: "LoadBalancer", ports: [mainPort] });
         }
-
         if (settings.headless) {
-            const headlessName = `${seed.appName}-headless`;
-            this.headlessService = new k8s.core.v1.Service(
-                headlessName,
-                {
-                    metadata: metadata(headlessName),
-                    spec: {
-                        clusterIP: "None",
-                        selector: this.selectorLabels,
-                        ports: [{ name: seed.portName, port: seed.containerPort, targetPort: seed.containerPort, protocol: "TCP" }],
-                        // Peers and init scripts need the pod's DNS record before it is Ready.
-                        publishNotReadyAddresses: true,
-                    },
-                },
-                fixedName,
-            );
-            services.push(this.headlessService);
+            this.headlessService = this.createService(`${seed.appName}-headless`, {
+                clusterIP: "None",
+                ports: [{ ...mainPort, port: seed.containerPort }],
+                // Peers and init scripts need the pod's DNS record before it is Ready.
+                publishNotReadyAddresses: true,
+            });
         }
 
-        const namespace = pulumi.output(args.namespace);
-        this.dnsNames = pulumi
-            .all(
-                services.map((service) =>
-                    pulumi
-                        .all([service.metadata.name, namespace, service.spec.ports])
-                        .apply(([serviceName, ns, ports]): [string, string] => [serviceName, clusterDnsName(serviceName, ns, ports[0].port)]),
-                ),
-            )
-            .apply((entries) => Object.fromEntries(entries));
-
+        this.dnsNames = this.dnsNamesOf([this.service, this.externalService, this.headlessService]);
         this.registerOutputs({
             deployment: this.deployment,
             service: this.service,
@@ -204,4 +140,86 @@ export class ServiceDeployment extends pulumi.ComponentResource {
             dnsNames: this.dnsNames,
         });
     }
+
+    private fixedName(): pulumi.CustomResourceOptions {
+        return { parent: this, deleteBeforeReplace: true };
+    }
+
+    private createDeployment(args: ServiceDeploymentArgs): k8s.apps.v1.Deployment {
+        const { seed, settings } = args;
+        return new k8s.apps.v1.Deployment(
+            seed.appName,
+            {
+                metadata: platformMetadata(seed.appName, this.namespace, this.podLabels),
+                spec: {
+                    replicas: settings.replicas,
+                    selector: { matchLabels: this.selectorLabels },
+                    strategy: { type: args.strategy },
+                    template: { metadata: { labels: this.podLabels }, spec: podSpec(args) },
+                },
+            },
+            this.fixedName(),
+        );
+    }
+
+    /** A Service selecting this workload's pods; `spec` gives the rest. */
+    private createService(serviceName: string, spec: k8s.types.input.core.v1.ServiceSpec): k8s.core.v1.Service {
+        return new k8s.core.v1.Service(
+            serviceName,
+            { metadata: platformMetadata(serviceName, this.namespace, this.podLabels), spec: { ...spec, selector: this.selectorLabels } },
+            this.fixedName(),
+        );
+    }
+
+    private dnsNamesOf(services: (k8s.core.v1.Service | undefined)[]): pulumi.Output<Record<string, string>> {
+        const namespace = pulumi.output(this.namespace);
+        const entries = services
+            .filter((service): service is k8s.core.v1.Service => service !== undefined)
+            .map((service) =>
+                pulumi
+                    .all([service.metadata.name, namespace, service.spec.ports])
+                    .apply(([serviceName, ns, ports]): [string, string] => [serviceName, clusterDnsName(serviceName, ns, ports[0].port)]),
+            );
+        return pulumi.all(entries).apply((pairs) => Object.fromEntries(pairs));
+    }
+}
+
+/** The pod: one non-root container, its named ports, probes and volumes. */
+function podSpec(args: ServiceDeploymentArgs): k8s.types.input.core.v1.PodSpec {
+    const { seed, settings } = args;
+    const user = args.runAsUser ?? APP_USER;
+    const timings = args.probeTimings ?? APP_PROBE_TIMINGS;
+    const ports: k8s.types.input.core.v1.ContainerPort[] = [{ name: seed.portName, containerPort: seed.containerPort, protocol: "TCP" }];
+    if (settings.metricsPort !== undefined) {
+        ports.push({ name: "metrics", containerPort: settings.metricsPort, protocol: "TCP" });
+    }
+    const volumes = args.volumes ?? [];
+    return {
+        // None of the services talks to the Kubernetes API.
+        automountServiceAccountToken: false,
+        // Keeps the <NAME>_SERVICE_HOST/_PORT variables the seed documents.
+        enableServiceLinks: true,
+        securityContext: {
+            runAsNonRoot: true,
+            runAsUser: user,
+            runAsGroup: user,
+            fsGroup: user,
+            seccompProfile: { type: "RuntimeDefault" },
+        },
+        containers: [
+            {
+                name: args.containerName,
+                image: settings.image,
+                args: args.args,
+                ports,
+                env: args.env,
+                resources: settings.resources,
+                readinessProbe: { ...args.healthCheck, ...timings.readiness },
+                livenessProbe: { ...args.healthCheck, ...timings.liveness },
+                securityContext: CONTAINER_SECURITY_CONTEXT,
+                volumeMounts: volumes.length > 0 ? volumes.map(({ name, mountPath }) => ({ name, mountPath })) : undefined,
+            },
+        ],
+        volumes: volumes.length > 0 ? volumes.map(({ name, source }) => ({ name, ...source })) : undefined,
+    };
 }

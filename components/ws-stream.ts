@@ -17,8 +17,6 @@ export class WsStream extends pulumi.ComponentResource {
 
     constructor(name: string, args: WsStreamArgs, opts?: pulumi.ComponentResourceOptions) {
         super("exchange:platform:WsStream", name, {}, opts);
-        // The stream has no HTTP health route of its own; an accepting socket is its health.
-        const socket = { tcpSocket: { port: WS_STREAM.portName } };
         this.workload = new ServiceDeployment(
             name,
             {
@@ -26,10 +24,9 @@ export class WsStream extends pulumi.ComponentResource {
                 seed: WS_STREAM,
                 settings: args.settings,
                 containerName: "ws-stream",
-                runAsUser: 10001,
                 env: args.env,
-                readinessProbe: { ...socket, periodSeconds: 5, failureThreshold: 3 },
-                livenessProbe: { ...socket, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3 },
+                // The stream has no HTTP health route of its own; an accepting socket is its health.
+                healthCheck: { tcpSocket: { port: WS_STREAM.portName } },
                 strategy: "RollingUpdate",
             },
             { parent: this },

@@ -96,7 +96,7 @@ function mergedCell(values: { section: string; value: string }[]): string {
 }
 
 /** The README table: keys that every service has are written once, as `<svc>.<key>`. */
-export function configTable(): string {
+function configTable(): string {
     const sections = Object.entries(PlatformConfigSchema.shape);
     const isService = ([, schema]: [string, z.ZodType]) => shapeOf(schema)?.image !== undefined;
     const services = sections.filter(isService).map(([name]) => name);
@@ -126,7 +126,7 @@ export function configTable(): string {
 }
 
 /** Pulumi.yaml's `config:` block: each top-level key with its type, default and description. */
-export function configBlock(): string {
+function configBlock(): string {
     const lines = [YAML_MARKER, "config:"];
     for (const [name, schema] of Object.entries(PlatformConfigSchema.shape)) {
         const facts = wrapperFacts(schema);

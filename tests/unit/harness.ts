@@ -40,29 +40,27 @@ export function stackConfig(stack: string): Record<string, string> {
     );
 }
 
+// The policy pack's fixture merge (objects merge, arrays and scalars replace), compiled, as
+// policy-pack.test.ts loads the pack's harness: one deep merge for both test suites.
+const fixtures: typeof import("../../policy/bin/tests/fixtures") = require(path.join(PROJECT_ROOT, "policy", "bin", "tests", "fixtures"));
+
 /** Deep-merges `overrides` (plain objects) into a stack config's `exchange:<key>` values. */
 export function withConfig(base: Record<string, string>, overrides: Record<string, unknown>): Record<string, string> {
-    const merge = (target: any, source: any): any => {
-        if (typeof target !== "object" || target === null || typeof source !== "object" || source === null || Array.isArray(source)) {
-            return source;
-        }
-        const result = { ...target };
-        for (const [key, value] of Object.entries(source)) {
-            result[key] = merge(target[key], value);
-        }
-        return result;
-    };
-    const config = { ...base };
-    for (const [key, value] of Object.entries(overrides)) {
-        const fullKey = `exchange:${key}`;
-        const current = config[fullKey] === undefined ? undefined : tryParse(config[fullKey]);
-        const merged = merge(current, value);
-        config[fullKey] = typeof merged === "string" ? merged : JSON.stringify(merged);
-    }
-    return config;
+    const prefix = "exchange:";
+    const values = Object.fromEntries(
+        Object.entries(base)
+            .filter(([key]) => key.startsWith(prefix))
+            .map(([key, text]) => [key.slice(prefix.length), parsedOrText(text)]),
+    );
+    const merged = Object.entries(fixtures.merge(values, overrides)).map(([key, value]) => [
+        prefix + key,
+        typeof value === "string" ? value : JSON.stringify(value),
+    ]);
+    return { ...base, ...Object.fromEntries(merged) };
 }
 
-function tryParse(text: string): unknown {
+/** A structured value as the program parses it; a plain string (e.g. a namespace) as it is. */
+function parsedOrText(text: string): unknown {
     try {
         return JSON.parse(text);
     } catch {

@@ -1,8 +1,9 @@
-// Small, shared helpers for reading Kubernetes resources as the Pulumi engine hands them to policies.
+// Reading Kubernetes resources as the Pulumi engine hands them to policies: type tokens (incl. the
+// provider's *Patch kinds), names (incl. generateName), namespaces, clusters (providers), pod specs.
 // Every function works on a `snapshot()` (plain data where unknown values are `UNKNOWN`).
 
-import { PolicyResource, ResourceValidationArgs } from "@pulumi/policy";
-import { UNKNOWN, Unknown, asArray, asRecord, at, isUnknown, snapshot } from "./values";
+import type { PolicyResource, ResourceValidationArgs } from "@pulumi/policy";
+import { Tri, UNKNOWN, Unknown, anyOf, asArray, asRecord, at, isUnknown, snapshot } from "./values";
 
 /**
  * Annotation that marks a Service whose pods are deployed outside this Pulumi stack (by another
@@ -10,6 +11,44 @@ import { UNKNOWN, Unknown, asArray, asRecord, at, isUnknown, snapshot } from "./
  * and `service-target-port-resolves`.
  */
 export const EXTERNAL_WORKLOAD_ANNOTATION = "policy.exchange.internal/external-workload";
+
+export const GATEWAY_API_GROUP = "gateway.networking.k8s.io";
+
+/**
+ * A Kubernetes type token, parsed: "kubernetes:apps/v1:Deployment" is group "apps", version "v1",
+ * kind "Deployment". The provider's patch resources ("kubernetes:core/v1:ServicePatch", and
+ * CustomResourcePatch's "kubernetes:<apiVersion>:<Kind>Patch") have the kind of the object they
+ * patch and `patch: true`. Custom resources (apiextensions.CustomResource) arrive as
+ * "kubernetes:<apiVersion>:<Kind>", e.g. "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute".
+ */
+export interface K8sType {
+    group: string;
+    version: string;
+    kind: string;
+    patch: boolean;
+}
+
+export function parseK8sType(type: string): K8sType | undefined {
+    const m = /^kubernetes:([^:]+):([A-Za-z0-9]+)$/.exec(type);
+    if (!m) {
+        return undefined;
+    }
+    const [, gv, rawKind] = m;
+    const slash = gv.indexOf("/");
+    const group = slash >= 0 ? gv.slice(0, slash) : "";
+    const version = slash >= 0 ? gv.slice(slash + 1) : gv;
+    const patch = rawKind.length > "Patch".length && rawKind.endsWith("Patch");
+    return { group: group === "core" ? "" : group, version, kind: patch ? rawKind.slice(0, -"Patch".length) : rawKind, patch };
+}
+
+export const isService = (t: K8sType): boolean => t.group === "" && t.kind === "Service";
+export const isConfigMap = (t: K8sType): boolean => t.group === "" && t.kind === "ConfigMap";
+export const isIngress = (t: K8sType): boolean =>
+    t.kind === "Ingress" && (t.group === "networking.k8s.io" || t.group === "extensions");
+export const isGateway = (t: K8sType): boolean => t.group === GATEWAY_API_GROUP && t.kind === "Gateway";
+/** Gateway API routes whose rules carry backendRefs to Services (the standard channel's two). */
+export const isRoute = (t: K8sType): boolean => t.group === GATEWAY_API_GROUP && (t.kind === "HTTPRoute" || t.kind === "GRPCRoute");
+export const isReferenceGrant = (t: K8sType): boolean => t.group === GATEWAY_API_GROUP && t.kind === "ReferenceGrant";
 
 /** Kinds whose resources carry a pod template (or are a Pod). */
 export const WORKLOAD_KINDS = [
@@ -25,91 +64,81 @@ export const WORKLOAD_KINDS = [
 export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 
 /** Kinds whose spec.selector must match their own pod template labels. */
-export const SELECTOR_WORKLOAD_KINDS: readonly string[] = ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"];
+export const SELECTOR_WORKLOAD_KINDS: readonly WorkloadKind[] = ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"];
 
-/** Kinds a Service normally selects pods of (used to describe workloads in messages). */
-export const SERVICE_TARGET_KINDS: readonly string[] = ["Deployment", "StatefulSet", "DaemonSet"];
-
-/**
- * Parses a Pulumi Kubernetes type token such as "kubernetes:apps/v1:Deployment" into
- * { group: "apps", version: "v1", kind: "Deployment" }. Returns undefined for other providers.
- */
-export function parseK8sType(type: string): { group: string; version: string; kind: string } | undefined {
-    const m = /^kubernetes:([^:]+):([A-Za-z0-9]+)$/.exec(type);
-    if (!m) {
-        return undefined;
-    }
-    const gv = m[1];
-    const slash = gv.indexOf("/");
-    const group = slash >= 0 ? gv.slice(0, slash) : "";
-    const version = slash >= 0 ? gv.slice(slash + 1) : gv;
-    return { group: group === "core" ? "" : group, version, kind: m[2] };
-}
-
-export function isService(type: string): boolean {
-    const t = parseK8sType(type);
-    return !!t && t.group === "" && t.kind === "Service";
-}
-
-export function isIngress(type: string): boolean {
-    const t = parseK8sType(type);
-    return !!t && t.kind === "Ingress" && (t.group === "networking.k8s.io" || t.group === "extensions");
-}
-
-export function workloadKind(type: string): WorkloadKind | undefined {
-    const t = parseK8sType(type);
-    if (!t) {
-        return undefined;
-    }
+export function workloadKind(t: K8sType): WorkloadKind | undefined {
     const groupOk =
         t.kind === "Pod" || t.kind === "ReplicationController"
             ? t.group === ""
             : t.kind === "Job" || t.kind === "CronJob"
-                ? t.group === "batch"
-                : t.group === "apps" || t.group === "extensions";
+              ? t.group === "batch"
+              : t.group === "apps" || t.group === "extensions";
     return groupOk && (WORKLOAD_KINDS as readonly string[]).includes(t.kind) ? (t.kind as WorkloadKind) : undefined;
+}
+
+/** Path (as keys) from a workload's props to its pod template ({ metadata, spec }); [] for a Pod. */
+export function podTemplatePath(kind: WorkloadKind): string[] {
+    switch (kind) {
+        case "Pod":
+            return [];
+        case "CronJob":
+            return ["spec", "jobTemplate", "spec", "template"];
+        default:
+            return ["spec", "template"];
+    }
 }
 
 /** Path (as keys) from the resource's props to its pod spec. */
 export function podSpecPath(kind: WorkloadKind): string[] {
-    switch (kind) {
-        case "Pod":
-            return ["spec"];
-        case "CronJob":
-            return ["spec", "jobTemplate", "spec", "template", "spec"];
-        default:
-            return ["spec", "template", "spec"];
+    return [...podTemplatePath(kind), "spec"];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Names.
+
+/**
+ * A name the API server chooses: `metadata.generateName` plus a random suffix, or Pulumi's
+ * auto-name (the logical name, "-", a random suffix) where the engine has not filled it in yet.
+ */
+export class GeneratedName {
+    constructor(readonly prefix: string) {}
+    toString(): string {
+        return `${this.prefix}<random suffix>`;
     }
 }
 
-/** Path (as keys) from the resource's props to its pod labels. */
-export function podLabelsPath(kind: WorkloadKind): string[] {
-    switch (kind) {
-        case "Pod":
-            return ["metadata", "labels"];
-        case "CronJob":
-            return ["spec", "jobTemplate", "spec", "template", "metadata", "labels"];
-        default:
-            return ["spec", "template", "metadata", "labels"];
+/** What is known of an object's name. */
+export type ObjectName = string | GeneratedName | Unknown;
+
+/** Does an object named `name` carry the literal name `literal`? */
+export function nameMatches(name: ObjectName, literal: string): Tri {
+    if (typeof name === "string") {
+        return name === literal ? "yes" : "no";
     }
+    if (name instanceof GeneratedName) {
+        return literal.length > name.prefix.length && literal.startsWith(name.prefix) ? "maybe" : "no";
+    }
+    return "maybe";
 }
 
-/** The pod template labels of a workload (UNKNOWN if unknown, {} if absent). */
-export function podTemplateLabels(kind: WorkloadKind, props: unknown): Record<string, unknown> | Unknown {
-    const labels = at(props, ...podLabelsPath(kind));
-    if (isUnknown(labels)) {
-        return UNKNOWN;
-    }
-    return asRecord(labels) ?? {};
-}
-
-/** metadata.name of the resource, falling back to the Pulumi logical name when absent. */
-export function k8sName(props: unknown, fallback: string): string | Unknown {
+/**
+ * The name of an object: metadata.name; else, with metadata.generateName, a name the API server
+ * generates from that prefix; else Pulumi's auto-name from the logical name. (During a real preview
+ * the provider has already filled in the auto-name, so only tests see the last case.)
+ */
+export function objectName(props: unknown, logicalName: string): ObjectName {
     const name = at(props, "metadata", "name");
     if (isUnknown(name)) {
         return UNKNOWN;
     }
-    return typeof name === "string" && name !== "" ? name : fallback;
+    if (typeof name === "string" && name !== "") {
+        return name;
+    }
+    const prefix = at(props, "metadata", "generateName");
+    if (isUnknown(prefix)) {
+        return UNKNOWN;
+    }
+    return new GeneratedName(typeof prefix === "string" && prefix !== "" ? prefix : `${logicalName}-`);
 }
 
 /**
@@ -131,98 +160,99 @@ export function effectiveNamespace(props: unknown, providerProps?: unknown): str
     return typeof providerNs === "string" && providerNs !== "" ? providerNs : "default";
 }
 
-/** A resource of the stack, read once into plain data. */
+/** Are two namespaces (possibly unknown) the same? */
+export function sameNamespace(a: string | Unknown, b: string | Unknown): Tri {
+    return isUnknown(a) || isUnknown(b) ? "maybe" : a === b ? "yes" : "no";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Objects of the stack.
+
+/** A Kubernetes resource of the stack (or the one under validation), read once into plain data. */
 export interface StackObject {
     type: string;
+    t: K8sType;
     /** Pulumi logical name. */
     logicalName: string;
     urn: string;
-    kind: string;
-    /** metadata.name (or the logical name when absent). */
-    name: string | Unknown;
+    /**
+     * The cluster the object goes to: the URN of its provider as the engine reports it (the default
+     * provider and each explicit provider are different clusters); "" when the engine names none.
+     */
+    cluster: string;
+    name: ObjectName;
     namespace: string | Unknown;
     props: any;
+    /**
+     * A patch (`*Patch` resource) whose target is not an object of this stack: only the fields it
+     * sets are known, every other field of the target is unknown (not absent).
+     */
+    partial: boolean;
+    /** Logical names of the patches of this stack merged into this object. */
+    patchedBy: string[];
+}
+
+function readObject(
+    type: string,
+    logicalName: string,
+    urn: string,
+    rawProps: unknown,
+    provider: { urn: string; props: unknown } | undefined,
+): StackObject | undefined {
+    const t = parseK8sType(type);
+    if (!t) {
+        return undefined;
+    }
+    const props = snapshot(rawProps);
+    const providerProps = provider ? snapshot(provider.props) : undefined;
+    return {
+        type,
+        t,
+        logicalName,
+        urn,
+        cluster: provider?.urn ?? "",
+        name: objectName(props, logicalName),
+        namespace: effectiveNamespace(props, providerProps),
+        props,
+        partial: t.patch,
+        patchedBy: [],
+    };
 }
 
 /** Reads every Kubernetes resource of a stack into plain data (unknowns become UNKNOWN). */
-export function readStack(resources: PolicyResource[]): StackObject[] {
+export function readStackObjects(resources: PolicyResource[]): StackObject[] {
     const out: StackObject[] = [];
     for (const r of resources) {
-        const t = parseK8sType(r.type);
-        if (!t) {
-            continue;
+        const obj = readObject(r.type, r.name, r.urn, r.props, r.provider);
+        if (obj) {
+            out.push(obj);
         }
-        const props = snapshot(r.props);
-        const providerProps = r.provider ? snapshot(r.provider.props) : undefined;
-        out.push({
-            type: r.type,
-            logicalName: r.name,
-            urn: r.urn,
-            kind: t.kind,
-            name: k8sName(props, r.name),
-            namespace: effectiveNamespace(props, providerProps),
-            props,
-        });
     }
     return out;
 }
 
-/** Reads the resource under validation into plain data. */
-export function readResource(args: ResourceValidationArgs): StackObject {
-    const props = snapshot(args.props);
-    const providerProps = args.provider ? snapshot(args.provider.props) : undefined;
-    const t = parseK8sType(args.type);
-    return {
-        type: args.type,
-        logicalName: args.name,
-        urn: args.urn,
-        kind: t ? t.kind : args.type,
-        name: k8sName(props, args.name),
-        namespace: effectiveNamespace(props, providerProps),
-        props,
-    };
+/** Reads the resource under validation into plain data, or undefined for non-Kubernetes types. */
+export function readResource(args: ResourceValidationArgs): StackObject | undefined {
+    return readObject(args.type, args.name, args.urn, args.props, args.provider);
 }
 
-/** "Deployment \"exchange-router\"" (with the namespace when it is not "default"). */
+/** Is `obj` possibly `name` in `namespace` on the same cluster as `from`? */
+export function objectAt(obj: StackObject, from: StackObject, namespace: string | Unknown, name: string): Tri {
+    if (obj.cluster !== from.cluster) {
+        return "no";
+    }
+    const ns = sameNamespace(obj.namespace, namespace);
+    const n = nameMatches(obj.name, name);
+    return ns === "no" || n === "no" ? "no" : ns === "yes" && n === "yes" ? "yes" : "maybe";
+}
+
+/** `Service "exchange-router"` (with the namespace when it is not "default", and the patch). */
 export function describe(obj: StackObject): string {
-    const name = isUnknown(obj.name) ? "(name unknown during preview)" : obj.name;
+    const name = isUnknown(obj.name) ? "(name unknown during preview)" : `"${obj.name}"`;
     const ns = isUnknown(obj.namespace) || obj.namespace === "default" ? "" : ` in namespace "${obj.namespace}"`;
-    return `${obj.kind} "${name}"${ns}`;
-}
-
-export type Tri = "yes" | "no" | "maybe";
-
-/** Does the equality-based selector match the labels? "maybe" when an unknown value decides it. */
-export function matchLabels(selector: Record<string, unknown>, labels: Record<string, unknown> | Unknown): Tri {
-    if (isUnknown(labels)) {
-        return "maybe";
-    }
-    let result: Tri = "yes";
-    for (const [key, want] of Object.entries(selector)) {
-        const have = labels[key];
-        if (isUnknown(want) || isUnknown(have)) {
-            result = "maybe";
-            continue;
-        }
-        if (have === undefined || String(have) !== String(want)) {
-            return "no";
-        }
-    }
-    return result;
-}
-
-/** Number of selector key/values that the labels carry (for "nearest workload"). */
-export function countMatching(selector: Record<string, unknown>, labels: Record<string, unknown> | Unknown): number {
-    if (isUnknown(labels)) {
-        return 0;
-    }
-    let n = 0;
-    for (const [key, want] of Object.entries(selector)) {
-        if (!isUnknown(want) && labels[key] !== undefined && String(labels[key]) === String(want)) {
-            n++;
-        }
-    }
-    return n;
+    const kind = obj.t.patch && obj.partial ? `${obj.t.kind}Patch` : obj.t.kind;
+    const patched = obj.patchedBy.length > 0 ? ` (as patched by ${obj.patchedBy.map((p) => `"${p}"`).join(", ")})` : "";
+    return `${kind} ${name}${ns}${patched}`;
 }
 
 /** "app=exchange-router, tier=backend" ("{}" when empty). */
@@ -237,38 +267,39 @@ export function formatLabels(labels: Record<string, unknown> | Unknown | undefin
     if (entries.length === 0) {
         return "{}";
     }
-    return "{" + entries.map(([k, v]) => `${k}=${isUnknown(v) ? "(unknown)" : String(v)}`).join(", ") + "}";
+    return "{" + entries.map(([k, v]) => `${k}=${String(v)}`).join(", ") + "}";
 }
 
-/** Is the external-workload annotation set to "true"? */
-export function hasExternalWorkloadAnnotation(props: unknown): boolean {
+/** Is the external-workload annotation "true"? "maybe" while the annotations are unknown. */
+export function externalWorkloadAnnotation(props: unknown): Tri {
     const v = at(props, "metadata", "annotations", EXTERNAL_WORKLOAD_ANNOTATION);
-    return typeof v === "string" && v.trim().toLowerCase() === "true";
+    if (isUnknown(v)) {
+        return "maybe";
+    }
+    return typeof v === "string" && v.trim().toLowerCase() === "true" ? "yes" : "no";
 }
 
 /**
- * Is `name` (in `namespace`) on an allowlist? Entries are either "name" (any namespace) or
- * "namespace/name".
+ * Is an object named `name` in `namespace` on an allowlist? Entries are "name" (any namespace) or
+ * "namespace/name". "maybe" when an unknown name or namespace decides it.
  */
-export function onAllowlist(list: unknown, name: string, namespace: string | Unknown): boolean {
-    if (!Array.isArray(list)) {
-        return false;
-    }
-    for (const entry of list) {
-        if (typeof entry !== "string") {
-            continue;
-        }
-        const slash = entry.indexOf("/");
-        if (slash < 0) {
-            if (entry === name) {
-                return true;
+export function onAllowlist(list: readonly string[], name: ObjectName, namespace: string | Unknown): Tri {
+    return anyOf(
+        list.map((entry): Tri => {
+            const slash = entry.indexOf("/");
+            const entryName = slash < 0 ? entry : entry.slice(slash + 1);
+            const n = nameMatches(name, entryName);
+            if (slash < 0 || n === "no") {
+                return n;
             }
-        } else if (entry.slice(slash + 1) === name && !isUnknown(namespace) && entry.slice(0, slash) === namespace) {
-            return true;
-        }
-    }
-    return false;
+            const ns = sameNamespace(namespace, entry.slice(0, slash));
+            return ns === "no" ? "no" : ns === "yes" && n === "yes" ? "yes" : "maybe";
+        }),
+    );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Pod specs and containers.
 
 /** A container of a workload's pod spec, with where it sits (for messages). */
 export interface ContainerRef {
@@ -282,23 +313,17 @@ export interface ContainerRef {
     path: string;
 }
 
+export type ContainerList = "containers" | "initContainers" | "ephemeralContainers";
+
 /**
  * The containers of a workload. `lists` selects which lists are read. Unknown lists or entries are
  * skipped (nothing can be said about them during preview).
  */
-export function containersOf(
-    kind: WorkloadKind,
-    props: unknown,
-    lists: readonly string[] = ["containers", "initContainers"],
-): ContainerRef[] {
+export function containersOf(kind: WorkloadKind, props: unknown, lists: readonly ContainerList[]): ContainerRef[] {
     const specPath = podSpecPath(kind);
     const out: ContainerRef[] = [];
     for (const list of lists) {
-        const arr = asArray(at(props, ...specPath, list));
-        if (!arr) {
-            continue;
-        }
-        arr.forEach((c, index) => {
+        (asArray(at(props, ...specPath, list)) ?? []).forEach((c, index) => {
             const container = asRecord(c);
             if (!container) {
                 return;
@@ -310,31 +335,19 @@ export function containersOf(
     return out;
 }
 
-/** The pod spec (known) of a workload, or undefined. */
-export function podSpecOf(kind: WorkloadKind, props: unknown): Record<string, any> | undefined {
-    return asRecord(at(props, ...podSpecPath(kind)));
-}
-
-/** Reads a string[] config value, tolerating absence. */
-export function stringList(v: unknown): string[] {
-    return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
-}
-
-/** The workload under validation and its containers; marks the policy not applicable to other types. */
-export function workloadUnderValidation(
-    args: ResourceValidationArgs,
-    lists: readonly string[] = ["containers", "initContainers"],
-): { obj: StackObject; kind: WorkloadKind; podSpec: Record<string, any> | undefined; containers: ContainerRef[] } {
-    const kind = workloadKind(args.type);
-    if (!kind) {
-        return args.notApplicable("Policy only applies to Kubernetes workloads (Deployment, StatefulSet, DaemonSet, Pod, ...).");
-    }
-    const obj = readResource(args);
-    return { obj, kind, podSpec: podSpecOf(kind, obj.props), containers: containersOf(kind, obj.props, lists) };
-}
-
 /** `container "router" (spec.template.spec.containers[0]) of Deployment "exchange-router"` */
 export function describeContainer(obj: StackObject, c: ContainerRef): string {
     const what = c.list === "initContainers" ? "init container" : c.list === "ephemeralContainers" ? "ephemeral container" : "container";
     return `${what} "${c.name}" (${c.path}) of ${describe(obj)}`;
+}
+
+/** For resourcePolicy's appliesTo: every workload kind, and its patches. */
+export const WORKLOADS = {
+    types: (t: K8sType): boolean => workloadKind(t) !== undefined,
+    text: "Kubernetes workloads (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, Pod, ... and their patches)",
+};
+
+/** The containers of the workload `obj` (a WORKLOADS type). */
+export function workloadContainers(obj: StackObject, lists: readonly ContainerList[]): ContainerRef[] {
+    return containersOf(workloadKind(obj.t)!, obj.props, lists);
 }

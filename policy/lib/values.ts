@@ -9,14 +9,54 @@
 //    "can't run policy '<name>' ... during preview" and stops that policy for that resource (for a
 //    stack policy: for the whole stack, so every other resource goes unchecked).
 //
-// To check everything that *is* known, every policy first takes a `snapshot()` of the props: a plain
+// To check everything that *is* known, every policy works on a `snapshot()` of the props: a plain
 // deep copy in which each unknown value (thrown error or raw sentinel) becomes the `UNKNOWN` marker.
-// Policies then skip exactly the checks whose inputs are `UNKNOWN` and never report a violation
-// based on an unknown value.
+// Policies then decide with three-valued logic (`Tri`): a check whose outcome depends on an unknown
+// value is "maybe" and reports nothing; a check that fails whatever the unknown turns out to be
+// still reports.
 
-/** Marker that replaces a value that is unknown during preview. */
-export const UNKNOWN: unique symbol = Symbol("exchange-policy.unknown");
-export type Unknown = typeof UNKNOWN;
+/** Marker that replaces a value that is unknown during preview. Prints as readable text. */
+class UnknownValue {
+    toString(): string {
+        return "(unknown during preview)";
+    }
+    toJSON(): string {
+        return this.toString();
+    }
+}
+export const UNKNOWN: UnknownValue = Object.freeze(new UnknownValue());
+export type Unknown = UnknownValue;
+
+/** Three-valued answer: "maybe" when a value unknown during preview decides it. */
+export type Tri = "yes" | "no" | "maybe";
+
+/** "yes" if any is yes, else "maybe" if any is maybe, else "no". */
+export function anyOf(answers: Iterable<Tri>): Tri {
+    let result: Tri = "no";
+    for (const a of answers) {
+        if (a === "yes") {
+            return "yes";
+        }
+        if (a === "maybe") {
+            result = "maybe";
+        }
+    }
+    return result;
+}
+
+/** "no" if any is no, else "maybe" if any is maybe, else "yes". */
+export function allOf(answers: Iterable<Tri>): Tri {
+    let result: Tri = "yes";
+    for (const a of answers) {
+        if (a === "no") {
+            return "no";
+        }
+        if (a === "maybe") {
+            result = "maybe";
+        }
+    }
+    return result;
+}
 
 /** The sentinel strings the engine sends for unknown values (same as the SDK's proxy.ts). */
 export const UNKNOWN_SENTINELS: Readonly<Record<string, string>> = Object.freeze({
@@ -47,7 +87,8 @@ export function isUnknownValueError(e: unknown): boolean {
 
 /**
  * A plain deep copy of `value`, read through the SDK's proxies. Unknown values become `UNKNOWN`;
- * secrets (already unwrapped by the SDK's proxies) become their plain values.
+ * secrets (already unwrapped by the SDK's proxies) become their plain values. Keys are copied as own
+ * properties (a key "__proto__" stays a key, it does not replace the prototype).
  */
 export function snapshot(value: unknown): any {
     if (isUnknown(value)) {
@@ -66,7 +107,7 @@ export function snapshot(value: unknown): any {
     }
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(value)) {
-        out[key] = readSafely(value as Record<string, unknown>, key);
+        setOwn(out, key, readSafely(value as Record<string, unknown>, key));
     }
     return out;
 }
@@ -82,9 +123,26 @@ function readSafely(container: any, key: string | number): unknown {
     }
 }
 
+/** Sets an own, enumerable property (safe for keys such as "__proto__"). */
+export function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
+    Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /**
- * Reads a nested property of a snapshot. Returns UNKNOWN when the value or any object on the way is
- * unknown, undefined when it is absent (or null, or the path crosses a non-object).
+ * The own property `key` of a record, never an inherited one: label and annotation keys such as
+ * "constructor" or "toString" are data, not JavaScript methods.
+ */
+export function own(obj: unknown, key: string | number): any {
+    if (obj === null || obj === undefined || typeof obj !== "object") {
+        return undefined;
+    }
+    return Object.prototype.hasOwnProperty.call(obj, key) ? (obj as any)[key] : undefined;
+}
+
+/**
+ * Reads a nested property of a snapshot (own properties only). Returns UNKNOWN when the value or
+ * any object on the way is unknown, undefined when it is absent (or null, or the path crosses a
+ * non-object).
  */
 export function at(obj: unknown, ...path: (string | number)[]): any {
     let cur: any = obj;
@@ -92,10 +150,7 @@ export function at(obj: unknown, ...path: (string | number)[]): any {
         if (isUnknown(cur)) {
             return UNKNOWN;
         }
-        if (cur === null || cur === undefined || typeof cur !== "object") {
-            return undefined;
-        }
-        cur = cur[key];
+        cur = own(cur, key);
     }
     if (isUnknown(cur)) {
         return UNKNOWN;
@@ -127,4 +182,19 @@ export function containsUnknown(v: unknown): boolean {
         return Object.values(v).some(containsUnknown);
     }
     return false;
+}
+
+/** A value as message text: strings quoted, unknowns as "(unknown during preview)", never a marker. */
+export function show(v: unknown): string {
+    if (isUnknown(v)) {
+        return UNKNOWN.toString();
+    }
+    if (typeof v === "string") {
+        return JSON.stringify(v);
+    }
+    if (v === undefined) {
+        return "(not set)";
+    }
+    // Nested UNKNOWN markers print through their toJSON.
+    return JSON.stringify(v);
 }

@@ -1,10 +1,9 @@
-import { ResourceValidationPolicy } from "@pulumi/policy";
-import { readConfig } from "../lib/config";
-import { describeContainer, workloadUnderValidation } from "../lib/k8s";
+import { WORKLOADS, describeContainer, workloadContainers } from "../lib/k8s";
+import { resourcePolicy } from "../lib/policy";
 import { at, isUnknown } from "../lib/values";
 
-/** 6. Every container (not init containers) has a readinessProbe. */
-export const containerReadinessProbe: ResourceValidationPolicy = {
+/** Every container (not init containers) has a readinessProbe. */
+export const containerReadinessProbe = resourcePolicy({
     name: "container-readiness-probe",
     description:
         "Every container of a workload (init containers excepted) must define a readinessProbe, so Services only " +
@@ -13,19 +12,22 @@ export const containerReadinessProbe: ResourceValidationPolicy = {
     severity: "medium",
     remediationSteps:
         "Add a readinessProbe (httpGet on a health endpoint, tcpSocket on the serving port, or exec) to each container.",
-    validateResource: (args, reportViolation) => {
-        const { obj, containers } = workloadUnderValidation(args, ["containers"]);
-        readConfig(args, "container-readiness-probe");
-        for (const c of containers) {
+    appliesTo: WORKLOADS,
+    check: (obj, _config, report) => {
+        if (obj.partial) {
+            // A patch leaves the probes it does not set as they are.
+            return;
+        }
+        for (const c of workloadContainers(obj, ["containers"])) {
             const probe = at(c.container, "readinessProbe");
             if (isUnknown(probe) || probe !== undefined) {
                 continue;
             }
-            reportViolation(
+            report(
                 `The ${describeContainer(obj, c)} has no readinessProbe, so it receives traffic before it is ready. ` +
                     `Fix: add ${c.path}.readinessProbe, e.g. an httpGet on its health endpoint or a tcpSocket on ` +
                     `its serving port.`,
             );
         }
     },
-};
+});

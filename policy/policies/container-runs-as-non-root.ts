@@ -1,10 +1,12 @@
-import { ResourceValidationPolicy } from "@pulumi/policy";
-import { readConfig } from "../lib/config";
-import { describeContainer, workloadUnderValidation } from "../lib/k8s";
+import { StackObject, WORKLOADS, describeContainer, podSpecPath, workloadContainers, workloadKind } from "../lib/k8s";
+import { resourcePolicy } from "../lib/policy";
 import { UNKNOWN, Unknown, at, isUnknown } from "../lib/values";
 
-/** The container's value if set, else the pod's (container securityContext overrides the pod's). */
-function effective(container: unknown, pod: unknown, field: string): { value: unknown | Unknown; from: string } {
+/**
+ * The container's value if set, else the pod's (container securityContext overrides the pod's). On
+ * a partial patch a value set neither here nor there is the patched object's: unknown.
+ */
+function effective(obj: StackObject, container: unknown, pod: unknown, field: string): { value: unknown | Unknown; from: string } {
     const own = at(container, "securityContext", field);
     if (isUnknown(own)) {
         return { value: UNKNOWN, from: "container" };
@@ -13,14 +15,14 @@ function effective(container: unknown, pod: unknown, field: string): { value: un
         return { value: own, from: "container securityContext" };
     }
     const inherited = at(pod, "securityContext", field);
-    if (isUnknown(inherited)) {
+    if (isUnknown(inherited) || (inherited === undefined && obj.partial)) {
         return { value: UNKNOWN, from: "pod" };
     }
     return { value: inherited, from: inherited === undefined ? "unset" : "pod securityContext" };
 }
 
-/** 11. Containers do not run as root. */
-export const containerRunsAsNonRoot: ResourceValidationPolicy = {
+/** Containers do not run as root. */
+export const containerRunsAsNonRoot = resourcePolicy({
     name: "container-runs-as-non-root",
     description:
         "Every container and init container must run as non-root: the effective securityContext.runAsNonRoot " +
@@ -30,15 +32,15 @@ export const containerRunsAsNonRoot: ResourceValidationPolicy = {
     remediationSteps:
         "Set securityContext.runAsNonRoot: true and a non-zero runAsUser on the pod (or each container), and use an " +
         "image that runs as an unprivileged user.",
-    validateResource: (args, reportViolation) => {
-        const { obj, podSpec, containers } = workloadUnderValidation(args, ["containers", "initContainers"]);
-        readConfig(args, "container-runs-as-non-root");
-        if (podSpec === undefined) {
+    appliesTo: WORKLOADS,
+    check: (obj, _config, report) => {
+        const podSpec = at(obj.props, ...podSpecPath(workloadKind(obj.t)!));
+        if (isUnknown(podSpec) || podSpec === undefined) {
             return;
         }
-        for (const c of containers) {
-            const nonRoot = effective(c.container, podSpec, "runAsNonRoot");
-            const user = effective(c.container, podSpec, "runAsUser");
+        for (const c of workloadContainers(obj, ["containers", "initContainers"])) {
+            const nonRoot = effective(obj, c.container, podSpec, "runAsNonRoot");
+            const user = effective(obj, c.container, podSpec, "runAsUser");
             const problems: string[] = [];
             if (!isUnknown(nonRoot.value) && nonRoot.value !== true) {
                 problems.push(
@@ -51,7 +53,7 @@ export const containerRunsAsNonRoot: ResourceValidationPolicy = {
                 problems.push(`runAsUser is 0, i.e. root (from the ${user.from})`);
             }
             if (problems.length > 0) {
-                reportViolation(
+                report(
                     `The ${describeContainer(obj, c)} may run as root: ${problems.join("; ")}. ` +
                         `Fix: set securityContext.runAsNonRoot: true and a non-zero runAsUser (e.g. 10001) on the pod ` +
                         `(${c.path.replace(/\.(containers|initContainers)\[\d+\]$/, "")}.securityContext) or on the ` +
@@ -60,4 +62,4 @@ export const containerRunsAsNonRoot: ResourceValidationPolicy = {
             }
         }
     },
-};
+});

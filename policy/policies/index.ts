@@ -1,14 +1,19 @@
 // The list of policies of the pack, in one place. `../index.ts` serves exactly this list, and the
 // test harness (tests/harness.ts) runs exactly this list, so tests see what `pulumi preview` sees.
+// Each policy lives in policies/<policy name>.ts.
 //
-// Importing this module has no side effect (unlike ../index.ts, which starts the policy server).
+// Importing this module has no side effect (unlike ../index.ts, which starts the policy server),
+// and loads no SDK code: the policies import only types from @pulumi/policy.
 
-import { Policies } from "@pulumi/policy";
+import type { Policies } from "@pulumi/policy";
+import { configmapNoLiteralCredentials } from "./configmap-no-literal-credentials";
 import { containerEnvNoLiteralCredentials } from "./container-env-no-literal-credentials";
 import { containerImageTagPinned } from "./container-image-tag-pinned";
 import { containerReadinessProbe } from "./container-readiness-probe";
-import { containerResources } from "./container-resources";
+import { containerResourceRequestsLimits } from "./container-resource-requests-limits";
 import { containerRunsAsNonRoot } from "./container-runs-as-non-root";
+import { httprouteBackendExists } from "./httproute-backend-exists";
+import { httprouteParentGatewayExists } from "./httproute-parent-gateway-exists";
 import { ingressBackendExists } from "./ingress-backend-exists";
 import { ingressTlsRequired } from "./ingress-tls-required";
 import { serviceClusterIpByDefault } from "./service-clusterip-by-default";
@@ -17,11 +22,14 @@ import { serviceTargetPortResolves } from "./service-target-port-resolves";
 import { workloadSelectorMatchesTemplate } from "./workload-selector-matches-template";
 
 export {
+    configmapNoLiteralCredentials,
     containerEnvNoLiteralCredentials,
     containerImageTagPinned,
     containerReadinessProbe,
-    containerResources,
+    containerResourceRequestsLimits,
     containerRunsAsNonRoot,
+    httprouteBackendExists,
+    httprouteParentGatewayExists,
     ingressBackendExists,
     ingressTlsRequired,
     serviceClusterIpByDefault,
@@ -39,11 +47,14 @@ export const policies: Policies = [
     serviceSelectorMatchesWorkload,
     serviceTargetPortResolves,
     ingressBackendExists,
+    httprouteBackendExists,
+    httprouteParentGatewayExists,
     workloadSelectorMatchesTemplate,
     containerReadinessProbe,
-    containerResources,
+    containerResourceRequestsLimits,
     containerImageTagPinned,
     containerEnvNoLiteralCredentials,
+    configmapNoLiteralCredentials,
     ingressTlsRequired,
     containerRunsAsNonRoot,
 ];

@@ -1,6 +1,5 @@
-import { ResourceValidationPolicy } from "@pulumi/policy";
-import { readConfig } from "../lib/config";
-import { describe, isIngress, readResource } from "../lib/k8s";
+import { describe, isIngress } from "../lib/k8s";
+import { resourcePolicy } from "../lib/policy";
 import { asArray, at, isUnknown } from "../lib/values";
 
 /** Does a TLS host entry ("exchange.test" or "*.exchange.test") cover `host`? */
@@ -17,8 +16,8 @@ export function tlsHostCovers(pattern: string, host: string): boolean {
     return false;
 }
 
-/** 10. Ingresses terminate TLS for all their hosts. */
-export const ingressTlsRequired: ResourceValidationPolicy = {
+/** Ingresses terminate TLS for all their hosts. */
+export const ingressTlsRequired = resourcePolicy({
     name: "ingress-tls-required",
     description:
         "Every Ingress must have spec.tls, and every host named in its rules must be listed in a spec.tls[].hosts " +
@@ -26,37 +25,32 @@ export const ingressTlsRequired: ResourceValidationPolicy = {
     enforcementLevel: "advisory",
     severity: "high",
     remediationSteps: "Add spec.tls entries (hosts + secretName of a TLS Secret) covering every rule host.",
-    validateResource: (args, reportViolation) => {
-        if (!isIngress(args.type)) {
-            args.notApplicable("Policy only applies to Kubernetes Ingresses.");
-        }
-        const ing = readResource(args);
-        readConfig(args, "ingress-tls-required");
+    appliesTo: { types: isIngress, text: "Kubernetes Ingresses (and IngressPatches)" },
+    check: (ing, _config, report) => {
         const tls = at(ing.props, "spec", "tls");
-        if (isUnknown(tls)) {
+        const rules = at(ing.props, "spec", "rules");
+        if (isUnknown(tls) || (ing.partial && (tls === undefined || rules === undefined))) {
+            // Unknown, or a patch that leaves the TLS entries or the rules as they are.
             return;
         }
         const entries = asArray(tls) ?? [];
         if (entries.length === 0) {
-            reportViolation(
+            report(
                 `${describe(ing)} has no spec.tls, so clients reach it over plain HTTP. Fix: add spec.tls with the ` +
                     `Ingress hosts and the secretName of a kubernetes.io/tls Secret (e.g. issued by cert-manager).`,
             );
             return;
         }
-        const rules = at(ing.props, "spec", "rules");
         if (isUnknown(rules)) {
             return;
         }
         const patterns: string[] = [];
         for (const e of entries) {
             const hosts = at(e, "hosts");
-            if (isUnknown(hosts) || (Array.isArray(hosts) && hosts.some(isUnknown)) || isUnknown(e)) {
+            if (isUnknown(hosts) || (Array.isArray(hosts) && hosts.some(isUnknown))) {
                 return; // a TLS host is unknown during preview: cannot tell what is covered
             }
-            for (const h of asArray(hosts) ?? []) {
-                patterns.push(String(h));
-            }
+            patterns.push(...(asArray(hosts) ?? []).map(String));
         }
         const uncovered: string[] = [];
         for (const rule of asArray(rules) ?? []) {
@@ -69,11 +63,11 @@ export const ingressTlsRequired: ResourceValidationPolicy = {
             }
         }
         if (uncovered.length > 0) {
-            reportViolation(
+            report(
                 `${describe(ing)} serves host(s) ${uncovered.map((h) => `"${h}"`).join(", ")} that no spec.tls[].hosts ` +
                     `entry covers (TLS hosts: ${patterns.length ? patterns.map((p) => `"${p}"`).join(", ") : "none"}). ` +
                     `Fix: add them to a spec.tls[].hosts list whose secretName holds a certificate for them.`,
             );
         }
     },
-};
+});

@@ -1,15 +1,12 @@
-import { PolicyConfigSchema, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
-import { readConfig } from "../lib/config";
-import { describe, isService, onAllowlist, readResource, stringList } from "../lib/k8s";
+import { StackObject, describe, isService, onAllowlist } from "../lib/k8s";
+import { PolicyConfig, resourcePolicy } from "../lib/policy";
 import { asArray, asRecord, at, isUnknown } from "../lib/values";
 
-/** Configuration of `service-clusterip-by-default`. */
-export interface ServiceClusterIpConfig {
-    /** metadata.name (or "namespace/name") of Services allowed to be of type LoadBalancer. */
-    allowedLoadBalancers?: string[];
-    /** metadata.name (or "namespace/name") of Services allowed to be of type NodePort. */
-    allowedNodePorts?: string[];
-}
+const CONFIG = {
+    allowedLoadBalancers: "Names (metadata.name, or namespace/name) of Services allowed to be LoadBalancer.",
+    allowedNodePorts: "Names (metadata.name, or namespace/name) of Services allowed to be NodePort.",
+};
+type Config = PolicyConfig<keyof typeof CONFIG>;
 
 /** Service spec fields that only make sense for NodePort/LoadBalancer Services. */
 const EXTERNAL_ONLY_SPEC_FIELDS = [
@@ -21,89 +18,59 @@ const EXTERNAL_ONLY_SPEC_FIELDS = [
     "healthCheckNodePort",
 ];
 
-const NAME = "service-clusterip-by-default";
-
-const CONFIG_SCHEMA: PolicyConfigSchema = {
-    properties: {
-        allowedLoadBalancers: {
-            type: "array",
-            items: { type: "string" },
-            default: [],
-            description: "Names (metadata.name, or namespace/name) of Services allowed to be LoadBalancer.",
-        },
-        allowedNodePorts: {
-            type: "array",
-            items: { type: "string" },
-            default: [],
-            description: "Names (metadata.name, or namespace/name) of Services allowed to be NodePort.",
-        },
-    },
-};
-
-interface Finding {
-    type: "LoadBalancer" | "NodePort";
-    message: string;
-}
-
-function evaluate(args: ResourceValidationArgs): Finding | undefined {
-    if (!isService(args.type)) {
-        args.notApplicable("Policy only applies to Kubernetes Services.");
-    }
-    const config = readConfig<ServiceClusterIpConfig>(args, NAME, CONFIG_SCHEMA);
-    const svc = readResource(args);
+/**
+ * Why the Service (or ServicePatch) exposes itself outside the cluster without being allowlisted,
+ * or undefined. A patch that does not set spec.type leaves the type alone. The violation stands
+ * when it holds whatever an unknown name or namespace turns out to be.
+ */
+function finding(svc: StackObject, config: Config): string | undefined {
     const type = at(svc.props, "spec", "type");
-    if (isUnknown(type) || (type !== "LoadBalancer" && type !== "NodePort")) {
-        // ClusterIP (explicit or default), headless ClusterIP, ExternalName, or not known during preview.
-        return undefined;
-    }
-    if (isUnknown(svc.name)) {
-        // Cannot tell whether the Service is on the allowlist.
+    if (type !== "LoadBalancer" && type !== "NodePort") {
+        // ClusterIP (explicit or default), headless, ExternalName, not set by a patch, or unknown.
         return undefined;
     }
     const listKey = type === "LoadBalancer" ? "allowedLoadBalancers" : "allowedNodePorts";
-    const list = stringList(type === "LoadBalancer" ? config.allowedLoadBalancers : config.allowedNodePorts);
-    if (onAllowlist(list, svc.name, svc.namespace)) {
+    const list = config[listKey];
+    if (onAllowlist(list, svc.name, svc.namespace) !== "no") {
         return undefined;
     }
-    return {
-        type,
-        message:
-            `${describe(svc)} is of type ${type}, which exposes it outside the cluster, and "${svc.name}" is not in ` +
-            `this policy's ${listKey} allowlist (currently ${JSON.stringify(list)}). ` +
-            `Fix: remove spec.type (ClusterIP is the default) and reach the Service through the Ingress, ` +
-            `or, if the exposure is intended, add "${svc.name}" to ${listKey} in the policy pack config ` +
-            `for "service-clusterip-by-default".`,
-    };
+    const name = isUnknown(svc.name) ? "<name>" : String(svc.name);
+    return (
+        `${describe(svc)} is of type ${type}, which exposes it outside the cluster, and it is not in ` +
+        `this policy's ${listKey} allowlist (currently ${JSON.stringify(list)}). ` +
+        `Fix: remove spec.type (ClusterIP is the default) and reach the Service through the Ingress or Gateway, ` +
+        `or, if the exposure is intended, add "${name}" (or "<namespace>/${name}") to ${listKey} in the policy ` +
+        `pack config for "service-clusterip-by-default".`
+    );
 }
 
 /**
- * 1. Services are ClusterIP unless allowlisted. Mandatory; supports `remediate`, which rewrites the
- * type to ClusterIP and drops the fields that only make sense for NodePort/LoadBalancer.
+ * Services are ClusterIP unless allowlisted. Supports `remediate`, which rewrites the type to
+ * ClusterIP and drops the fields that only make sense for NodePort/LoadBalancer.
  */
-export const serviceClusterIpByDefault: ResourceValidationPolicy = {
-    name: NAME,
+export const serviceClusterIpByDefault = resourcePolicy({
+    name: "service-clusterip-by-default",
     description:
-        "Kubernetes Services must be of type ClusterIP; LoadBalancer and NodePort Services are allowed only " +
-        "when their name is on the allowedLoadBalancers / allowedNodePorts allowlist.",
+        "Kubernetes Services (and ServicePatches that set spec.type) must be of type ClusterIP; LoadBalancer and " +
+        "NodePort Services are allowed only when their name is on the allowedLoadBalancers / allowedNodePorts allowlist.",
     enforcementLevel: "mandatory",
     severity: "high",
     remediationSteps:
         "Drop spec.type (or set it to ClusterIP) and expose the Service through the Ingress, or add its name to " +
         "allowedLoadBalancers / allowedNodePorts. At enforcement level 'remediate' the pack rewrites the type itself.",
-    configSchema: CONFIG_SCHEMA,
-    validateResource: (args, reportViolation) => {
-        const finding = evaluate(args);
-        if (finding) {
-            reportViolation(finding.message);
+    config: CONFIG,
+    appliesTo: { types: isService, text: "Kubernetes Services and ServicePatches" },
+    check: (svc, config, report) => {
+        const problem = finding(svc, config);
+        if (problem) {
+            report(problem);
         }
     },
-    remediateResource: (args) => {
-        const finding = evaluate(args);
-        if (!finding) {
+    remediate: (svc, config, props) => {
+        if (!finding(svc, config)) {
             return undefined;
         }
-        // Mutate through the SDK's proxy so that secret values elsewhere in the props stay secret.
-        const props = args.props;
+        // Mutates the SDK's proxy so that secret values elsewhere in the props stay secret.
         const spec = props.spec;
         spec.type = "ClusterIP";
         for (const field of EXTERNAL_ONLY_SPEC_FIELDS) {
@@ -111,14 +78,11 @@ export const serviceClusterIpByDefault: ResourceValidationPolicy = {
                 delete spec[field];
             }
         }
-        const snapshotPorts = asArray(at(readResource(args).props, "spec", "ports"));
-        if (snapshotPorts) {
-            snapshotPorts.forEach((port, i) => {
-                if (asRecord(port) && "nodePort" in port) {
-                    delete spec.ports[i].nodePort;
-                }
-            });
-        }
+        (asArray(at(svc.props, "spec", "ports")) ?? []).forEach((port, i) => {
+            if (asRecord(port) && "nodePort" in port) {
+                delete spec.ports[i].nodePort;
+            }
+        });
         return props;
     },
-};
+});

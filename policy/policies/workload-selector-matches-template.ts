@@ -1,10 +1,19 @@
-import { ResourceValidationPolicy } from "@pulumi/policy";
-import { readConfig } from "../lib/config";
-import { SELECTOR_WORKLOAD_KINDS, describe, formatLabels, podTemplateLabels, readResource, workloadKind } from "../lib/k8s";
-import { Unknown, asArray, asRecord, at, isUnknown } from "../lib/values";
+import { SELECTOR_WORKLOAD_KINDS, StackObject, describe, formatLabels, workloadKind } from "../lib/k8s";
+import { podTemplateLabels } from "../lib/labels";
+import { resourcePolicy } from "../lib/policy";
+import { Unknown, UNKNOWN, asArray, asRecord, at, isUnknown, own } from "../lib/values";
+
+/**
+ * The template's value of label `key`. On a partial patch a label the patch does not set is the
+ * patched object's, which is not known here.
+ */
+function templateLabel(labels: Record<string, unknown>, key: string, obj: StackObject): unknown {
+    const have = own(labels, key);
+    return have === undefined && obj.partial ? UNKNOWN : have;
+}
 
 /** Checks one matchExpressions requirement; returns a problem text, or undefined when satisfied/unknown. */
-function checkExpression(expr: unknown, labels: Record<string, unknown>, index: number): string | undefined {
+function checkExpression(expr: unknown, labels: Record<string, unknown>, index: number, obj: StackObject): string | undefined {
     const e = asRecord(expr);
     if (!e) {
         return undefined;
@@ -15,7 +24,7 @@ function checkExpression(expr: unknown, labels: Record<string, unknown>, index: 
     if (isUnknown(key) || isUnknown(op) || isUnknown(values) || (Array.isArray(values) && values.some(isUnknown))) {
         return undefined;
     }
-    const have = labels[key];
+    const have = templateLabel(labels, String(key), obj);
     if (isUnknown(have)) {
         return undefined;
     }
@@ -41,10 +50,10 @@ function checkExpression(expr: unknown, labels: Record<string, unknown>, index: 
 }
 
 /**
- * 5. A Deployment's (StatefulSet's, DaemonSet's, ReplicaSet's) spec.selector (matchLabels and
- * matchExpressions) matches its own pod template labels.
+ * A Deployment's (StatefulSet's, DaemonSet's, ReplicaSet's) spec.selector (matchLabels and
+ * matchExpressions) matches its own pod template labels. A patch is checked on what it sets.
  */
-export const workloadSelectorMatchesTemplate: ResourceValidationPolicy = {
+export const workloadSelectorMatchesTemplate = resourcePolicy({
     name: "workload-selector-matches-template",
     description:
         "A Deployment/StatefulSet/DaemonSet/ReplicaSet must have a non-empty spec.selector whose matchLabels and " +
@@ -54,16 +63,19 @@ export const workloadSelectorMatchesTemplate: ResourceValidationPolicy = {
     remediationSteps:
         "Copy the pod template labels into spec.selector.matchLabels (or fix the template labels) so the selector " +
         "selects the pods the workload creates.",
-    validateResource: (args, reportViolation) => {
-        const kind = workloadKind(args.type);
-        if (!kind || !SELECTOR_WORKLOAD_KINDS.includes(kind)) {
-            args.notApplicable("Policy only applies to Deployments, StatefulSets, DaemonSets and ReplicaSets.");
-            return;
-        }
-        const obj = readResource(args);
-        readConfig(args, "workload-selector-matches-template");
+    appliesTo: {
+        types: (t) => {
+            const kind = workloadKind(t);
+            return kind !== undefined && SELECTOR_WORKLOAD_KINDS.includes(kind);
+        },
+        text: "Deployments, StatefulSets, DaemonSets and ReplicaSets (and their patches)",
+    },
+    check: (obj, _config, report) => {
+        const kind = workloadKind(obj.t)!;
         const selector = at(obj.props, "spec", "selector");
-        if (isUnknown(selector)) {
+        const rawLabels = at(obj.props, "spec", "template", "metadata", "labels");
+        if (isUnknown(selector) || (obj.partial && (selector === undefined || rawLabels === undefined))) {
+            // Unknown, or a patch that leaves the selector or the template labels as they are.
             return;
         }
         const labels: Record<string, unknown> | Unknown = podTemplateLabels(kind, obj.props);
@@ -72,7 +84,7 @@ export const workloadSelectorMatchesTemplate: ResourceValidationPolicy = {
         const ml = asRecord(matchLabels) ?? {};
         const me = asArray(matchExpressions) ?? [];
         if (!isUnknown(matchLabels) && !isUnknown(matchExpressions) && Object.keys(ml).length === 0 && me.length === 0) {
-            reportViolation(
+            report(
                 `${describe(obj)} has no spec.selector (or an empty one); the API server rejects it. ` +
                     `Fix: set spec.selector.matchLabels to the pod template labels ${formatLabels(labels)}.`,
             );
@@ -83,7 +95,7 @@ export const workloadSelectorMatchesTemplate: ResourceValidationPolicy = {
         }
         const problems: string[] = [];
         for (const [key, want] of Object.entries(ml)) {
-            const have = labels[key];
+            const have = templateLabel(labels, key, obj);
             if (isUnknown(want) || isUnknown(have)) {
                 continue;
             }
@@ -94,17 +106,17 @@ export const workloadSelectorMatchesTemplate: ResourceValidationPolicy = {
             }
         }
         me.forEach((expr, i) => {
-            const problem = checkExpression(expr, labels, i);
+            const problem = checkExpression(expr, labels, i, obj);
             if (problem) {
                 problems.push(problem);
             }
         });
         if (problems.length > 0) {
-            reportViolation(
+            report(
                 `${describe(obj)} spec.selector does not match its own pod template labels ${formatLabels(labels)}: ` +
                     `${problems.join("; ")}. The workload could never manage its pods (the API server rejects it). ` +
                     `Fix: make spec.selector.matchLabels a subset of spec.template.metadata.labels (same keys and values).`,
             );
         }
     },
-};
+});

@@ -30,7 +30,7 @@ describe("container-env-no-literal-credentials", () => {
     it("flags a URL with user:password without repeating the password", async () => {
         const msg = assertOneViolation(
             await runResourcePolicy(policy, withEnv({ name: "DATABASE_URL", value: "postgres://exchange:hunter2@exchange-postgres-service:80/exchange" })),
-            'env var "DATABASE_URL" (spec.template.spec.containers[0].env[0]) holds a URL with an embedded user:password',
+            'env var "DATABASE_URL" (spec.template.spec.containers[0].env[0]) holds a URL with an embedded password',
             "valueFrom.secretKeyRef",
             "$(VAR_NAME)",
         );

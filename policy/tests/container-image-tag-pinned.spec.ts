@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { containerImageTagPinned as policy } from "../policies";
-import { imagePinProblem } from "../policies/container-image-tag-pinned";
+import { imagePinProblem } from "../lib/image-reference";
 import { assertClean, assertMetadata, assertOneViolation } from "./assertions";
 import { container, deployment, mutate } from "./fixtures";
 import { runResourcePolicy, unknown } from "./harness";

@@ -16,6 +16,19 @@ const TYPES = {
     CronJob: "kubernetes:batch/v1:CronJob",
     Pod: "kubernetes:core/v1:Pod",
     Ingress: "kubernetes:networking.k8s.io/v1:Ingress",
+    ConfigMap: "kubernetes:core/v1:ConfigMap",
+    ServicePatch: "kubernetes:core/v1:ServicePatch",
+    DeploymentPatch: "kubernetes:apps/v1:DeploymentPatch",
+    StatefulSetPatch: "kubernetes:apps/v1:StatefulSetPatch",
+    IngressPatch: "kubernetes:networking.k8s.io/v1:IngressPatch",
+    ConfigMapPatch: "kubernetes:core/v1:ConfigMapPatch",
+    // Gateway API objects are apiextensions.CustomResource (and CustomResourcePatch) resources:
+    // the provider types them "kubernetes:<apiVersion>:<kind>".
+    HTTPRoute: "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
+    HTTPRoutePatch: "kubernetes:gateway.networking.k8s.io/v1:HTTPRoutePatch",
+    GRPCRoute: "kubernetes:gateway.networking.k8s.io/v1:GRPCRoute",
+    Gateway: "kubernetes:gateway.networking.k8s.io/v1:Gateway",
+    ReferenceGrant: "kubernetes:gateway.networking.k8s.io/v1beta1:ReferenceGrant",
 } as const;
 export const TYPE = TYPES;
 
@@ -228,4 +241,70 @@ export function ingress(overrides: Overrides = {}): TestResource {
 export function exchangeStack(): TestResource[] {
     const svcs: ExchangeSvc[] = ["router", "ws-stream", "postgres", "redis"];
     return [...svcs.map((s) => deployment({}, s)), ...svcs.map((s) => exchangeService(s)), ingress()];
+}
+
+/** The resource on another cluster: through the explicit provider `provider` (by its logical name). */
+export function onCluster(resource: TestResource, provider: string, props: Record<string, any> = {}): TestResource {
+    return { ...resource, provider: { name: provider, props } };
+}
+
+/** A patch resource (e.g. ServicePatch) of `kind` that sets `props` on an existing object. */
+export function patch(kind: keyof typeof TYPES & `${string}Patch`, name: string, props: Record<string, any>): TestResource {
+    return { type: TYPES[kind], name, props };
+}
+
+/** A ConfigMap with `data`. */
+export function configMap(name: string, data: Record<string, unknown>, overrides: Overrides = {}): TestResource {
+    return { type: TYPES.ConfigMap, name, props: merge({ apiVersion: "v1", kind: "ConfigMap", metadata: { name }, data }, overrides) };
+}
+
+/** A Gateway with an HTTPS listener "https" (routes from its own namespace) and an HTTP one "http". */
+export function gateway(overrides: Overrides = {}): TestResource {
+    const props = merge(
+        {
+            apiVersion: "gateway.networking.k8s.io/v1",
+            kind: "Gateway",
+            metadata: { name: "exchange-gateway" },
+            spec: {
+                gatewayClassName: "traefik",
+                listeners: [
+                    { name: "http", protocol: "HTTP", port: 80 },
+                    { name: "https", protocol: "HTTPS", port: 443, hostname: "exchange.test", tls: { certificateRefs: [{ name: "exchange-tls" }] } },
+                ],
+            },
+        },
+        overrides,
+    );
+    return { type: TYPES.Gateway, name: String(props.metadata.name), props };
+}
+
+/**
+ * A good HTTPRoute attached to the "https" listener of exchange-gateway: /backend (prefix rewritten)
+ * -> exchange-router-service:80, /ws -> exchange-ws-stream-service:80.
+ */
+export function httpRoute(overrides: Overrides = {}): TestResource {
+    const props = merge(
+        {
+            apiVersion: "gateway.networking.k8s.io/v1",
+            kind: "HTTPRoute",
+            metadata: { name: "exchange-routes" },
+            spec: {
+                parentRefs: [{ name: "exchange-gateway", sectionName: "https" }],
+                hostnames: ["exchange.test"],
+                rules: [
+                    {
+                        matches: [{ path: { type: "PathPrefix", value: "/backend" } }],
+                        filters: [{ type: "URLRewrite", urlRewrite: { path: { type: "ReplacePrefixMatch", replacePrefixMatch: "/" } } }],
+                        backendRefs: [{ name: "exchange-router-service", port: 80 }],
+                    },
+                    {
+                        matches: [{ path: { type: "PathPrefix", value: "/ws" } }],
+                        backendRefs: [{ name: "exchange-ws-stream-service", port: 80 }],
+                    },
+                ],
+            },
+        },
+        overrides,
+    );
+    return { type: TYPES.HTTPRoute, name: String(props.metadata.name), props };
 }

@@ -13,7 +13,9 @@
 //   mandatory(violations) / advisory(violations): filter by enforcement level.
 //
 //   TestResource   = { type: "kubernetes:core/v1:Service", name: "<logical name>", props: {...inputs},
-//                      urn?, provider?: { props: { namespace?: string } } }
+//                      urn?, provider?: { name?, urn?, props: { namespace?: string } } }
+//                    Without `provider`, a resource goes through the stack's default provider (one
+//                    cluster); give another provider `name` to put a resource on another cluster.
 //   HarnessConfig  = the policy pack config JSON (`--policy-pack-config` file content):
 //                      { "<policy-name>": "advisory" | { enforcementLevel?, ...properties }, "all"?: level }
 //   PolicyViolation = { policyName, enforcementLevel: "mandatory" | "advisory", message, urn?, resourceName?,
@@ -272,17 +274,18 @@ function unwrapResult(v: any): any {
     return v;
 }
 
-function providerOf(r: TestResource): PolicyProviderResource | undefined {
-    if (!r.provider) {
-        return undefined;
-    }
-    const type = r.provider.type ?? "pulumi:providers:kubernetes";
-    const name = r.provider.name ?? "default";
+/**
+ * The resource's provider, as the engine reports it for every Kubernetes resource: the one the
+ * resource names, else the stack's default provider (same URN for all such resources).
+ */
+function providerOf(r: TestResource): PolicyProviderResource {
+    const type = r.provider?.type ?? "pulumi:providers:kubernetes";
+    const name = r.provider?.name ?? "default";
     return {
         type,
         name,
-        urn: r.provider.urn ?? defaultUrn(type, name),
-        props: sdkProxy.unknownCheckingProxy(clone(r.provider.props, false)),
+        urn: r.provider?.urn ?? defaultUrn(type, name),
+        props: sdkProxy.unknownCheckingProxy(clone(r.provider?.props ?? {}, false)),
     };
 }
 
@@ -316,10 +319,7 @@ function resourceArgs(policy: Policy, r: TestResource, props: Record<string, any
             throw new NotApplicable(reason);
         },
     };
-    const provider = providerOf(r);
-    if (provider) {
-        args.provider = provider;
-    }
+    args.provider = providerOf(r);
     return args;
 }
 
@@ -337,10 +337,7 @@ function stackArgs(policy: Policy, resources: TestResource[], config: HarnessCon
             isType: (cls: any) => isType(r.type, cls),
             asType: ((cls: any) => (isType(r.type, cls) ? props : undefined)) as PolicyResource["asType"],
         };
-        const provider = providerOf(r);
-        if (provider) {
-            pr.provider = provider;
-        }
+        pr.provider = providerOf(r);
         return pr;
     });
     return {

@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import { Secret } from "@pulumi/policy";
 import { serviceClusterIpByDefault as policy } from "../policies";
 import { assertClean, assertMetadata, assertOneViolation } from "./assertions";
-import { deployment, exchangeService, mutate, service } from "./fixtures";
+import { deployment, exchangeService, mutate, patch, service } from "./fixtures";
 import { runPolicyPack, runRemediation, runResourcePolicy, secret, unknown } from "./harness";
 
 const lb = () =>
@@ -97,8 +97,27 @@ describe("service-clusterip-by-default", () => {
             assertClean(await runResourcePolicy(policy, service({ spec: unknown.object })));
         });
 
-        it("reports nothing for a LoadBalancer whose name is unknown (cannot check the allowlist)", async () => {
-            assertClean(await runResourcePolicy(policy, mutate(lb(), (p) => (p.metadata.name = unknown.string))));
+        const unnamed = () => mutate(lb(), (p) => (p.metadata.name = unknown.string));
+        const allow = (...entries: string[]) => ({ "service-clusterip-by-default": { allowedLoadBalancers: entries } });
+
+        it("flags a LoadBalancer whose name is unknown when the allowlist is empty (a violation for any name)", async () => {
+            assertOneViolation(await runResourcePolicy(policy, unnamed()), "Service (name unknown during preview) is of type LoadBalancer");
+        });
+
+        it("reports nothing for a LoadBalancer whose name is unknown when the allowlist could match it", async () => {
+            assertClean(await runResourcePolicy(policy, unnamed(), allow("exchange-router-external")));
+        });
+
+        it("reports nothing when the namespace is unknown and a namespace/name entry has the name", async () => {
+            const svc = mutate(lb(), (p) => (p.metadata.namespace = unknown.string));
+            assertClean(await runResourcePolicy(policy, svc, allow("trading/exchange-router-external")));
+            // Whatever the namespace, an entry for another name cannot match.
+            assertOneViolation(await runResourcePolicy(policy, svc, allow("trading/other")), "LoadBalancer");
+        });
+
+        it("reports nothing when the provider's namespace is unknown and a namespace/name entry has the name", async () => {
+            const svc = { ...lb(), provider: { props: { namespace: unknown.string } } };
+            assertClean(await runResourcePolicy(policy, svc, allow("trading/exchange-router-external")));
         });
 
         it("still flags a known LoadBalancer whose other fields are unknown", async () => {
@@ -107,6 +126,46 @@ describe("service-clusterip-by-default", () => {
                 p.spec.selector = unknown.object;
             });
             assertOneViolation(await runResourcePolicy(policy, svc), "LoadBalancer");
+        });
+    });
+
+    describe("generateName", () => {
+        const generated = (prefix: string) =>
+            mutate(lb(), (p) => {
+                delete p.metadata.name;
+                p.metadata.generateName = prefix;
+            });
+        const allowLogicalName = { "service-clusterip-by-default": { allowedLoadBalancers: ["exchange-router-external"] } };
+
+        it("does not take the Pulumi logical name for the name of a Service with generateName only", async () => {
+            // Logical name "exchange-router-external"; the API server names it "edge-<5 random characters>".
+            assertOneViolation(await runResourcePolicy(policy, generated("edge-"), allowLogicalName), 'Service "edge-<random suffix>" is of type LoadBalancer');
+        });
+
+        it("reports nothing when an allowlist entry may be the generated name", async () => {
+            assertClean(await runResourcePolicy(policy, generated("exchange-router-"), allowLogicalName));
+        });
+    });
+
+    describe("ServicePatch", () => {
+        const servicePatch = (spec: Record<string, unknown>) =>
+            patch("ServicePatch", "router-lb-patch", { apiVersion: "v1", kind: "Service", metadata: { name: "exchange-router-service" }, spec });
+
+        it("flags a ServicePatch that turns an existing Service into a LoadBalancer or a NodePort", async () => {
+            assertOneViolation(await runResourcePolicy(policy, servicePatch({ type: "LoadBalancer" })), 'ServicePatch "exchange-router-service" is of type LoadBalancer');
+            assertOneViolation(await runResourcePolicy(policy, servicePatch({ type: "NodePort" })), "NodePort");
+        });
+
+        it("passes a ServicePatch that sets other fields only, or ClusterIP, or an allowlisted name", async () => {
+            assertClean(await runResourcePolicy(policy, servicePatch({ sessionAffinity: "None" })));
+            assertClean(await runResourcePolicy(policy, servicePatch({ type: "ClusterIP" })));
+            const config = { "service-clusterip-by-default": { allowedLoadBalancers: ["exchange-router-service"] } };
+            assertClean(await runResourcePolicy(policy, servicePatch({ type: "LoadBalancer" }), config));
+        });
+
+        it("remediates a ServicePatch like a Service", async () => {
+            const r = await runRemediation(policy, servicePatch({ type: "LoadBalancer", externalTrafficPolicy: "Local" }));
+            assert.deepEqual(r.props?.spec, { type: "ClusterIP" });
         });
     });
 

@@ -29,16 +29,16 @@ describe("service-target-port-resolves", () => {
         const r = await runStackPolicy(policy, [deployment(), withPorts([{ name: "http", port: 80, targetPort: 8081 }])]);
         assertOneViolation(
             r,
-            'Service "exchange-router-service" port "http" (80) (spec.ports[0]): targetPort is 8081',
-            "declares containerPort 8081",
-            'Deployment "exchange-router": 8080/http, 9090/metrics',
+            'Service "exchange-router-service" port "http" (80/TCP) (spec.ports[0]): targetPort is 8081',
+            "declares containerPort 8081/TCP",
+            'Deployment "exchange-router": 8080/TCP ("http"), 9090/TCP ("metrics")',
         );
         assert.match(r.urns[0] ?? "", /::exchange-router-service$/);
     });
 
     it("flags a named targetPort that no selected container declares", async () => {
         const r = await runStackPolicy(policy, [deployment(), withPorts([{ port: 80, targetPort: "htp" }])]);
-        assertOneViolation(r, 'targetPort is "htp"', 'a container port named "htp"', "8080/http, 9090/metrics");
+        assertOneViolation(r, 'targetPort is "htp"', 'a TCP container port named "htp"', '8080/TCP ("http"), 9090/TCP ("metrics")');
     });
 
     it("treats an absent targetPort as equal to port", async () => {
@@ -57,7 +57,7 @@ describe("service-target-port-resolves", () => {
     it("checks every port of a multi-port Service", async () => {
         const noMetrics = deployment({ spec: { template: { spec: { containers: [container({ ports: [{ name: "http", containerPort: 8080 }] })] } } } });
         const r = await runStackPolicy(policy, [noMetrics, exchangeService("router", "multiport")]);
-        assertOneViolation(r, 'port "metrics" (9090) (spec.ports[1])', "containerPort 9090", "8080/http");
+        assertOneViolation(r, 'port "metrics" (9090/TCP) (spec.ports[1])', "containerPort 9090/TCP", '8080/TCP ("http")');
     });
 
     it("resolves against any of several selected workloads", async () => {
@@ -84,7 +84,7 @@ describe("service-target-port-resolves", () => {
         assertClean(await runStackPolicy(policy, [statefulSet(), service({}, "postgres")]));
         assertOneViolation(
             await runStackPolicy(policy, [statefulSet(), service({ spec: { ports: [{ port: 80, targetPort: 5433 }] } }, "postgres")]),
-            'StatefulSet "exchange-postgres": 5432/http',
+            'StatefulSet "exchange-postgres": 5432/TCP ("http")',
         );
     });
 
@@ -120,9 +120,90 @@ describe("service-target-port-resolves", () => {
             assertClean(await runStackPolicy(policy, [portUnknown, svc]));
         });
 
-        it("reports nothing when another workload might be selected once its labels are known", async () => {
-            const maybe = mutate(deployment({}, "redis"), (p) => (p.spec.template.metadata.labels = unknown.object));
+        it("reports nothing when another workload that may be selected declares the port", async () => {
+            const maybe = mutate(deployment({}, "redis"), (p) => {
+                p.spec.template.metadata.labels = unknown.object;
+                p.spec.template.spec.containers[0].ports.push({ containerPort: 8081 });
+            });
             assertClean(await runStackPolicy(policy, [deployment(), maybe, withPorts([{ port: 80, targetPort: 8081 }])]));
+        });
+
+        it("still flags a port that neither the selected workload nor any possibly selected one declares", async () => {
+            const maybe = mutate(deployment({}, "redis"), (p) => (p.spec.template.metadata.labels = unknown.object));
+            assertOneViolation(
+                await runStackPolicy(policy, [deployment(), maybe, withPorts([{ port: 80, targetPort: 8081 }])]),
+                "containerPort 8081/TCP",
+                'Deployment "exchange-redis" (if selected: its labels or namespace are unknown during preview)',
+            );
+        });
+
+        it("reports nothing when only a possibly selected workload lacks the port (this policy may not apply)", async () => {
+            const maybe = mutate(deployment(), (p) => (p.spec.template.metadata.labels = unknown.object));
+            assertClean(await runStackPolicy(policy, [maybe, withPorts([{ port: 80, targetPort: 8081 }])]));
+        });
+
+        it("reports nothing while a sidecar's restartPolicy is unknown, and flags once it is known not to be one", async () => {
+            const withInit = (restartPolicy: unknown) =>
+                mutate(deployment(), (p) => {
+                    p.spec.template.spec.initContainers = [{ ...container({ name: "proxy", ports: [{ name: "proxy", containerPort: 15001 }] }), restartPolicy }];
+                });
+            const svc = withPorts([{ port: 80, targetPort: "proxy" }]);
+            assertClean(await runStackPolicy(policy, [withInit(unknown.string), svc]));
+            assertOneViolation(await runStackPolicy(policy, [withInit("OnFailure"), svc]), '"proxy"');
+        });
+
+        it("reports nothing when the Service port's protocol is unknown, but flags a target no container declares under any protocol", async () => {
+            assertClean(await runStackPolicy(policy, [deployment(), withPorts([{ port: 80, targetPort: "http", protocol: unknown.string }])]));
+            assertOneViolation(
+                await runStackPolicy(policy, [deployment(), withPorts([{ port: 80, targetPort: "grpc", protocol: unknown.string }])]),
+                'container port named "grpc"',
+            );
+        });
+
+        it("reports nothing when the annotations (the exemption) are unknown", async () => {
+            const bad = withPorts([{ port: 80, targetPort: 8081 }]);
+            assertClean(await runStackPolicy(policy, [deployment(), mutate(bad, (p) => (p.metadata.annotations = unknown.object))]));
+            const value = mutate(bad, (p) => (p.metadata.annotations = { [EXTERNAL_WORKLOAD_ANNOTATION]: unknown.string }));
+            assertClean(await runStackPolicy(policy, [deployment(), value]));
+        });
+    });
+
+    describe("protocols (a named targetPort resolves by name and protocol)", () => {
+        const dns = (ports: unknown[]) =>
+            mutate(deployment(), (p) => (p.spec.template.spec.containers[0].ports = ports));
+        const tcpAndUdp = dns([
+            { name: "dns", containerPort: 53, protocol: "UDP" },
+            { name: "dns-tcp", containerPort: 53, protocol: "TCP" },
+        ]);
+
+        it("passes UDP and TCP Service ports that name container ports of their own protocol", async () => {
+            const svc = withPorts([
+                { name: "dns", port: 53, targetPort: "dns", protocol: "UDP" },
+                { name: "dns-tcp", port: 53, targetPort: "dns-tcp", protocol: "TCP" },
+            ]);
+            assertClean(await runStackPolicy(policy, [tcpAndUdp, svc]));
+        });
+
+        it("flags a UDP Service port whose name matches only a TCP container port", async () => {
+            const svc = withPorts([{ name: "dns", port: 53, targetPort: "dns-tcp", protocol: "UDP" }]);
+            assertOneViolation(await runStackPolicy(policy, [tcpAndUdp, svc]), '(53/UDP)', 'a UDP container port named "dns-tcp"', '53/TCP ("dns-tcp")');
+        });
+
+        it("flags the reverse: a Service port without protocol (TCP) naming a UDP container port", async () => {
+            const svc = withPorts([{ name: "dns", port: 53, targetPort: "dns" }]);
+            assertOneViolation(await runStackPolicy(policy, [tcpAndUdp, svc]), '(53/TCP)', 'a TCP container port named "dns"', '53/UDP ("dns")');
+        });
+
+        it("takes an absent container port protocol as TCP", async () => {
+            const plain = dns([{ name: "web", containerPort: 8080 }]);
+            assertClean(await runStackPolicy(policy, [plain, withPorts([{ port: 80, targetPort: "web", protocol: "TCP" }])]));
+            assertOneViolation(await runStackPolicy(policy, [plain, withPorts([{ port: 80, targetPort: "web", protocol: "SCTP" }])]), "SCTP");
+        });
+
+        it("resolves numeric targetPorts by number and protocol too (SCTP)", async () => {
+            const sctp = dns([{ name: "diameter", containerPort: 3868, protocol: "SCTP" }]);
+            assertClean(await runStackPolicy(policy, [sctp, withPorts([{ port: 3868, protocol: "SCTP" }])]));
+            assertOneViolation(await runStackPolicy(policy, [sctp, withPorts([{ port: 3868 }])]), "containerPort 3868/TCP", "3868/SCTP");
         });
     });
 });

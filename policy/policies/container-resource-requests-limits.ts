@@ -1,6 +1,5 @@
-import { ResourceValidationPolicy } from "@pulumi/policy";
-import { readConfig } from "../lib/config";
-import { describeContainer, workloadUnderValidation } from "../lib/k8s";
+import { WORKLOADS, describeContainer, workloadContainers } from "../lib/k8s";
+import { resourcePolicy } from "../lib/policy";
 import { at, isUnknown } from "../lib/values";
 
 const REQUIRED = [
@@ -10,8 +9,8 @@ const REQUIRED = [
     ["limits", "memory"],
 ] as const;
 
-/** 7. CPU and memory requests and limits on every container (and init container). */
-export const containerResources: ResourceValidationPolicy = {
+/** CPU and memory requests and limits on every container (and init container). */
+export const containerResourceRequestsLimits = resourcePolicy({
     name: "container-resource-requests-limits",
     description:
         "Every container and init container must set CPU and memory requests and limits " +
@@ -19,22 +18,19 @@ export const containerResources: ResourceValidationPolicy = {
     enforcementLevel: "advisory",
     severity: "medium",
     remediationSteps: "Set resources.requests.cpu, resources.requests.memory, resources.limits.cpu and resources.limits.memory.",
-    validateResource: (args, reportViolation) => {
-        const { obj, containers } = workloadUnderValidation(args, ["containers", "initContainers"]);
-        readConfig(args, "container-resource-requests-limits");
-        for (const c of containers) {
-            const missing: string[] = [];
-            for (const [section, resource] of REQUIRED) {
+    appliesTo: WORKLOADS,
+    check: (obj, _config, report) => {
+        if (obj.partial) {
+            // A patch leaves the resources it does not set as they are.
+            return;
+        }
+        for (const c of workloadContainers(obj, ["containers", "initContainers"])) {
+            const missing = REQUIRED.filter(([section, resource]) => {
                 const v = at(c.container, "resources", section, resource);
-                if (isUnknown(v)) {
-                    continue;
-                }
-                if (v === undefined || v === "") {
-                    missing.push(`resources.${section}.${resource}`);
-                }
-            }
+                return !isUnknown(v) && (v === undefined || v === "");
+            }).map(([section, resource]) => `resources.${section}.${resource}`);
             if (missing.length > 0) {
-                reportViolation(
+                report(
                     `The ${describeContainer(obj, c)} does not set ${missing.join(", ")}. Without requests the ` +
                         `scheduler cannot place it reliably; without limits it can starve its neighbours. ` +
                         `Fix: set ${missing.map((m) => `${c.path}.${m}`).join(", ")} (e.g. cpu "250m", memory "256Mi").`,
@@ -42,4 +38,4 @@ export const containerResources: ResourceValidationPolicy = {
             }
         }
     },
-};
+});

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { containerResources as policy } from "../policies";
+import { containerResourceRequestsLimits as policy } from "../policies";
 import { assertClean, assertMetadata, assertOneViolation } from "./assertions";
 import { container, deployment, mutate, statefulSet } from "./fixtures";
 import { runResourcePolicy, unknown } from "./harness";

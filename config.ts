@@ -11,7 +11,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { imagePinProblem } from "./policy/lib/image-reference";
-import { POSTGRES, POSTGRES_DATABASE, REDIS, ROUTER, SeedService, WS_STREAM } from "./seed";
+import { POSTGRES, POSTGRES_DATABASE, REDIS, ROUTER, PlatformService, WS_STREAM } from "./contract";
 
 const CONFIG_NAMESPACE = "exchange";
 
@@ -123,7 +123,7 @@ function resources(defaults: ComputeResources) {
 const SESSION_AFFINITY_TIMEOUT = { min: 1, max: 86400, default: 10800 };
 
 interface ServiceDefaults {
-    contract: SeedService;
+    contract: PlatformService;
     image: string;
     resources: ComputeResources;
     /** Stateless services scale out (100 guards against a typo such as 1000); single writers: 1. */
@@ -149,7 +149,7 @@ function serviceShape(defaults: ServiceDefaults) {
     };
 }
 
-function metricsPortDiffers(contract: SeedService) {
+function metricsPortDiffers(contract: PlatformService) {
     return <T extends { metricsPort?: number }>(value: T, context: z.RefinementCtx<T>) => {
         if (value.metricsPort === contract.containerPort) {
             const message = `must differ from the service's own port ${contract.containerPort}`;

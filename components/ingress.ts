@@ -9,7 +9,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { IngressSettings } from "../config";
-import { SERVICE_PORT } from "../seed";
+import { PUBLIC_ROUTES, SERVICE_PORT } from "../contract";
 import { platformMetadata } from "./metadata";
 
 export interface PlatformIngressArgs {
@@ -66,9 +66,9 @@ export class PlatformIngress extends pulumi.ComponentResource {
             );
 
         this.backend = ingressFor({
-            name: "exchange-backend",
+            name: PUBLIC_ROUTES.api.objectName,
             // `/backend`, `/backend/` and `/backend/<rest>`; the second group is what the router sees.
-            path: "/backend(/|$)(.*)",
+            path: `${PUBLIC_ROUTES.api.pathPrefix}(/|$)(.*)`,
             pathType: "ImplementationSpecific",
             service: args.routerService,
             annotations: {
@@ -77,8 +77,8 @@ export class PlatformIngress extends pulumi.ComponentResource {
             },
         });
         this.ws = ingressFor({
-            name: "exchange-ws",
-            path: "/ws",
+            name: PUBLIC_ROUTES.stream.objectName,
+            path: PUBLIC_ROUTES.stream.pathPrefix,
             pathType: "Prefix",
             service: args.wsStreamService,
             // WebSocket connections stay open far longer than nginx's 60 s default.
@@ -97,8 +97,8 @@ export class PlatformIngress extends pulumi.ComponentResource {
               });
         const secure = settings.tls !== undefined;
         this.urls = address.apply((host) => ({
-            api: `${secure ? "https" : "http"}://${host}/backend`,
-            ws: `${secure ? "wss" : "ws"}://${host}/ws`,
+            api: `${secure ? "https" : "http"}://${host}${PUBLIC_ROUTES.api.pathPrefix}`,
+            ws: `${secure ? "wss" : "ws"}://${host}${PUBLIC_ROUTES.stream.pathPrefix}`,
         }));
 
         this.registerOutputs({ backend: this.backend, ws: this.ws, urls: this.urls });

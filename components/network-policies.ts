@@ -3,7 +3,7 @@
  * platform uses. Pod selectors come from the workloads' own labels, never retyped.
  *
  * The deny-all selects the platform's pods (label part-of=exchange), not the whole namespace:
- * the seed deploys into `default`, where pods of other teams must keep their own rules.
+ * the platform document deploys into `default`, where pods of other teams must keep their own rules.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -49,7 +49,7 @@ export class NetworkPolicies extends pulumi.ComponentResource {
         this.policies = [policy("exchange-default-deny-ingress", { "app.kubernetes.io/part-of": PLATFORM_LABELS["app.kubernetes.io/part-of"] }, [])];
 
         for (const { to, from, fromIngressController } of args.allowed) {
-            const port = [{ protocol: "TCP", port: to.seed.containerPort }];
+            const port = [{ protocol: "TCP", port: to.contract.containerPort }];
             const rules: PolicyRule[] = [];
             if (from.length > 0) {
                 rules.push({ from: from.map((client) => ({ podSelector: { matchLabels: client.selectorLabels } })), ports: port });
@@ -64,7 +64,7 @@ export class NetworkPolicies extends pulumi.ComponentResource {
             if (to.settings.metricsPort !== undefined) {
                 rules.push({ from: [fromNamespace(settings.monitoringNamespace)], ports: [{ protocol: "TCP", port: to.settings.metricsPort }] });
             }
-            this.policies.push(policy(`${to.seed.appName}-allow-ingress`, to.selectorLabels, rules));
+            this.policies.push(policy(`${to.contract.appName}-allow-ingress`, to.selectorLabels, rules));
         }
         this.registerOutputs({ policies: this.policies });
     }

@@ -6,7 +6,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { PostgresSettings } from "../config";
-import { POSTGRES, postgresUrl } from "../seed";
+import { CONNECTION_ENV, OBJECT_NAMES, POSTGRES, postgresUrl } from "../contract";
 import { dataClaim } from "./data-volume";
 import { platformMetadata } from "./metadata";
 import { ServiceDeployment } from "./service-deployment";
@@ -26,7 +26,7 @@ export class Postgres extends pulumi.ComponentResource {
     public readonly dataClaim: k8s.core.v1.PersistentVolumeClaim;
     /** `DATABASE_URL` for clients, read from the credentials Secret. */
     public readonly databaseUrlEnv: pulumi.Output<k8s.types.input.core.v1.EnvVar>;
-    /** The seed's connection string with the generated password (a secret Output). */
+    /** The contract's connection string with the generated password (a secret Output). */
     public readonly connectionString: pulumi.Output<string>;
 
     constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -34,18 +34,18 @@ export class Postgres extends pulumi.ComponentResource {
         const { settings } = args;
 
         // Letters and digits only: the password goes into a URL unescaped by most clients.
-        const password = new random.RandomPassword(`${POSTGRES.appName}-password`, { length: 32, special: false }, { parent: this });
+        const password = new random.RandomPassword(OBJECT_NAMES.postgresPassword, { length: 32, special: false }, { parent: this });
         this.connectionString = pulumi.secret(password.result.apply((pw) => postgresUrl(settings.user, pw, settings.database)));
 
         // The official image reads these names; the container gets each from the Secret by name.
         const serverCredentials = { POSTGRES_USER: settings.user, POSTGRES_PASSWORD: password.result, POSTGRES_DB: settings.database };
-        const secretName = `${POSTGRES.appName}-credentials`;
+        const secretName = OBJECT_NAMES.postgresCredentials;
         this.credentials = new k8s.core.v1.Secret(
             secretName,
             {
                 metadata: platformMetadata(secretName, args.namespace),
                 type: "Opaque",
-                stringData: { ...serverCredentials, DATABASE_URL: this.connectionString },
+                stringData: { ...serverCredentials, [CONNECTION_ENV.database]: this.connectionString },
             },
             { parent: this, deleteBeforeReplace: true },
         );
@@ -53,15 +53,15 @@ export class Postgres extends pulumi.ComponentResource {
             name: key,
             valueFrom: { secretKeyRef: { name: this.credentials.metadata.name, key } },
         });
-        this.databaseUrlEnv = pulumi.output(fromSecret("DATABASE_URL"));
+        this.databaseUrlEnv = pulumi.output(fromSecret(CONNECTION_ENV.database));
 
-        this.dataClaim = dataClaim(`${POSTGRES.appName}-data`, args.namespace, settings.storage, this);
+        this.dataClaim = dataClaim(OBJECT_NAMES.postgresData, args.namespace, settings.storage, this);
 
         this.workload = new ServiceDeployment(
             name,
             {
                 namespace: args.namespace,
-                seed: POSTGRES,
+                contract: POSTGRES,
                 settings,
                 containerName: "postgres",
                 runAsUser: POSTGRES_UID,

@@ -2,7 +2,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { StatefulServiceSettings } from "../config";
-import { REDIS, redisUrl } from "../seed";
+import { CONNECTION_ENV, OBJECT_NAMES, REDIS, redisUrl } from "../contract";
 import { dataClaim } from "./data-volume";
 import { platformMetadata } from "./metadata";
 import { ServiceDeployment } from "./service-deployment";
@@ -29,28 +29,28 @@ export class Redis extends pulumi.ComponentResource {
         super("exchange:platform:Redis", name, {}, opts);
         const { settings } = args;
 
-        // The seed's URL carries no password: access is limited by NetworkPolicy instead.
-        const configMapName = `${REDIS.appName}-connection`;
+        // The contract's URL carries no password: access is limited by NetworkPolicy instead.
+        const configMapName = OBJECT_NAMES.redisConnection;
         this.connection = new k8s.core.v1.ConfigMap(
             configMapName,
             {
                 metadata: platformMetadata(configMapName, args.namespace),
-                data: { REDIS_URL: this.connectionString },
+                data: { [CONNECTION_ENV.redis]: this.connectionString },
             },
             { parent: this, deleteBeforeReplace: true },
         );
         this.redisUrlEnv = pulumi.output({
-            name: "REDIS_URL",
-            valueFrom: { configMapKeyRef: { name: this.connection.metadata.name, key: "REDIS_URL" } },
+            name: CONNECTION_ENV.redis,
+            valueFrom: { configMapKeyRef: { name: this.connection.metadata.name, key: CONNECTION_ENV.redis } },
         });
 
-        this.dataClaim = dataClaim(`${REDIS.appName}-data`, args.namespace, settings.storage, this);
+        this.dataClaim = dataClaim(OBJECT_NAMES.redisData, args.namespace, settings.storage, this);
 
         this.workload = new ServiceDeployment(
             name,
             {
                 namespace: args.namespace,
-                seed: REDIS,
+                contract: REDIS,
                 settings,
                 containerName: "redis",
                 runAsUser: REDIS_UID,

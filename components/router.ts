@@ -2,7 +2,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ServiceSettings } from "../config";
-import { ROUTER } from "../seed";
+import { ROUTER } from "../contract";
 import { ServiceDeployment } from "./service-deployment";
 
 export interface RouterArgs {
@@ -21,7 +21,7 @@ export class Router extends pulumi.ComponentResource {
             name,
             {
                 namespace: args.namespace,
-                seed: ROUTER,
+                contract: ROUTER,
                 settings: args.settings,
                 containerName: "router",
                 env: args.env,

@@ -9,7 +9,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ServiceSettings } from "../config";
-import { clusterDnsName, SeedService, SERVICE_PORT } from "../seed";
+import { clusterDnsName, externalServiceName, headlessServiceName, PlatformService, SERVICE_PORT } from "../contract";
 import { PLATFORM_LABELS, platformMetadata } from "./metadata";
 
 type Probe = k8s.types.input.core.v1.Probe;
@@ -50,7 +50,7 @@ const CONTAINER_SECURITY_CONTEXT: k8s.types.input.core.v1.SecurityContext = {
 
 export interface ServiceDeploymentArgs {
     namespace: pulumi.Input<string>;
-    seed: SeedService;
+    contract: PlatformService;
     settings: ServiceSettings;
     /** Name of the container inside the pod. */
     containerName: string;
@@ -70,10 +70,10 @@ export interface ServiceDeploymentArgs {
 }
 
 export class ServiceDeployment extends pulumi.ComponentResource {
-    public readonly seed: SeedService;
+    public readonly contract: PlatformService;
     public readonly settings: ServiceSettings;
     public readonly deployment: k8s.apps.v1.Deployment;
-    /** The main Service, with the seed's fixed name. */
+    /** The main Service, with the contract's fixed name. */
     public readonly service: k8s.core.v1.Service;
     public readonly externalService?: k8s.core.v1.Service;
     public readonly headlessService?: k8s.core.v1.Service;
@@ -88,44 +88,44 @@ export class ServiceDeployment extends pulumi.ComponentResource {
 
     constructor(name: string, args: ServiceDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
         super("exchange:platform:ServiceDeployment", name, {}, opts);
-        const { seed, settings } = args;
-        this.seed = seed;
+        const { contract, settings } = args;
+        this.contract = contract;
         this.settings = settings;
         this.namespace = args.namespace;
 
         this.podLabels = {
-            app: seed.appName,
-            "app.kubernetes.io/name": seed.appName,
-            "app.kubernetes.io/component": seed.component,
+            app: contract.appName,
+            "app.kubernetes.io/name": contract.appName,
+            "app.kubernetes.io/component": contract.component,
             ...PLATFORM_LABELS,
         };
-        // The seed selects on `app` alone; the Deployment's selector is immutable, so it stays
+        // The contract selects on `app` alone; the Deployment's selector is immutable, so it stays
         // that narrow and the other labels can change freely.
         this.selectorLabels = { app: this.podLabels.app };
 
         this.deployment = this.createDeployment(args);
 
         // Port 80 of the main and external Services leads to the container's own named port.
-        const mainPort: ServicePort = { name: seed.portName, port: SERVICE_PORT, targetPort: seed.containerPort, protocol: "TCP" };
+        const mainPort: ServicePort = { name: contract.portName, port: SERVICE_PORT, targetPort: contract.containerPort, protocol: "TCP" };
         const metricsPort: ServicePort[] =
             settings.metricsPort === undefined
                 ? []
                 : [{ name: "metrics", port: settings.metricsPort, targetPort: settings.metricsPort, protocol: "TCP" }];
         const affinity = settings.sessionAffinity === "ClientIP" ? { clientIP: { timeoutSeconds: settings.sessionAffinityTimeoutSeconds } } : undefined;
 
-        this.service = this.createService(seed.serviceName, {
+        this.service = this.createService(contract.serviceName, {
             type: settings.serviceType,
             ports: [mainPort, ...metricsPort],
             sessionAffinity: settings.sessionAffinity,
             sessionAffinityConfig: affinity,
         });
         if (settings.external) {
-            this.externalService = this.createService(`${seed.appName}-external`, { type: "LoadBalancer", ports: [mainPort] });
+            this.externalService = this.createService(externalServiceName(contract), { type: "LoadBalancer", ports: [mainPort] });
         }
         if (settings.headless) {
-            this.headlessService = this.createService(`${seed.appName}-headless`, {
+            this.headlessService = this.createService(headlessServiceName(contract), {
                 clusterIP: "None",
-                ports: [{ ...mainPort, port: seed.containerPort }],
+                ports: [{ ...mainPort, port: contract.containerPort }],
                 // Peers and init scripts need the pod's DNS record before it is Ready.
                 publishNotReadyAddresses: true,
             });
@@ -146,11 +146,11 @@ export class ServiceDeployment extends pulumi.ComponentResource {
     }
 
     private createDeployment(args: ServiceDeploymentArgs): k8s.apps.v1.Deployment {
-        const { seed, settings } = args;
+        const { contract, settings } = args;
         return new k8s.apps.v1.Deployment(
-            seed.appName,
+            contract.appName,
             {
-                metadata: platformMetadata(seed.appName, this.namespace, this.podLabels),
+                metadata: platformMetadata(contract.appName, this.namespace, this.podLabels),
                 spec: {
                     replicas: settings.replicas,
                     selector: { matchLabels: this.selectorLabels },
@@ -186,10 +186,10 @@ export class ServiceDeployment extends pulumi.ComponentResource {
 
 /** The pod: one non-root container, its named ports, probes and volumes. */
 function podSpec(args: ServiceDeploymentArgs): k8s.types.input.core.v1.PodSpec {
-    const { seed, settings } = args;
+    const { contract, settings } = args;
     const user = args.runAsUser ?? APP_USER;
     const timings = args.probeTimings ?? APP_PROBE_TIMINGS;
-    const ports: k8s.types.input.core.v1.ContainerPort[] = [{ name: seed.portName, containerPort: seed.containerPort, protocol: "TCP" }];
+    const ports: k8s.types.input.core.v1.ContainerPort[] = [{ name: contract.portName, containerPort: contract.containerPort, protocol: "TCP" }];
     if (settings.metricsPort !== undefined) {
         ports.push({ name: "metrics", containerPort: settings.metricsPort, protocol: "TCP" });
     }
@@ -197,7 +197,7 @@ function podSpec(args: ServiceDeploymentArgs): k8s.types.input.core.v1.PodSpec {
     return {
         // None of the services talks to the Kubernetes API.
         automountServiceAccountToken: false,
-        // Keeps the <NAME>_SERVICE_HOST/_PORT variables the seed documents.
+        // Keeps the <NAME>_SERVICE_HOST/_PORT variables the platform document describes.
         enableServiceLinks: true,
         securityContext: {
             runAsNonRoot: true,

@@ -2,7 +2,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ServiceSettings } from "../config";
-import { WS_STREAM } from "../seed";
+import { WS_STREAM } from "../contract";
 import { ServiceDeployment } from "./service-deployment";
 
 export interface WsStreamArgs {
@@ -21,7 +21,7 @@ export class WsStream extends pulumi.ComponentResource {
             name,
             {
                 namespace: args.namespace,
-                seed: WS_STREAM,
+                contract: WS_STREAM,
                 settings: args.settings,
                 containerName: "ws-stream",
                 env: args.env,

@@ -5,7 +5,7 @@ import { imagePinProblem as imageTagProblem } from "../../policy/lib/image-refer
 import { runProgram, stackConfig, withConfig } from "./harness";
 
 describe("config defaults", () => {
-    it("an empty config gives the seed's platform: namespace default, ClusterIP, no variants", () => {
+    it("an empty config gives the contract's platform: namespace default, ClusterIP, no variants", () => {
         const config = parseConfig({});
         assert.strictEqual(config.namespace, "default");
         assert.strictEqual(config.ingress.className, "nginx");

@@ -1,6 +1,6 @@
 /** The dev and prod stacks, as their stack files configure them, under Pulumi's mocks. */
 import * as assert from "assert";
-import { PLATFORM_SERVICES, POSTGRES, REDIS, ROUTER, WS_STREAM } from "../../seed";
+import { PLATFORM_SERVICES, POSTGRES, REDIS, ROUTER, WS_STREAM } from "../../contract";
 import { isSecretValue, named, ofType, ProgramRun, runProgram, stackConfig, TYPES } from "./harness";
 
 
@@ -19,21 +19,21 @@ function selects(selector: Record<string, string>, labels: Record<string, string
 }
 
 function describeCommonFacts(stack: string, load: () => ProgramRun) {
-    describe(`${stack}: the seed's Services`, () => {
-        for (const seed of PLATFORM_SERVICES) {
-            it(`${seed.serviceName}: port 80 -> ${seed.containerPort}/TCP, selecting app=${seed.appName}`, () => {
+    describe(`${stack}: the contract's Services`, () => {
+        for (const platformService of PLATFORM_SERVICES) {
+            it(`${platformService.serviceName}: port 80 -> ${platformService.containerPort}/TCP, selecting app=${platformService.appName}`, () => {
                 const run = load();
-                const service = named(run, TYPES.service, seed.serviceName).inputs;
-                assert.deepStrictEqual(service.spec.selector, { app: seed.appName });
-                assert.ok(selects(service.spec.selector, podLabelsOf(run, seed.appName)), "selector must match the pod template labels");
-                assert.deepStrictEqual(service.spec.ports[0], { name: seed.portName, port: 80, targetPort: seed.containerPort, protocol: "TCP" });
+                const service = named(run, TYPES.service, platformService.serviceName).inputs;
+                assert.deepStrictEqual(service.spec.selector, { app: platformService.appName });
+                assert.ok(selects(service.spec.selector, podLabelsOf(run, platformService.appName)), "selector must match the pod template labels");
+                assert.deepStrictEqual(service.spec.ports[0], { name: platformService.portName, port: 80, targetPort: platformService.containerPort, protocol: "TCP" });
                 assert.strictEqual(service.metadata.namespace, "default");
             });
 
-            it(`${seed.appName}: named container port ${seed.portName}=${seed.containerPort}, pinned image, probes, resources, non-root`, () => {
+            it(`${platformService.appName}: named container port ${platformService.portName}=${platformService.containerPort}, pinned image, probes, resources, non-root`, () => {
                 const run = load();
-                const container = containerOf(run, seed.appName);
-                assert.deepStrictEqual(container.ports[0], { name: seed.portName, containerPort: seed.containerPort, protocol: "TCP" });
+                const container = containerOf(run, platformService.appName);
+                assert.deepStrictEqual(container.ports[0], { name: platformService.portName, containerPort: platformService.containerPort, protocol: "TCP" });
                 assert.match(container.image, /:[\w.-]+$/);
                 assert.doesNotMatch(container.image, /:latest$/);
                 assert.ok(container.readinessProbe, "readiness probe");
@@ -44,15 +44,15 @@ function describeCommonFacts(stack: string, load: () => ProgramRun) {
                 assert.strictEqual(container.securityContext.allowPrivilegeEscalation, false);
                 assert.strictEqual(container.securityContext.runAsNonRoot, true);
                 assert.deepStrictEqual(container.securityContext.capabilities, { drop: ["ALL"] });
-                const deployment = named(run, TYPES.deployment, seed.appName).inputs;
-                assert.deepStrictEqual(deployment.spec.selector.matchLabels, { app: seed.appName });
+                const deployment = named(run, TYPES.deployment, platformService.appName).inputs;
+                assert.deepStrictEqual(deployment.spec.selector.matchLabels, { app: platformService.appName });
                 assert.notStrictEqual(deployment.spec.template.spec.securityContext.runAsUser, 0);
             });
 
-            it(`${seed.serviceName} and its Deployment have fixed names, so they are replaced delete-before-replace`, () => {
+            it(`${platformService.serviceName} and its Deployment have fixed names, so they are replaced delete-before-replace`, () => {
                 const run = load();
-                assert.strictEqual(named(run, TYPES.service, seed.serviceName).deleteBeforeReplace, true);
-                assert.strictEqual(named(run, TYPES.deployment, seed.appName).deleteBeforeReplace, true);
+                assert.strictEqual(named(run, TYPES.service, platformService.serviceName).deleteBeforeReplace, true);
+                assert.strictEqual(named(run, TYPES.deployment, platformService.appName).deleteBeforeReplace, true);
             });
         }
 
@@ -101,7 +101,7 @@ function describeCommonFacts(stack: string, load: () => ProgramRun) {
             }
         });
 
-        it("the Secret holds the seed's database URL with the generated password, sent as a secret", () => {
+        it("the Secret holds the contract's database URL with the generated password, sent as a secret", () => {
             const run = load();
             const secret = named(run, TYPES.secret, "exchange-postgres-credentials");
             const password = ofType(run, TYPES.password);
@@ -113,7 +113,7 @@ function describeCommonFacts(stack: string, load: () => ProgramRun) {
             );
         });
 
-        it("the ConfigMap holds the seed's Redis URL", () => {
+        it("the ConfigMap holds the contract's Redis URL", () => {
             assert.deepStrictEqual(named(load(), TYPES.configMap, "exchange-redis-connection").inputs.data, { REDIS_URL: "redis://exchange-redis-service:80" });
         });
 
@@ -126,13 +126,13 @@ function describeCommonFacts(stack: string, load: () => ProgramRun) {
     });
 
     describe(`${stack}: data survives`, () => {
-        for (const [seed, claimName] of [
+        for (const [platformService, claimName] of [
             [POSTGRES, "exchange-postgres-data"],
             [REDIS, "exchange-redis-data"],
         ] as const) {
-            it(`${seed.appName} mounts ${claimName} and is updated with Recreate`, () => {
+            it(`${platformService.appName} mounts ${claimName} and is updated with Recreate`, () => {
                 const run = load();
-                const deployment = named(run, TYPES.deployment, seed.appName).inputs;
+                const deployment = named(run, TYPES.deployment, platformService.appName).inputs;
                 assert.strictEqual(deployment.spec.strategy.type, "Recreate");
                 assert.strictEqual(deployment.spec.replicas, 1);
                 const volume = deployment.spec.template.spec.volumes.find((v: any) => v.persistentVolumeClaim);
@@ -172,12 +172,12 @@ function describeCommonFacts(stack: string, load: () => ProgramRun) {
             const policies = ofType(run, TYPES.networkPolicy).map((p) => p.inputs);
             const deny = policies.find((p) => p.metadata.name === "exchange-default-deny-ingress");
             assert.deepStrictEqual(deny.spec.ingress, []);
-            for (const seed of PLATFORM_SERVICES) {
-                assert.ok(selects(deny.spec.podSelector.matchLabels, podLabelsOf(run, seed.appName)), `deny-all covers ${seed.appName}`);
+            for (const platformService of PLATFORM_SERVICES) {
+                assert.ok(selects(deny.spec.podSelector.matchLabels, podLabelsOf(run, platformService.appName)), `deny-all covers ${platformService.appName}`);
             }
-            const allowedClients = (seed: typeof ROUTER) => {
-                const policy = policies.find((p) => p.metadata.name === `${seed.appName}-allow-ingress`);
-                assert.deepStrictEqual(policy.spec.podSelector.matchLabels, { app: seed.appName });
+            const allowedClients = (platformService: typeof ROUTER) => {
+                const policy = policies.find((p) => p.metadata.name === `${platformService.appName}-allow-ingress`);
+                assert.deepStrictEqual(policy.spec.podSelector.matchLabels, { app: platformService.appName });
                 return policy.spec.ingress.flatMap((rule: any) => (rule.from ?? [{ any: true }]).map((peer: any) => peer.podSelector?.matchLabels?.app ?? peer.namespaceSelector?.matchLabels?.["kubernetes.io/metadata.name"] ?? "anywhere"));
             };
             assert.deepStrictEqual(allowedClients(POSTGRES), ["exchange-router"]);
@@ -247,7 +247,7 @@ describe("prod stack", () => {
         assert.deepStrictEqual(spec.sessionAffinityConfig, { clientIP: { timeoutSeconds: 10800 } });
     });
 
-    it("exposes the router's metrics on a second named port, as the seed's multi-port example", () => {
+    it("exposes the router's metrics on a second named port, as the contract's multi-port example", () => {
         const service = named(run, TYPES.service, ROUTER.serviceName).inputs;
         assert.deepStrictEqual(service.spec.ports, [
             { name: "http", port: 80, targetPort: 8080, protocol: "TCP" },

@@ -1,6 +1,6 @@
 /** Each Service variant of the config contract, switched on over the dev stack. */
 import * as assert from "assert";
-import { POSTGRES, REDIS, ROUTER, WS_STREAM } from "../../seed";
+import { POSTGRES, REDIS, ROUTER, WS_STREAM } from "../../contract";
 import { named, ofType, runProgram, stackConfig, TYPES, withConfig } from "./harness";
 
 const dev = stackConfig("dev");
@@ -12,23 +12,23 @@ async function devWith(overrides: Record<string, unknown>) {
 }
 
 describe("variants", () => {
-    for (const [key, seed] of [
+    for (const [key, platformService] of [
         ["router", ROUTER],
         ["wsStream", WS_STREAM],
         ["postgres", POSTGRES],
         ["redis", REDIS],
     ] as const) {
-        it(`${key}.serviceType LoadBalancer switches ${seed.serviceName} itself`, async () => {
+        it(`${key}.serviceType LoadBalancer switches ${platformService.serviceName} itself`, async () => {
             const run = await devWith({ [key]: { serviceType: "LoadBalancer" } });
-            const service = named(run, TYPES.service, seed.serviceName).inputs;
+            const service = named(run, TYPES.service, platformService.serviceName).inputs;
             assert.strictEqual(service.spec.type, "LoadBalancer");
-            assert.deepStrictEqual(service.spec.selector, { app: seed.appName });
-            const others = ofType(run, TYPES.service).filter((s) => s.inputs.metadata.name !== seed.serviceName);
+            assert.deepStrictEqual(service.spec.selector, { app: platformService.appName });
+            const others = ofType(run, TYPES.service).filter((s) => s.inputs.metadata.name !== platformService.serviceName);
             assert.ok(others.every((s) => s.inputs.spec.type === "ClusterIP"));
         });
     }
 
-    it("router.external adds exchange-router-external, a LoadBalancer like the seed's example", async () => {
+    it("router.external adds exchange-router-external, a LoadBalancer like the contract's example", async () => {
         const run = await devWith({ router: { external: true } });
         const external = named(run, TYPES.service, "exchange-router-external");
         assert.deepStrictEqual(external.inputs.spec, {

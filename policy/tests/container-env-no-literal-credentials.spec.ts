@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { containerEnvNoLiteralCredentials as policy } from "../policies";
 import { assertClean, assertMetadata, assertOneViolation } from "./assertions";
-import { container, deployment, mutate } from "./fixtures";
+import { container, deployment, mutate, patch } from "./fixtures";
 import { runResourcePolicy, unknown } from "./harness";
 
 const withEnv = (...env: unknown[]) => mutate(deployment(), (p) => (p.spec.template.spec.containers[0].env = env));
@@ -67,4 +67,60 @@ describe("container-env-no-literal-credentials", () => {
         assertClean(await runResourcePolicy(policy, mutate(deployment(), (p) => (p.spec.template.spec.containers[0].env = unknown.array))));
         assertClean(await runResourcePolicy(policy, withEnv(unknown.object, { name: "LOG_LEVEL", value: "info" })));
     });
+
+    describe("credentials in URLs and connection strings", () => {
+        const leaks: [string, string][] = [
+            ["redis://:hunter2@exchange-redis-service:80/0", "embedded password"],
+            ["amqp://:hunter2@rabbit:5672/", "embedded password"],
+            ["postgres://exchange@db/exchange?sslmode=require&password=hunter2", '"password=" parameter'],
+            ["jdbc:postgresql://db:5432/exchange?user=exchange&password=hunter2", '"password=" parameter'],
+            ["jdbc:sqlserver://db:1433;databaseName=exchange;user=sa;password=hunter2", '"password=" parameter'],
+            ["Server=db;Database=exchange;User Id=sa;Pwd=hunter2;", '"Pwd=" parameter'],
+            ["https://api.example.test/v1?api_key=hunter2", '"api_key=" parameter'],
+            ["DefaultEndpointsProtocol=https;AccountName=x;AccountKey=aHVudGVyMg==;", '"AccountKey=" parameter'],
+            ["mongodb://user:hunter2%40x@mongo:27017/", "embedded password"],
+        ];
+        for (const [value, why] of leaks) {
+            it(`flags ${value.replace("hunter2", "…")}`, async () => {
+                const msg = assertOneViolation(await runResourcePolicy(policy, withEnv({ name: "CONNECTION", value })), why);
+                assert.ok(!msg.includes("hunter2"), "the message must not leak the credential");
+            });
+        }
+
+        const fine = [
+            "redis://exchange-redis-service:80/0",
+            "redis://:$(REDIS_PASSWORD)@exchange-redis-service:80/0",
+            "postgres://exchange:${PGPASSWORD}@db/exchange",
+            "jdbc:postgresql://db:5432/exchange?user=exchange&password=$(DB_PASSWORD)",
+            "https://auth.example.test/token?grant_type=client_credentials",
+            "postgres://exchange:@db/exchange",
+            "Server=db;Database=exchange;Integrated Security=true;",
+            "https://example.test/?password=",
+        ];
+        for (const value of fine) {
+            it(`passes ${value}`, async () => {
+                assertClean(await runResourcePolicy(policy, withEnv({ name: "CONNECTION", value })));
+            });
+        }
+
+        it("passes names that point at a credential rather than hold it", async () => {
+            const env = [
+                { name: "POSTGRES_PASSWORD_FILE", value: "/run/secrets/postgres-password" },
+                { name: "TLS_SECRET_NAME", value: "exchange-tls" },
+                { name: "TOKEN_URL", value: "https://auth.example.test/oauth/token" },
+            ];
+            assertClean(await runResourcePolicy(policy, withEnv(...env)));
+        });
+    });
+
+    describe("patches", () => {
+        it("checks the env values a DeploymentPatch sets", async () => {
+            const envPatch = patch("DeploymentPatch", "creds", {
+                metadata: { name: "exchange-router" },
+                spec: { template: { spec: { containers: [{ name: "router", env: [{ name: "DB_PASSWORD", value: "hunter2" }] }] } } },
+            });
+            assertOneViolation(await runResourcePolicy(policy, envPatch), 'DeploymentPatch "exchange-router" env var "DB_PASSWORD"');
+        });
+    });
 });
+

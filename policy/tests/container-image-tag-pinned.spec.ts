@@ -1,4 +1,6 @@
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { containerImageTagPinned as policy } from "../policies";
 import { imagePinProblem } from "../lib/image-reference";
 import { assertClean, assertMetadata, assertOneViolation } from "./assertions";
@@ -35,6 +37,11 @@ describe("container-image-tag-pinned", () => {
         ["localhost:5000/exchange/router", "has no tag"],
         ["localhost:5000/exchange/router:latest", 'uses the moving tag "latest"'],
         ["exchange/router:", "has no tag"],
+        ["redis:LATEST", 'uses the moving tag "latest"'],
+        ["redis:", "has no tag"],
+        ["redis:Latest", 'uses the moving tag "latest"'],
+        ["redis@sha256:abc", "has a malformed digest"],
+        ["redis 7", "is not an image reference"],
     ];
     for (const [image, why] of unpinned) {
         it(`flags ${image}`, async () => {
@@ -56,5 +63,11 @@ describe("container-image-tag-pinned", () => {
 
     it("reports nothing during preview when the image is unknown", async () => {
         assertClean(await runResourcePolicy(policy, withImage(unknown.string)));
+    });
+
+    it("is the one rule of lib/image-reference.ts, which the program's config check also uses", () => {
+        const source = fs.readFileSync(path.join(__dirname, "..", "..", "policies", "container-image-tag-pinned.ts"), "utf8");
+        assert.match(source, /import \{ imagePinProblem \} from "\.\.\/lib\/image-reference";/);
+        assert.doesNotMatch(source, /function imagePinProblem|latest"\s*\)/i);
     });
 });

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { ingressBackendExists as policy } from "../policies";
 import { assertClean, assertMetadata, assertOneViolation } from "./assertions";
-import { TYPE, exchangeService, exchangeStack, ingress, mutate, service } from "./fixtures";
+import { TYPE, exchangeService, exchangeStack, ingress, mutate, onCluster, patch, service } from "./fixtures";
 import { TestResource, runStackPolicy, unknown } from "./harness";
 
 const services = () => [exchangeService("router"), exchangeService("ws-stream")];
@@ -23,7 +23,7 @@ describe("ingress-backend-exists", () => {
         assertOneViolation(
             r,
             'Ingress "exchange-ingress" host "exchange.test" path "/backend" routes to Service "exchange-routr-service"',
-            'not a Service of this stack in namespace "default"',
+            'not a Service of this stack in namespace "default" on the same cluster',
             '"exchange-router-service", "exchange-ws-stream-service"',
         );
         assert.match(r.urns[0] ?? "", /Ingress::exchange-ingress$/);
@@ -119,4 +119,85 @@ describe("ingress-backend-exists", () => {
             assertClean(await runStackPolicy(policy, [...services(), unnamed, ing]));
         });
     });
+
+    describe("generateName", () => {
+        it("does not take the logical name of a Service with generateName only as its name", async () => {
+            const generated = mutate(exchangeService("router"), (p) => {
+                delete p.metadata.name;
+                p.metadata.generateName = "router-";
+            });
+            // Logical name "exchange-router-service": the API server names it "router-xxxxx".
+            assertOneViolation(await runStackPolicy(policy, [generated, exchangeService("ws-stream"), ingress()]), 'routes to Service "exchange-router-service"');
+        });
+
+        it("reports nothing for a backend name the generated name may turn out to be", async () => {
+            const generated = mutate(exchangeService("router"), (p) => {
+                delete p.metadata.name;
+                p.metadata.generateName = "exchange-router-";
+            });
+            assertClean(await runStackPolicy(policy, [generated, exchangeService("ws-stream"), ingress()]));
+        });
+    });
+
+    describe("messages", () => {
+        it("prints readable text, never an internal marker, when the Service's ports are unknown", async () => {
+            const svc = mutate(exchangeService("router"), (p) => (p.spec.ports = unknown.array));
+            const msg = assertOneViolation(
+                await runStackPolicy(policy, [svc, exchangeService("ws-stream"), withBackend({ service: { name: "exchange-router-service" } })]),
+                "without a port",
+                "ports unknown during preview",
+            );
+            assert.doesNotMatch(msg, /Symbol\(|exchange-policy\.unknown|04da6b54|\[object Object\]/);
+        });
+    });
+
+    describe("patches", () => {
+        it("checks the backends an IngressPatch sets", async () => {
+            const ingPatch = patch("IngressPatch", "reroute", {
+                metadata: { name: "exchange-ingress" },
+                spec: { defaultBackend: { service: { name: "exchange-routr-service", port: { number: 80 } } } },
+            });
+            assertOneViolation(await runStackPolicy(policy, [...services(), ingPatch]), 'IngressPatch "exchange-ingress" defaultBackend routes to Service "exchange-routr-service"');
+            const merged = await runStackPolicy(policy, [...services(), ingress(), ingPatch]);
+            assertOneViolation(merged, 'Ingress "exchange-ingress" (as patched by "reroute") defaultBackend');
+        });
+
+        it("counts a Service that a ServicePatch patches as existing, with the ports it may have", async () => {
+            const svcPatch = patch("ServicePatch", "legacy-affinity", { metadata: { name: "legacy" }, spec: { sessionAffinity: "None" } });
+            assertClean(await runStackPolicy(policy, [...services(), svcPatch, withBackend({ service: { name: "legacy", port: { number: 8080 } } })]));
+        });
+
+        it("sees ports that a ServicePatch adds to a Service of the stack", async () => {
+            const addPort = patch("ServicePatch", "admin-port", { metadata: { name: "exchange-router-service" }, spec: { ports: [{ name: "admin", port: 9000, targetPort: 9090 }] } });
+            const ing = withBackend({ service: { name: "exchange-router-service", port: { name: "admin" } } });
+            assertClean(await runStackPolicy(policy, [...services(), addPort, ing]));
+            assertOneViolation(await runStackPolicy(policy, [...services(), ing]), 'port "admin"');
+        });
+    });
+
+    describe("several clusters (providers) in one stack", () => {
+        it("does not find a Service on another cluster", async () => {
+            const r = await runStackPolicy(policy, [onCluster(exchangeService("router"), "eu-cluster"), exchangeService("ws-stream"), ingress()]);
+            assertOneViolation(r, 'routes to Service "exchange-router-service"', "found only elsewhere");
+        });
+
+        it("finds the Services of its own cluster", async () => {
+            const eu = [onCluster(exchangeService("router"), "eu-cluster"), onCluster(exchangeService("ws-stream"), "eu-cluster"), onCluster(ingress(), "eu-cluster")];
+            assertClean(await runStackPolicy(policy, [...eu, ...exchangeStack()]));
+        });
+    });
+
+    describe("unknown values that leave no choice", () => {
+        it("flags a backend whose Service exists nowhere on the cluster while the Ingress's namespace is unknown", async () => {
+            const ing = mutate(withBackend({ service: { name: "exchange-routr-service", port: { number: 80 } } }), (p) => (p.metadata.namespace = unknown.string));
+            assertOneViolation(await runStackPolicy(policy, [...services(), ing]), 'routes to Service "exchange-routr-service"');
+            assertClean(await runStackPolicy(policy, [...services(), mutate(ingress(), (p) => (p.metadata.namespace = unknown.string))]));
+        });
+
+        it("reports nothing when the namespace is unknown and a namespace/name entry of externalServices has the name", async () => {
+            const ing = mutate(withBackend({ service: { name: "legacy", port: { number: 80 } } }), (p) => (p.metadata.namespace = unknown.string));
+            assertClean(await runStackPolicy(policy, [...services(), ing], { "ingress-backend-exists": { externalServices: ["legacy-ns/legacy"] } }));
+        });
+    });
 });
+

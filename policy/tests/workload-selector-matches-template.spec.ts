@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { workloadSelectorMatchesTemplate as policy } from "../policies";
 import { assertClean, assertMetadata, assertOneViolation } from "./assertions";
-import { daemonSet, deployment, mutate, service, statefulSet, workload } from "./fixtures";
+import { daemonSet, deployment, mutate, patch, service, statefulSet, workload } from "./fixtures";
 import { runResourcePolicy, unknown } from "./harness";
 
 const withSelector = (selector: unknown) => mutate(deployment(), (p) => (p.spec.selector = selector));
@@ -87,4 +87,46 @@ describe("workload-selector-matches-template", () => {
             assertOneViolation(await runResourcePolicy(policy, d), 'matchLabels "app=x"');
         });
     });
+
+    describe("inherited JavaScript properties are not labels", () => {
+        it("flags Exists on a key such as constructor that the template lacks", async () => {
+            assertOneViolation(
+                await runResourcePolicy(policy, withSelector({ matchLabels: { app: "exchange-router" }, matchExpressions: [{ key: "constructor", operator: "Exists" }] })),
+                'requires label "constructor", which the template lacks',
+            );
+        });
+
+        it("passes DoesNotExist and NotIn on keys such as toString that the template lacks", async () => {
+            const expressions = [
+                { key: "toString", operator: "DoesNotExist" },
+                { key: "valueOf", operator: "NotIn", values: ["x"] },
+            ];
+            assertClean(await runResourcePolicy(policy, withSelector({ matchLabels: { app: "exchange-router" }, matchExpressions: expressions })));
+        });
+
+        it("says a matchLabels key such as hasOwnProperty is missing, not that it differs", async () => {
+            assertOneViolation(
+                await runResourcePolicy(policy, withSelector({ matchLabels: { app: "exchange-router", hasOwnProperty: "x" } })),
+                'matchLabels "hasOwnProperty=x" is missing from the template labels',
+            );
+        });
+    });
+
+    describe("patches", () => {
+        const deploymentPatch = (spec: Record<string, unknown>) => patch("DeploymentPatch", "router-patch", { metadata: { name: "exchange-router" }, spec });
+
+        it("leaves alone a patch that sets neither the selector nor the template labels, or only one of them", async () => {
+            assertClean(await runResourcePolicy(policy, deploymentPatch({ replicas: 3 })));
+            assertClean(await runResourcePolicy(policy, deploymentPatch({ template: { metadata: { labels: { track: "canary" } } } })));
+            assertClean(await runResourcePolicy(policy, deploymentPatch({ selector: { matchLabels: { app: "x" } } })));
+        });
+
+        it("flags a patch whose selector contradicts the template labels it sets, not labels it leaves alone", async () => {
+            const both = (labels: Record<string, string>) =>
+                deploymentPatch({ selector: { matchLabels: { app: "exchange-router", track: "stable" } }, template: { metadata: { labels } } });
+            assertOneViolation(await runResourcePolicy(policy, both({ track: "canary" })), '"track=stable" differs from the template label "track=canary"');
+            assertClean(await runResourcePolicy(policy, both({ track: "stable" })));
+        });
+    });
 });
+

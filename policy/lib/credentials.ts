@@ -75,13 +75,13 @@ export function fileCredentialProblem(fileName: string, content: string): string
         if (/^\s*[#;]/.test(line)) {
             continue;
         }
-        const problem = valueCredentialProblem(line);
-        if (problem) {
-            return `line ${i + 1} ${problem}`;
-        }
         const m = CONFIG_LINE.exec(line);
         if (m && SENSITIVE_KEY.test(m[1]) && isLiteral(m[2])) {
             return `line ${i + 1} sets "${m[1]}" to a literal value`;
+        }
+        const problem = valueCredentialProblem(line);
+        if (problem) {
+            return `line ${i + 1} ${problem}`;
         }
     }
     return undefined;

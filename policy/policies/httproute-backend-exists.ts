@@ -1,4 +1,4 @@
-import { GATEWAY_API_GROUP, StackObject, describe, isReferenceGrant, isRoute, onAllowlist } from "../lib/k8s";
+import { GATEWAY_API_GROUP, StackObject, describe, isReferenceGrant, isRoute, onAllowlist, sameNamespace } from "../lib/k8s";
 import { stackPolicy } from "../lib/policy";
 import { ServiceRef, serviceRefProblem } from "../lib/services";
 import { Tri, UNKNOWN, anyOf, asArray, asRecord, at, isUnknown } from "../lib/values";
@@ -36,7 +36,8 @@ function backendsOf(route: StackObject): Backend[] {
             name: r.name,
             namespace: ns,
             port,
-            crossNamespace: r.namespace !== undefined && (isUnknown(ns) || isUnknown(route.namespace) || ns !== route.namespace),
+            // Only a namespace known to differ needs a grant: while one is unknown it may be the route's.
+            crossNamespace: r.namespace !== undefined && sameNamespace(ns, route.namespace) === "no",
             fields: { name: `${where}.name`, portNumber: `${where}.port` },
         });
     };

@@ -94,14 +94,15 @@ export const httprouteParentGatewayExists = stackPolicy({
     config: CONFIG,
     check: (objs, config, report) => {
         const gateways = objs.filter((o) => isGateway(o.t));
-        const hint = (name: string) =>
-            `if it is managed outside this stack, add "<namespace>/${name}" to externalGateways in the config of "${NAME}"`;
+        const hint = (name: string, namespace: string | Unknown) =>
+            `if it is managed outside this stack, add "${String(isUnknown(namespace) ? "<namespace>" : namespace)}/${name}" to ` +
+            `externalGateways in the config of "${NAME}"`;
         for (const route of objs.filter((o) => isRoute(o.t))) {
             const parentRefs = at(route.props, "spec", "parentRefs");
             if (!route.partial && !isUnknown(parentRefs) && (asArray(parentRefs) ?? []).length === 0) {
                 report(
                     `${describe(route)} has no spec.parentRefs, so it attaches to no Gateway and routes nothing. ` +
-                        `Fix: set spec.parentRefs to the Gateway that serves it; ${hint("<gateway>")}.`,
+                        `Fix: set spec.parentRefs to the Gateway that serves it; ${hint("<gateway>", "<namespace>")}.`,
                     route,
                 );
                 continue;
@@ -128,7 +129,7 @@ export const httprouteParentGatewayExists = stackPolicy({
                         `which is neither a Gateway of this stack on the same cluster nor in externalGateways ` +
                         `(${JSON.stringify(config.externalGateways)}). Gateways of the stack there: ` +
                         `${inStack.length ? inStack.join(", ") : "none"}. Fix: point the parentRef at one of them (set ` +
-                        `its namespace if the Gateway is in another one); ${hint(ref.name)}.`,
+                        `its namespace if the Gateway is in another one); ${hint(ref.name, ref.namespace)}.`,
                     route,
                 );
             }

@@ -25,7 +25,7 @@ const docs = z.registry<KeyDocs>();
 
 /** A leaf whose refusal message and documented range are the same sentence. */
 function withAllowed<T extends z.ZodType>(schema: T, allowed: string, description?: string): T {
-    docs.add(schema as z.ZodType, { allowed, description });
+    docs.add(schema, { allowed, description });
     return schema;
 }
 
@@ -35,7 +35,11 @@ function pattern(regex: RegExp, allowed: string, description?: string) {
 
 function integer(min: number, max: number, description?: string) {
     const allowed = `expected an integer from ${min} to ${max}`;
-    return withAllowed(z.int({ error: allowed }).min(min, { error: allowed }).max(max, { error: allowed }), allowed, description);
+    return withAllowed(
+        z.int({ error: allowed }).min(min, { error: allowed }).max(max, { error: allowed }),
+        allowed,
+        description,
+    );
 }
 
 function choice<const T extends readonly [string, ...string[]]>(values: T, description?: string) {
@@ -52,7 +56,9 @@ function section<Shape extends z.ZodRawShape>(shape: Shape, description?: string
     const keys = Object.keys(shape).join(", ");
     const schema = z.strictObject(shape, {
         error: (issue) =>
-            issue.code === "unrecognized_keys" ? `unknown key; allowed keys: ${keys}` : `expected an object with keys ${keys}`,
+            issue.code === "unrecognized_keys"
+                ? `unknown key; allowed keys: ${keys}`
+                : `expected an object with keys ${keys}`,
     });
     return description === undefined ? schema : schema.register(docs, { description });
 }
@@ -105,7 +111,10 @@ function resources(defaults: ComputeResources) {
             cpu: pattern(CPU_QUANTITY, "expected a CPU quantity such as 250m or 1").default(values.cpu),
             memory: pattern(MEMORY_QUANTITY, "expected a memory quantity such as 256Mi or 1Gi").default(values.memory),
         }).prefault({});
-    return section({ requests: part(defaults.requests), limits: part(defaults.limits) }, "CPU and memory; requests ≤ limits")
+    return section(
+        { requests: part(defaults.requests), limits: part(defaults.limits) },
+        "CPU and memory; requests ≤ limits",
+    )
         .superRefine((value, context) => {
             if (cpuMillicores(value.requests.cpu) > cpuMillicores(value.limits.cpu)) {
                 const message = `must not exceed limits.cpu (${value.limits.cpu})`;
@@ -113,7 +122,12 @@ function resources(defaults: ComputeResources) {
             }
             if (memoryBytes(value.requests.memory) > memoryBytes(value.limits.memory)) {
                 const message = `must not exceed limits.memory (${value.limits.memory})`;
-                context.addIssue({ code: "custom", path: ["requests", "memory"], input: value.requests.memory, message });
+                context.addIssue({
+                    code: "custom",
+                    path: ["requests", "memory"],
+                    input: value.requests.memory,
+                    message,
+                });
             }
         })
         .prefault({});
@@ -144,7 +158,11 @@ function serviceShape(defaults: ServiceDefaults) {
             SESSION_AFFINITY_TIMEOUT.max,
             "ClientIP affinity timeout",
         ).default(SESSION_AFFINITY_TIMEOUT.default),
-        metricsPort: integer(1, 65535, "adds a named `metrics` port (N → N) to the container and the main Service; not the service's own port").optional(),
+        metricsPort: integer(
+            1,
+            65535,
+            "adds a named `metrics` port (N → N) to the container and the main Service; not the service's own port",
+        ).optional(),
         headless: flag("adds `<app>-headless` (`clusterIP: None`, port = container port)").default(false),
     };
 }
@@ -166,7 +184,11 @@ function service(defaults: ServiceDefaults, description: string) {
 function storage(defaultSize: string) {
     return section({
         size: pattern(MEMORY_QUANTITY, "expected a storage quantity such as 10Gi").default(defaultSize),
-        className: pattern(DNS_SUBDOMAIN, "expected a StorageClass name (lowercase DNS subdomain)", "unset: the cluster's default StorageClass").optional(),
+        className: pattern(
+            DNS_SUBDOMAIN,
+            "expected a StorageClass name (lowercase DNS subdomain)",
+            "unset: the cluster's default StorageClass",
+        ).optional(),
         protect: flag("`pulumi destroy` and any replacement of the claim fail").default(false),
     }).prefault({});
 }
@@ -178,7 +200,11 @@ function statefulShape(defaults: ServiceDefaults, storageSize: string) {
 
 const ingress = section(
     {
-        host: pattern(DNS_SUBDOMAIN, "expected a DNS host name such as exchange.example.com", "unset: the Ingress answers for any host").optional(),
+        host: pattern(
+            DNS_SUBDOMAIN,
+            "expected a DNS host name such as exchange.example.com",
+            "unset: the Ingress answers for any host",
+        ).optional(),
         className: pattern(DNS_SUBDOMAIN, "expected an IngressClass name").default("nginx"),
         tls: section({
             secretName: pattern(DNS_SUBDOMAIN, "expected the name of the Secret that holds the certificate"),
@@ -200,8 +226,16 @@ const ingress = section(
 const networkPolicy = section(
     {
         enabled: flag().default(true),
-        ingressControllerNamespace: pattern(DNS_LABEL, "expected a namespace name", "the only client of router and ws-stream").default("ingress-nginx"),
-        monitoringNamespace: pattern(DNS_LABEL, "expected a namespace name", "allowed to reach `metrics` ports").default("monitoring"),
+        ingressControllerNamespace: pattern(
+            DNS_LABEL,
+            "expected a namespace name",
+            "the only client of router and ws-stream",
+        ).default("ingress-nginx"),
+        monitoringNamespace: pattern(
+            DNS_LABEL,
+            "expected a namespace name",
+            "allowed to reach `metrics` ports",
+        ).default("monitoring"),
     },
     "deny all ingress to the platform's pods, then allow the platform's own paths",
 ).prefault({});
@@ -249,7 +283,10 @@ export const PlatformConfigSchema = section({
     postgres: section(
         {
             ...statefulShape(POSTGRES_DEFAULTS, "10Gi"),
-            user: pattern(POSTGRES_IDENTIFIER, "expected a PostgreSQL role name (lowercase letters, digits, _)").default("exchange"),
+            user: pattern(
+                POSTGRES_IDENTIFIER,
+                "expected a PostgreSQL role name (lowercase letters, digits, _)",
+            ).default("exchange"),
             database: pattern(POSTGRES_IDENTIFIER, "expected a PostgreSQL database name").default(POSTGRES_DATABASE),
         },
         "PostgreSQL, a single writer",
@@ -309,7 +346,9 @@ function problemsOf(issues: readonly z.core.$ZodIssue[]): string[] {
 /** The schema under its defaults and optional wrappers: what a value must look like when given. */
 export function innerSchema(schema: z.ZodType): z.ZodType {
     const def = schema._zod.def as { type: string; innerType?: z.ZodType };
-    return def.innerType !== undefined && ["default", "prefault", "optional"].includes(def.type) ? innerSchema(def.innerType) : schema;
+    return def.innerType !== undefined && ["default", "prefault", "optional"].includes(def.type)
+        ? innerSchema(def.innerType)
+        : schema;
 }
 
 /**
@@ -328,7 +367,9 @@ export function parseConfig(rawValues: Record<string, string>): PlatformConfig {
         try {
             values[key] = JSON.parse(text);
         } catch {
-            problems.push(`${CONFIG_NAMESPACE}:${key}: ${describe(text)} is not allowed; expected a structured (object) value in the stack file`);
+            problems.push(
+                `${CONFIG_NAMESPACE}:${key}: ${describe(text)} is not allowed; expected a structured (object) value in the stack file`,
+            );
         }
     }
     const result = PlatformConfigSchema.safeParse(values, { reportInput: true });

@@ -23,12 +23,22 @@ export function deployPlatform(config: PlatformConfig): PlatformOutputs {
     const namespace: pulumi.Output<string> =
         config.namespace === "default"
             ? pulumi.output(config.namespace)
-            : new k8s.core.v1.Namespace(config.namespace, { metadata: { name: config.namespace, labels: PLATFORM_LABELS } }).metadata.name;
+            : new k8s.core.v1.Namespace(config.namespace, {
+                  metadata: { name: config.namespace, labels: PLATFORM_LABELS },
+              }).metadata.name;
 
     const postgres = new Postgres("exchange-postgres", { namespace, settings: config.postgres });
     const redis = new Redis("exchange-redis", { namespace, settings: config.redis });
-    const router = new Router("exchange-router", { namespace, settings: config.router, env: [postgres.databaseUrlEnv, redis.redisUrlEnv] });
-    const wsStream = new WsStream("exchange-ws-stream", { namespace, settings: config.wsStream, env: [redis.redisUrlEnv] });
+    const router = new Router("exchange-router", {
+        namespace,
+        settings: config.router,
+        env: [postgres.databaseUrlEnv, redis.redisUrlEnv],
+    });
+    const wsStream = new WsStream("exchange-ws-stream", {
+        namespace,
+        settings: config.wsStream,
+        env: [redis.redisUrlEnv],
+    });
 
     const ingress = new PlatformIngress("exchange", {
         namespace,
@@ -52,8 +62,14 @@ export function deployPlatform(config: PlatformConfig): PlatformOutputs {
 
     const workloads = [router.workload, wsStream.workload, postgres.workload, redis.workload];
     return {
-        serviceDnsNames: pulumi.all(workloads.map((w) => w.dnsNames)).apply((maps): Record<string, string> => Object.assign({}, ...maps)),
+        serviceDnsNames: pulumi
+            .all(workloads.map((w) => w.dnsNames))
+            .apply((maps) => Object.fromEntries(maps.flatMap((map) => Object.entries(map)))),
         publicUrls: ingress.urls,
-        connectionStrings: pulumi.secret(pulumi.all([postgres.connectionString, redis.connectionString]).apply(([database, redisUrl]) => ({ database, redis: redisUrl }))),
+        connectionStrings: pulumi.secret(
+            pulumi
+                .all([postgres.connectionString, redis.connectionString])
+                .apply(([database, redisUrl]) => ({ database, redis: redisUrl })),
+        ),
     };
 }

@@ -37,15 +37,23 @@ export class PlatformIngress extends pulumi.ComponentResource {
         super("exchange:platform:Ingress", name, {}, opts);
         const { settings } = args;
 
-        const tlsAnnotations: Record<string, string> = settings.tls ? { "cert-manager.io/cluster-issuer": settings.tls.clusterIssuer } : {};
+        const tlsAnnotations: Record<string, string> = settings.tls
+            ? { "cert-manager.io/cluster-issuer": settings.tls.clusterIssuer }
+            : {};
         const ingressFor = (route: Route) =>
             new k8s.networking.v1.Ingress(
                 route.name,
                 {
-                    metadata: platformMetadata(route.name, args.namespace, undefined, { ...tlsAnnotations, ...route.annotations }),
+                    metadata: platformMetadata(route.name, args.namespace, undefined, {
+                        ...tlsAnnotations,
+                        ...route.annotations,
+                    }),
                     spec: {
                         ingressClassName: settings.className,
-                        tls: settings.tls && settings.host ? [{ hosts: [settings.host], secretName: settings.tls.secretName }] : undefined,
+                        tls:
+                            settings.tls && settings.host
+                                ? [{ hosts: [settings.host], secretName: settings.tls.secretName }]
+                                : undefined,
                         rules: [
                             {
                                 host: settings.host,
@@ -54,7 +62,12 @@ export class PlatformIngress extends pulumi.ComponentResource {
                                         {
                                             path: route.path,
                                             pathType: route.pathType,
-                                            backend: { service: { name: route.service.metadata.name, port: { number: SERVICE_PORT } } },
+                                            backend: {
+                                                service: {
+                                                    name: route.service.metadata.name,
+                                                    port: { number: SERVICE_PORT },
+                                                },
+                                            },
                                         },
                                     ],
                                 },

@@ -28,7 +28,9 @@ export interface NetworkPoliciesArgs {
 
 type PolicyRule = k8s.types.input.networking.v1.NetworkPolicyIngressRule;
 
-const fromNamespace = (name: string) => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": name } } });
+const fromNamespace = (name: string) => ({
+    namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": name } },
+});
 
 export class NetworkPolicies extends pulumi.ComponentResource {
     public readonly policies: k8s.networking.v1.NetworkPolicy[];
@@ -46,13 +48,22 @@ export class NetworkPolicies extends pulumi.ComponentResource {
                 { parent: this, deleteBeforeReplace: true },
             );
 
-        this.policies = [policy("exchange-default-deny-ingress", { "app.kubernetes.io/part-of": PLATFORM_LABELS["app.kubernetes.io/part-of"] }, [])];
+        this.policies = [
+            policy(
+                "exchange-default-deny-ingress",
+                { "app.kubernetes.io/part-of": PLATFORM_LABELS["app.kubernetes.io/part-of"] },
+                [],
+            ),
+        ];
 
         for (const { to, from, fromIngressController } of args.allowed) {
             const port = [{ protocol: "TCP", port: to.contract.containerPort }];
             const rules: PolicyRule[] = [];
             if (from.length > 0) {
-                rules.push({ from: from.map((client) => ({ podSelector: { matchLabels: client.selectorLabels } })), ports: port });
+                rules.push({
+                    from: from.map((client) => ({ podSelector: { matchLabels: client.selectorLabels } })),
+                    ports: port,
+                });
             }
             if (fromIngressController) {
                 rules.push({ from: [fromNamespace(settings.ingressControllerNamespace)], ports: port });
@@ -62,7 +73,10 @@ export class NetworkPolicies extends pulumi.ComponentResource {
                 rules.push({ ports: port });
             }
             if (to.settings.metricsPort !== undefined) {
-                rules.push({ from: [fromNamespace(settings.monitoringNamespace)], ports: [{ protocol: "TCP", port: to.settings.metricsPort }] });
+                rules.push({
+                    from: [fromNamespace(settings.monitoringNamespace)],
+                    ports: [{ protocol: "TCP", port: to.settings.metricsPort }],
+                });
             }
             this.policies.push(policy(`${to.contract.appName}-allow-ingress`, to.selectorLabels, rules));
         }

@@ -34,11 +34,21 @@ export class Postgres extends pulumi.ComponentResource {
         const { settings } = args;
 
         // Letters and digits only: the password goes into a URL unescaped by most clients.
-        const password = new random.RandomPassword(OBJECT_NAMES.postgresPassword, { length: 32, special: false }, { parent: this });
-        this.connectionString = pulumi.secret(password.result.apply((pw) => postgresUrl(settings.user, pw, settings.database)));
+        const password = new random.RandomPassword(
+            OBJECT_NAMES.postgresPassword,
+            { length: 32, special: false },
+            { parent: this },
+        );
+        this.connectionString = pulumi.secret(
+            password.result.apply((pw) => postgresUrl(settings.user, pw, settings.database)),
+        );
 
         // The official image reads these names; the container gets each from the Secret by name.
-        const serverCredentials = { POSTGRES_USER: settings.user, POSTGRES_PASSWORD: password.result, POSTGRES_DB: settings.database };
+        const serverCredentials = {
+            POSTGRES_USER: settings.user,
+            POSTGRES_PASSWORD: password.result,
+            POSTGRES_DB: settings.database,
+        };
         const secretName = OBJECT_NAMES.postgresCredentials;
         this.credentials = new k8s.core.v1.Secret(
             secretName,
@@ -71,7 +81,13 @@ export class Postgres extends pulumi.ComponentResource {
                     { name: "PGDATA", value: `${DATA_MOUNT}/pgdata` },
                 ],
                 healthCheck: {
-                    exec: { command: ["sh", "-c", `exec pg_isready -U "$POSTGRES_USER" -d "$POSTGRES_DB" -h 127.0.0.1 -p ${POSTGRES.containerPort}`] },
+                    exec: {
+                        command: [
+                            "sh",
+                            "-c",
+                            `exec pg_isready -U "$POSTGRES_USER" -d "$POSTGRES_DB" -h 127.0.0.1 -p ${POSTGRES.containerPort}`,
+                        ],
+                    },
                 },
                 // A database may take a while to recover after a restart: more patience than an app.
                 probeTimings: {
@@ -80,7 +96,11 @@ export class Postgres extends pulumi.ComponentResource {
                 },
                 // The root filesystem stays read-only; the server writes its socket and temp files here.
                 volumes: [
-                    { name: "data", mountPath: DATA_MOUNT, source: { persistentVolumeClaim: { claimName: this.dataClaim.metadata.name } } },
+                    {
+                        name: "data",
+                        mountPath: DATA_MOUNT,
+                        source: { persistentVolumeClaim: { claimName: this.dataClaim.metadata.name } },
+                    },
                     { name: "run", mountPath: "/var/run/postgresql", source: { emptyDir: {} } },
                     { name: "tmp", mountPath: "/tmp", source: { emptyDir: {} } },
                 ],

@@ -106,12 +106,20 @@ export class ServiceDeployment extends pulumi.ComponentResource {
         this.deployment = this.createDeployment(args);
 
         // Port 80 of the main and external Services leads to the container's own named port.
-        const mainPort: ServicePort = { name: contract.portName, port: SERVICE_PORT, targetPort: contract.containerPort, protocol: "TCP" };
+        const mainPort: ServicePort = {
+            name: contract.portName,
+            port: SERVICE_PORT,
+            targetPort: contract.containerPort,
+            protocol: "TCP",
+        };
         const metricsPort: ServicePort[] =
             settings.metricsPort === undefined
                 ? []
                 : [{ name: "metrics", port: settings.metricsPort, targetPort: settings.metricsPort, protocol: "TCP" }];
-        const affinity = settings.sessionAffinity === "ClientIP" ? { clientIP: { timeoutSeconds: settings.sessionAffinityTimeoutSeconds } } : undefined;
+        const affinity =
+            settings.sessionAffinity === "ClientIP"
+                ? { clientIP: { timeoutSeconds: settings.sessionAffinityTimeoutSeconds } }
+                : undefined;
 
         this.service = this.createService(contract.serviceName, {
             type: settings.serviceType,
@@ -120,7 +128,10 @@ export class ServiceDeployment extends pulumi.ComponentResource {
             sessionAffinityConfig: affinity,
         });
         if (settings.external) {
-            this.externalService = this.createService(externalServiceName(contract), { type: "LoadBalancer", ports: [mainPort] });
+            this.externalService = this.createService(externalServiceName(contract), {
+                type: "LoadBalancer",
+                ports: [mainPort],
+            });
         }
         if (settings.headless) {
             this.headlessService = this.createService(headlessServiceName(contract), {
@@ -166,7 +177,10 @@ export class ServiceDeployment extends pulumi.ComponentResource {
     private createService(serviceName: string, spec: k8s.types.input.core.v1.ServiceSpec): k8s.core.v1.Service {
         return new k8s.core.v1.Service(
             serviceName,
-            { metadata: platformMetadata(serviceName, this.namespace, this.podLabels), spec: { ...spec, selector: this.selectorLabels } },
+            {
+                metadata: platformMetadata(serviceName, this.namespace, this.podLabels),
+                spec: { ...spec, selector: this.selectorLabels },
+            },
             this.fixedName(),
         );
     }
@@ -178,7 +192,10 @@ export class ServiceDeployment extends pulumi.ComponentResource {
             .map((service) =>
                 pulumi
                     .all([service.metadata.name, namespace, service.spec.ports])
-                    .apply(([serviceName, ns, ports]): [string, string] => [serviceName, clusterDnsName(serviceName, ns, ports[0].port)]),
+                    .apply(([serviceName, ns, ports]): [string, string] => [
+                        serviceName,
+                        clusterDnsName(serviceName, ns, ports[0].port),
+                    ]),
             );
         return pulumi.all(entries).apply((pairs) => Object.fromEntries(pairs));
     }
@@ -189,7 +206,9 @@ function podSpec(args: ServiceDeploymentArgs): k8s.types.input.core.v1.PodSpec {
     const { contract, settings } = args;
     const user = args.runAsUser ?? APP_USER;
     const timings = args.probeTimings ?? APP_PROBE_TIMINGS;
-    const ports: k8s.types.input.core.v1.ContainerPort[] = [{ name: contract.portName, containerPort: contract.containerPort, protocol: "TCP" }];
+    const ports: k8s.types.input.core.v1.ContainerPort[] = [
+        { name: contract.portName, containerPort: contract.containerPort, protocol: "TCP" },
+    ];
     if (settings.metricsPort !== undefined) {
         ports.push({ name: "metrics", containerPort: settings.metricsPort, protocol: "TCP" });
     }
@@ -217,7 +236,8 @@ function podSpec(args: ServiceDeploymentArgs): k8s.types.input.core.v1.PodSpec {
                 readinessProbe: { ...args.healthCheck, ...timings.readiness },
                 livenessProbe: { ...args.healthCheck, ...timings.liveness },
                 securityContext: CONTAINER_SECURITY_CONTEXT,
-                volumeMounts: volumes.length > 0 ? volumes.map(({ name, mountPath }) => ({ name, mountPath })) : undefined,
+                volumeMounts:
+                    volumes.length > 0 ? volumes.map(({ name, mountPath }) => ({ name, mountPath })) : undefined,
             },
         ],
         volumes: volumes.length > 0 ? volumes.map(({ name, source }) => ({ name, ...source })) : undefined,

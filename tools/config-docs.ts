@@ -47,7 +47,7 @@ function formatDefault(value: unknown): string {
 /** The docs and the default found on the way from a key's schema to its inner schema. */
 function wrapperFacts(schema: z.ZodType): { allowed?: string; description?: string; default?: unknown } {
     const facts: { allowed?: string; description?: string; default?: unknown } = {};
-    for (let node: z.ZodType | undefined = schema; node !== undefined; ) {
+    for (let node: z.ZodType | undefined = schema; node !== undefined;) {
         const docs = keyDocs(node);
         facts.allowed ??= docs?.allowed;
         facts.description ??= docs?.description;
@@ -119,9 +119,14 @@ function configTable(): string {
                 : owners.map((owner) => [owner, ...row.path.slice(1)].join(".")).join(", ");
         const cell = (field: "type" | "default" | "allowed" | "description") =>
             mergedCell(group.map((r) => ({ section: r.path[0], value: r[field] })));
-        lines.push(`| \`${key}\` | ${cell("type")} | ${cell("default")} | ${cell("allowed")} | ${cell("description")} |`);
+        lines.push(
+            `| \`${key}\` | ${cell("type")} | ${cell("default")} | ${cell("allowed")} | ${cell("description")} |`,
+        );
     }
-    lines.push("", `\`<svc>\` is ${services.map((s) => `\`${s}\``).join(", ")}. Unknown keys at any level are refused.`);
+    lines.push(
+        "",
+        `\`<svc>\` is ${services.map((s) => `\`${s}\``).join(", ")}. Unknown keys at any level are refused.`,
+    );
     return lines.join("\n");
 }
 

@@ -16,7 +16,10 @@ describe("generated config docs", () => {
         try {
             const readme = fs.readFileSync(path.join(PROJECT_ROOT, "README.md"), "utf8");
             const project = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), "utf8");
-            fs.writeFileSync(path.join(copy, "README.md"), readme.replace("| `namespace` | string | `default`", "| `namespace` | string | `prod`"));
+            fs.writeFileSync(
+                path.join(copy, "README.md"),
+                readme.replace("| `namespace` | string | `default`", "| `namespace` | string | `prod`"),
+            );
             fs.writeFileSync(path.join(copy, "Pulumi.yaml"), project.replace("  redis:\n", "  rediss:\n"));
             assert.deepStrictEqual(staleFiles(copy), ["Pulumi.yaml", "README.md"]);
             writeFiles(copy);

@@ -27,7 +27,10 @@ describe("config defaults", () => {
     });
 
     it("accepts images by digest and with a registry port", () => {
-        assert.strictEqual(imageTagProblem("postgres@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"), undefined);
+        assert.strictEqual(
+            imageTagProblem("postgres@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
+            undefined,
+        );
         assert.strictEqual(imageTagProblem("registry.local:5000/exchange/router:1.2.3"), undefined);
         assert.notStrictEqual(imageTagProblem("registry.local:5000/exchange/router"), undefined);
     });
@@ -36,26 +39,78 @@ describe("config defaults", () => {
 /** Each case: the override, and the fragments the message must contain (key, value, what is allowed). */
 const INVALID: [string, Record<string, unknown>, string[]][] = [
     ["unknown top-level key", { routr: { replicas: 2 } }, ["exchange:routr", "unknown key", "router"]],
-    ["unknown key inside a service", { router: { replica: 2 } }, ["exchange:router.replica", "unknown key", "replicas"]],
-    ["service type outside the list", { router: { serviceType: "NodePort" } }, ["exchange:router.serviceType", '"NodePort"', "ClusterIP, LoadBalancer"]],
-    ["session affinity outside the list", { wsStream: { sessionAffinity: "Cookie" } }, ["exchange:wsStream.sessionAffinity", '"Cookie"', "None, ClientIP"]],
-    ["affinity timeout too large", { wsStream: { sessionAffinityTimeoutSeconds: 86401 } }, ["exchange:wsStream.sessionAffinityTimeoutSeconds", "86401", "1 to 86400"]],
-    ["affinity timeout zero", { router: { sessionAffinityTimeoutSeconds: 0 } }, ["exchange:router.sessionAffinityTimeoutSeconds", "0", "1 to 86400"]],
+    [
+        "unknown key inside a service",
+        { router: { replica: 2 } },
+        ["exchange:router.replica", "unknown key", "replicas"],
+    ],
+    [
+        "service type outside the list",
+        { router: { serviceType: "NodePort" } },
+        ["exchange:router.serviceType", '"NodePort"', "ClusterIP, LoadBalancer"],
+    ],
+    [
+        "session affinity outside the list",
+        { wsStream: { sessionAffinity: "Cookie" } },
+        ["exchange:wsStream.sessionAffinity", '"Cookie"', "None, ClientIP"],
+    ],
+    [
+        "affinity timeout too large",
+        { wsStream: { sessionAffinityTimeoutSeconds: 86401 } },
+        ["exchange:wsStream.sessionAffinityTimeoutSeconds", "86401", "1 to 86400"],
+    ],
+    [
+        "affinity timeout zero",
+        { router: { sessionAffinityTimeoutSeconds: 0 } },
+        ["exchange:router.sessionAffinityTimeoutSeconds", "0", "1 to 86400"],
+    ],
     ["replicas below 1", { router: { replicas: 0 } }, ["exchange:router.replicas", "0", "1 to 100"]],
     ["replicas not an integer", { wsStream: { replicas: 1.5 } }, ["exchange:wsStream.replicas", "1.5", "integer"]],
     ["replicas as text", { wsStream: { replicas: "three" } }, ["exchange:wsStream.replicas", '"three"', "integer"]],
     ["a second postgres writer", { postgres: { replicas: 2 } }, ["exchange:postgres.replicas", "2", "1 to 1"]],
-    ["image without a tag", { router: { image: "exchange/router" } }, ["exchange:router.image", '"exchange/router"', "pinned tag"]],
+    [
+        "image without a tag",
+        { router: { image: "exchange/router" } },
+        ["exchange:router.image", '"exchange/router"', "pinned tag"],
+    ],
     ["image tagged latest", { redis: { image: "redis:latest" } }, ["exchange:redis.image", '"redis:latest"', "latest"]],
-    ["metrics port out of range", { router: { metricsPort: 70000 } }, ["exchange:router.metricsPort", "70000", "1 to 65535"]],
-    ["metrics port equal to the service port", { router: { metricsPort: 8080 } }, ["exchange:router.metricsPort", "8080", "differ"]],
+    [
+        "metrics port out of range",
+        { router: { metricsPort: 70000 } },
+        ["exchange:router.metricsPort", "70000", "1 to 65535"],
+    ],
+    [
+        "metrics port equal to the service port",
+        { router: { metricsPort: 8080 } },
+        ["exchange:router.metricsPort", "8080", "differ"],
+    ],
     ["external not a boolean", { router: { external: "yes" } }, ["exchange:router.external", '"yes"', "true or false"]],
-    ["bad CPU quantity", { router: { resources: { limits: { cpu: "lots" } } } }, ["exchange:router.resources.limits.cpu", '"lots"', "250m"]],
-    ["requests above limits", { router: { resources: { requests: { memory: "2Gi" } } } }, ["exchange:router.resources.requests.memory", '"2Gi"', "limits.memory"]],
+    [
+        "bad CPU quantity",
+        { router: { resources: { limits: { cpu: "lots" } } } },
+        ["exchange:router.resources.limits.cpu", '"lots"', "250m"],
+    ],
+    [
+        "requests above limits",
+        { router: { resources: { requests: { memory: "2Gi" } } } },
+        ["exchange:router.resources.requests.memory", '"2Gi"', "limits.memory"],
+    ],
     ["bad storage size", { redis: { storage: { size: "big" } } }, ["exchange:redis.storage.size", '"big"', "10Gi"]],
-    ["namespace not a DNS label", { namespace: "Trading_Floor" }, ["exchange:namespace", '"Trading_Floor"', "DNS label"]],
-    ["TLS without a host", { ingress: { tls: { secretName: "tls", clusterIssuer: "le" } } }, ["exchange:ingress", "needs ingress.host"]],
-    ["TLS missing its issuer", { ingress: { host: "exchange.example.com", tls: { secretName: "tls" } } }, ["exchange:ingress.tls.clusterIssuer", "required"]],
+    [
+        "namespace not a DNS label",
+        { namespace: "Trading_Floor" },
+        ["exchange:namespace", '"Trading_Floor"', "DNS label"],
+    ],
+    [
+        "TLS without a host",
+        { ingress: { tls: { secretName: "tls", clusterIssuer: "le" } } },
+        ["exchange:ingress", "needs ingress.host"],
+    ],
+    [
+        "TLS missing its issuer",
+        { ingress: { host: "exchange.example.com", tls: { secretName: "tls" } } },
+        ["exchange:ingress.tls.clusterIssuer", "required"],
+    ],
     ["service settings not an object", { redis: "small" }, ["exchange:redis", '"small"', "object"]],
 ];
 
@@ -66,7 +121,10 @@ describe("invalid config is refused before any resource is registered", () => {
             const run = await runProgram(withConfig(stackConfig("dev"), override));
             assert.ok(run.error instanceof ConfigError, `expected a ConfigError, got ${run.error}`);
             for (const fragment of fragments) {
-                assert.ok(run.error.message.includes(fragment), `message lacks ${JSON.stringify(fragment)}:\n${run.error.message}`);
+                assert.ok(
+                    run.error.message.includes(fragment),
+                    `message lacks ${JSON.stringify(fragment)}:\n${run.error.message}`,
+                );
             }
             assert.deepStrictEqual(run.resources, [], "nothing may be registered");
         });

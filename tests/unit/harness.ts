@@ -34,15 +34,22 @@ export interface ProgramRun {
 
 /** A stack file's `config:` as the CLI hands it to the program: key -> string (objects as JSON). */
 export function stackConfig(stack: string): Record<string, string> {
-    const file = yaml.load(fs.readFileSync(path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config?: Record<string, unknown> };
+    const file = yaml.load(fs.readFileSync(path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`), "utf8")) as {
+        config?: Record<string, unknown>;
+    };
     return Object.fromEntries(
-        Object.entries(file.config ?? {}).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]),
+        Object.entries(file.config ?? {}).map(([key, value]) => [
+            key,
+            typeof value === "string" ? value : JSON.stringify(value),
+        ]),
     );
 }
 
 // The policy pack's fixture merge (objects merge, arrays and scalars replace), compiled, as
 // policy-pack.test.ts loads the pack's harness: one deep merge for both test suites.
-const fixtures: typeof import("../../policy/bin/tests/fixtures") = require(path.join(PROJECT_ROOT, "policy", "bin", "tests", "fixtures"));
+const fixtures: typeof import("../../policy/bin/tests/fixtures") = require(
+    path.join(PROJECT_ROOT, "policy", "bin", "tests", "fixtures"),
+);
 
 /** Deep-merges `overrides` (plain objects) into a stack config's `exchange:<key>` values. */
 export function withConfig(base: Record<string, string>, overrides: Record<string, unknown>): Record<string, string> {
@@ -159,7 +166,11 @@ export function ofType(run: ProgramRun, type: string): RegisteredResource[] {
 export function named(run: ProgramRun, type: string, name: string): RegisteredResource {
     const found = run.resources.find((r) => r.type === type && r.inputs.metadata?.name === name);
     if (!found) {
-        throw new Error(`no ${type} named ${name}; registered: ${ofType(run, type).map((r) => r.inputs.metadata?.name).join(", ")}`);
+        throw new Error(
+            `no ${type} named ${name}; registered: ${ofType(run, type)
+                .map((r) => r.inputs.metadata?.name)
+                .join(", ")}`,
+        );
     }
     return found;
 }

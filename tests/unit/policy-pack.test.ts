@@ -7,7 +7,9 @@ import * as path from "path";
 import { PROJECT_ROOT, ProgramRun, runProgram, stackConfig, TYPES, withConfig } from "./harness";
 
 // The compiled harness, so that @pulumi/policy resolves from the pack's own node_modules.
-const pack: typeof import("../../policy/bin/tests/harness") = require(path.join(PROJECT_ROOT, "policy", "bin", "tests", "harness"));
+const pack: typeof import("../../policy/bin/tests/harness") = require(
+    path.join(PROJECT_ROOT, "policy", "bin", "tests", "harness"),
+);
 
 function asPolicyResources(run: ProgramRun) {
     return run.resources
@@ -15,7 +17,11 @@ function asPolicyResources(run: ProgramRun) {
         .map((r) => ({ type: r.type, name: r.name, props: r.inputs }));
 }
 
-async function violationsOf(config: Record<string, string>, policyConfig = {}, mutate = (_: ReturnType<typeof asPolicyResources>) => {}) {
+async function violationsOf(
+    config: Record<string, string>,
+    policyConfig = {},
+    mutate = (_: ReturnType<typeof asPolicyResources>) => {},
+) {
     const run = await runProgram(config);
     assert.ifError(run.error);
     const resources = asPolicyResources(run);
@@ -49,12 +55,17 @@ describe("the policy pack on the program's resources", () => {
 
     it("a selector typo is a mandatory violation naming the Service", async () => {
         const violations = await violationsOf(stackConfig("dev"), {}, (resources) => {
-            const service = resources.find((r) => r.type === TYPES.service && r.props.metadata.name === "exchange-redis-service")!;
+            const service = resources.find(
+                (r) => r.type === TYPES.service && r.props.metadata.name === "exchange-redis-service",
+            )!;
             service.props.spec.selector = { app: "exchange-rdis" };
         });
         const mandatory = pack.mandatory(violations);
         // Only the selector policy: with no workload selected there is no port to resolve against.
-        assert.deepStrictEqual(mandatory.map((v) => v.policyName), ["service-selector-matches-workload"]);
+        assert.deepStrictEqual(
+            mandatory.map((v) => v.policyName),
+            ["service-selector-matches-workload"],
+        );
         assert.match(mandatory[0].message, /exchange-redis-service/);
         assert.match(mandatory[0].message, /exchange-rdis/);
     });
@@ -62,9 +73,14 @@ describe("the policy pack on the program's resources", () => {
     it("an unlisted LoadBalancer is a mandatory violation; the allowlist clears it", async () => {
         const config = withConfig(stackConfig("dev"), { router: { external: true } });
         const violations = pack.mandatory(await violationsOf(config));
-        assert.deepStrictEqual(violations.map((v) => v.policyName), ["service-clusterip-by-default"]);
+        assert.deepStrictEqual(
+            violations.map((v) => v.policyName),
+            ["service-clusterip-by-default"],
+        );
         assert.match(violations[0].message, /exchange-router-external/);
-        const allowed = await violationsOf(config, { "service-clusterip-by-default": { allowedLoadBalancers: ["exchange-router-external"] } });
+        const allowed = await violationsOf(config, {
+            "service-clusterip-by-default": { allowedLoadBalancers: ["exchange-router-external"] },
+        });
         assert.deepStrictEqual(pack.mandatory(allowed), []);
     });
 });

@@ -3,7 +3,6 @@ import * as assert from "assert";
 import { PLATFORM_SERVICES, POSTGRES, REDIS, ROUTER, WS_STREAM } from "../../contract";
 import { isSecretValue, named, ofType, ProgramRun, runProgram, stackConfig, TYPES } from "./harness";
 
-
 function podLabelsOf(run: ProgramRun, appName: string): Record<string, string> {
     return named(run, TYPES.deployment, appName).inputs.spec.template.metadata.labels;
 }
@@ -25,21 +24,36 @@ function describeCommonFacts(stack: string, load: () => ProgramRun) {
                 const run = load();
                 const service = named(run, TYPES.service, platformService.serviceName).inputs;
                 assert.deepStrictEqual(service.spec.selector, { app: platformService.appName });
-                assert.ok(selects(service.spec.selector, podLabelsOf(run, platformService.appName)), "selector must match the pod template labels");
-                assert.deepStrictEqual(service.spec.ports[0], { name: platformService.portName, port: 80, targetPort: platformService.containerPort, protocol: "TCP" });
+                assert.ok(
+                    selects(service.spec.selector, podLabelsOf(run, platformService.appName)),
+                    "selector must match the pod template labels",
+                );
+                assert.deepStrictEqual(service.spec.ports[0], {
+                    name: platformService.portName,
+                    port: 80,
+                    targetPort: platformService.containerPort,
+                    protocol: "TCP",
+                });
                 assert.strictEqual(service.metadata.namespace, "default");
             });
 
             it(`${platformService.appName}: named container port ${platformService.portName}=${platformService.containerPort}, pinned image, probes, resources, non-root`, () => {
                 const run = load();
                 const container = containerOf(run, platformService.appName);
-                assert.deepStrictEqual(container.ports[0], { name: platformService.portName, containerPort: platformService.containerPort, protocol: "TCP" });
+                assert.deepStrictEqual(container.ports[0], {
+                    name: platformService.portName,
+                    containerPort: platformService.containerPort,
+                    protocol: "TCP",
+                });
                 assert.match(container.image, /:[\w.-]+$/);
                 assert.doesNotMatch(container.image, /:latest$/);
                 assert.ok(container.readinessProbe, "readiness probe");
                 assert.ok(container.livenessProbe, "liveness probe");
                 for (const part of ["requests", "limits"]) {
-                    assert.ok(container.resources[part].cpu && container.resources[part].memory, `${part} cpu and memory`);
+                    assert.ok(
+                        container.resources[part].cpu && container.resources[part].memory,
+                        `${part} cpu and memory`,
+                    );
                 }
                 assert.strictEqual(container.securityContext.allowPrivilegeEscalation, false);
                 assert.strictEqual(container.securityContext.runAsNonRoot, true);
@@ -58,17 +72,31 @@ function describeCommonFacts(stack: string, load: () => ProgramRun) {
 
         it("every object is labelled part-of=exchange and lets Pulumi take back hand-edited fields", () => {
             for (const resource of load().resources.filter((r) => r.type.startsWith("kubernetes:"))) {
-                assert.strictEqual(resource.inputs.metadata.labels["app.kubernetes.io/part-of"], "exchange", resource.name);
+                assert.strictEqual(
+                    resource.inputs.metadata.labels["app.kubernetes.io/part-of"],
+                    "exchange",
+                    resource.name,
+                );
                 if (resource.type !== TYPES.namespace) {
-                    assert.strictEqual(resource.inputs.metadata.annotations["pulumi.com/patchForce"], "true", resource.name);
+                    assert.strictEqual(
+                        resource.inputs.metadata.annotations["pulumi.com/patchForce"],
+                        "true",
+                        resource.name,
+                    );
                 }
             }
         });
 
         it("every Kubernetes object is a child of a component, not of the stack", () => {
             const run = load();
-            for (const resource of run.resources.filter((r) => r.type.startsWith("kubernetes:") && r.type !== TYPES.namespace)) {
-                assert.match(resource.parentUrn, /exchange:platform:/, `${resource.type} ${resource.name} parent ${resource.parentUrn}`);
+            for (const resource of run.resources.filter(
+                (r) => r.type.startsWith("kubernetes:") && r.type !== TYPES.namespace,
+            )) {
+                assert.match(
+                    resource.parentUrn,
+                    /exchange:platform:/,
+                    `${resource.type} ${resource.name} parent ${resource.parentUrn}`,
+                );
             }
         });
     });
@@ -78,14 +106,25 @@ function describeCommonFacts(stack: string, load: () => ProgramRun) {
             const run = load();
             const env = containerOf(run, ROUTER.appName).env;
             assert.deepStrictEqual(env, [
-                { name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: "exchange-postgres-credentials", key: "DATABASE_URL" } } },
-                { name: "REDIS_URL", valueFrom: { configMapKeyRef: { name: "exchange-redis-connection", key: "REDIS_URL" } } },
+                {
+                    name: "DATABASE_URL",
+                    valueFrom: { secretKeyRef: { name: "exchange-postgres-credentials", key: "DATABASE_URL" } },
+                },
+                {
+                    name: "REDIS_URL",
+                    valueFrom: { configMapKeyRef: { name: "exchange-redis-connection", key: "REDIS_URL" } },
+                },
             ]);
         });
 
         it("the stream gets REDIS_URL from the ConfigMap", () => {
             const env = containerOf(load(), WS_STREAM.appName).env;
-            assert.deepStrictEqual(env, [{ name: "REDIS_URL", valueFrom: { configMapKeyRef: { name: "exchange-redis-connection", key: "REDIS_URL" } } }]);
+            assert.deepStrictEqual(env, [
+                {
+                    name: "REDIS_URL",
+                    valueFrom: { configMapKeyRef: { name: "exchange-redis-connection", key: "REDIS_URL" } },
+                },
+            ]);
         });
 
         it("no container has a literal value that looks like a credential", () => {
@@ -93,7 +132,11 @@ function describeCommonFacts(stack: string, load: () => ProgramRun) {
                 for (const container of deployment.inputs.spec.template.spec.containers) {
                     for (const variable of container.env ?? []) {
                         if (variable.value !== undefined) {
-                            assert.doesNotMatch(variable.name, /PASSWORD|SECRET|TOKEN|URL/i, `${deployment.name}: ${variable.name}`);
+                            assert.doesNotMatch(
+                                variable.name,
+                                /PASSWORD|SECRET|TOKEN|URL/i,
+                                `${deployment.name}: ${variable.name}`,
+                            );
                             assert.doesNotMatch(variable.value, /:\/\/[^/]*:[^/]*@/);
                         }
                     }
@@ -106,15 +149,21 @@ function describeCommonFacts(stack: string, load: () => ProgramRun) {
             const secret = named(run, TYPES.secret, "exchange-postgres-credentials");
             const password = ofType(run, TYPES.password);
             assert.strictEqual(password.length, 1);
-            assert.strictEqual(secret.inputs.stringData.DATABASE_URL, `postgresql://exchange:mockpassword${password[0].name.length}@exchange-postgres-service:80/exchange`);
+            assert.strictEqual(
+                secret.inputs.stringData.DATABASE_URL,
+                `postgresql://exchange:mockpassword${password[0].name.length}@exchange-postgres-service:80/exchange`,
+            );
             assert.ok(
-                isSecretValue(secret.rawInputs.stringData) || isSecretValue(secret.rawInputs.stringData.POSTGRES_PASSWORD),
+                isSecretValue(secret.rawInputs.stringData) ||
+                    isSecretValue(secret.rawInputs.stringData.POSTGRES_PASSWORD),
                 "the password must travel as a secret",
             );
         });
 
         it("the ConfigMap holds the contract's Redis URL", () => {
-            assert.deepStrictEqual(named(load(), TYPES.configMap, "exchange-redis-connection").inputs.data, { REDIS_URL: "redis://exchange-redis-service:80" });
+            assert.deepStrictEqual(named(load(), TYPES.configMap, "exchange-redis-connection").inputs.data, {
+                REDIS_URL: "redis://exchange-redis-service:80",
+            });
         });
 
         it("the connection strings are a secret stack output", () => {
@@ -147,7 +196,9 @@ function describeCommonFacts(stack: string, load: () => ProgramRun) {
         it("/backend/* goes to exchange-router-service:80 with the prefix stripped", () => {
             const ingress = named(load(), TYPES.ingress, "exchange-backend").inputs;
             const path = ingress.spec.rules[0].http.paths[0];
-            assert.deepStrictEqual(path.backend, { service: { name: "exchange-router-service", port: { number: 80 } } });
+            assert.deepStrictEqual(path.backend, {
+                service: { name: "exchange-router-service", port: { number: 80 } },
+            });
             const pattern = new RegExp(`^${path.path}$`);
             const rewrite = ingress.metadata.annotations["nginx.ingress.kubernetes.io/rewrite-target"];
             const rewritten = (url: string) => url.replace(pattern, rewrite.replace(/\$(\d)/g, "$$$1"));
@@ -160,7 +211,11 @@ function describeCommonFacts(stack: string, load: () => ProgramRun) {
         it("/ws goes to exchange-ws-stream-service:80 unchanged, with long proxy timeouts", () => {
             const ingress = named(load(), TYPES.ingress, "exchange-ws").inputs;
             const path = ingress.spec.rules[0].http.paths[0];
-            assert.deepStrictEqual(path, { path: "/ws", pathType: "Prefix", backend: { service: { name: "exchange-ws-stream-service", port: { number: 80 } } } });
+            assert.deepStrictEqual(path, {
+                path: "/ws",
+                pathType: "Prefix",
+                backend: { service: { name: "exchange-ws-stream-service", port: { number: 80 } } },
+            });
             assert.ok(!("nginx.ingress.kubernetes.io/rewrite-target" in ingress.metadata.annotations));
             assert.strictEqual(ingress.metadata.annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"], "3600");
         });
@@ -173,12 +228,22 @@ function describeCommonFacts(stack: string, load: () => ProgramRun) {
             const deny = policies.find((p) => p.metadata.name === "exchange-default-deny-ingress");
             assert.deepStrictEqual(deny.spec.ingress, []);
             for (const platformService of PLATFORM_SERVICES) {
-                assert.ok(selects(deny.spec.podSelector.matchLabels, podLabelsOf(run, platformService.appName)), `deny-all covers ${platformService.appName}`);
+                assert.ok(
+                    selects(deny.spec.podSelector.matchLabels, podLabelsOf(run, platformService.appName)),
+                    `deny-all covers ${platformService.appName}`,
+                );
             }
             const allowedClients = (platformService: typeof ROUTER) => {
                 const policy = policies.find((p) => p.metadata.name === `${platformService.appName}-allow-ingress`);
                 assert.deepStrictEqual(policy.spec.podSelector.matchLabels, { app: platformService.appName });
-                return policy.spec.ingress.flatMap((rule: any) => (rule.from ?? [{ any: true }]).map((peer: any) => peer.podSelector?.matchLabels?.app ?? peer.namespaceSelector?.matchLabels?.["kubernetes.io/metadata.name"] ?? "anywhere"));
+                return policy.spec.ingress.flatMap((rule: any) =>
+                    (rule.from ?? [{ any: true }]).map(
+                        (peer: any) =>
+                            peer.podSelector?.matchLabels?.app ??
+                            peer.namespaceSelector?.matchLabels?.["kubernetes.io/metadata.name"] ??
+                            "anywhere",
+                    ),
+                );
             };
             assert.deepStrictEqual(allowedClients(POSTGRES), ["exchange-router"]);
             assert.deepStrictEqual(allowedClients(REDIS), ["exchange-router", "exchange-ws-stream"]);
@@ -201,7 +266,10 @@ describe("dev stack", () => {
             assert.strictEqual(deployment.inputs.spec.replicas, 1, deployment.name);
         }
         const services = ofType(run, TYPES.service).map((s) => s.inputs);
-        assert.deepStrictEqual(services.map((s) => s.metadata.name).sort(), PLATFORM_SERVICES.map((s) => s.serviceName).sort());
+        assert.deepStrictEqual(
+            services.map((s) => s.metadata.name).sort(),
+            PLATFORM_SERVICES.map((s) => s.serviceName).sort(),
+        );
         assert.ok(services.every((s) => s.spec.type === "ClusterIP" && s.spec.sessionAffinity === "None"));
         for (const ingress of ofType(run, TYPES.ingress)) {
             assert.strictEqual(ingress.inputs.spec.tls, undefined);
@@ -253,37 +321,56 @@ describe("prod stack", () => {
             { name: "http", port: 80, targetPort: 8080, protocol: "TCP" },
             { name: "metrics", port: 9090, targetPort: 9090, protocol: "TCP" },
         ]);
-        assert.deepStrictEqual(containerOf(run, ROUTER.appName).ports[1], { name: "metrics", containerPort: 9090, protocol: "TCP" });
+        assert.deepStrictEqual(containerOf(run, ROUTER.appName).ports[1], {
+            name: "metrics",
+            containerPort: 9090,
+            protocol: "TCP",
+        });
     });
 
     it("adds exchange-postgres-headless with clusterIP None on 5432", () => {
         const headless = named(run, TYPES.service, "exchange-postgres-headless");
         assert.strictEqual(headless.inputs.spec.clusterIP, "None");
         assert.deepStrictEqual(headless.inputs.spec.selector, { app: "exchange-postgres" });
-        assert.deepStrictEqual(headless.inputs.spec.ports, [{ name: "postgresql", port: 5432, targetPort: 5432, protocol: "TCP" }]);
+        assert.deepStrictEqual(headless.inputs.spec.ports, [
+            { name: "postgresql", port: 5432, targetPort: 5432, protocol: "TCP" },
+        ]);
         assert.strictEqual(headless.deleteBeforeReplace, true);
     });
 
     it("serves exchange.jogeshwar.xyz over TLS issued by cert-manager", () => {
         for (const ingress of ofType(run, TYPES.ingress).map((i) => i.inputs)) {
             assert.strictEqual(ingress.spec.rules[0].host, "exchange.jogeshwar.xyz");
-            assert.deepStrictEqual(ingress.spec.tls, [{ hosts: ["exchange.jogeshwar.xyz"], secretName: "exchange-tls" }]);
+            assert.deepStrictEqual(ingress.spec.tls, [
+                { hosts: ["exchange.jogeshwar.xyz"], secretName: "exchange-tls" },
+            ]);
             assert.strictEqual(ingress.metadata.annotations["cert-manager.io/cluster-issuer"], "letsencrypt-prod");
         }
-        assert.deepStrictEqual(run.outputs.publicUrls, { api: "https://exchange.jogeshwar.xyz/backend", ws: "wss://exchange.jogeshwar.xyz/ws" });
+        assert.deepStrictEqual(run.outputs.publicUrls, {
+            api: "https://exchange.jogeshwar.xyz/backend",
+            ws: "wss://exchange.jogeshwar.xyz/ws",
+        });
     });
 
     it("protects both data claims from deletion", () => {
         const claims = ofType(run, TYPES.claim);
-        assert.deepStrictEqual(claims.map((c) => c.inputs.metadata.name).sort(), ["exchange-postgres-data", "exchange-redis-data"]);
+        assert.deepStrictEqual(claims.map((c) => c.inputs.metadata.name).sort(), [
+            "exchange-postgres-data",
+            "exchange-redis-data",
+        ]);
         assert.ok(claims.every((claim) => claim.protect));
-        assert.strictEqual(named(run, TYPES.claim, "exchange-postgres-data").inputs.spec.resources.requests.storage, "50Gi");
+        assert.strictEqual(
+            named(run, TYPES.claim, "exchange-postgres-data").inputs.spec.resources.requests.storage,
+            "50Gi",
+        );
     });
 
     it("lets the monitoring namespace scrape the router's metrics port", () => {
         const policy = named(run, TYPES.networkPolicy, "exchange-router-allow-ingress").inputs;
         const metricsRule = policy.spec.ingress.find((rule: any) => rule.ports[0].port === 9090);
-        assert.deepStrictEqual(metricsRule.from, [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }]);
+        assert.deepStrictEqual(metricsRule.from, [
+            { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } },
+        ]);
     });
 
     it("includes the headless Service in the DNS names output", () => {

@@ -23,7 +23,9 @@ describe("variants", () => {
             const service = named(run, TYPES.service, platformService.serviceName).inputs;
             assert.strictEqual(service.spec.type, "LoadBalancer");
             assert.deepStrictEqual(service.spec.selector, { app: platformService.appName });
-            const others = ofType(run, TYPES.service).filter((s) => s.inputs.metadata.name !== platformService.serviceName);
+            const others = ofType(run, TYPES.service).filter(
+                (s) => s.inputs.metadata.name !== platformService.serviceName,
+            );
             assert.ok(others.every((s) => s.inputs.spec.type === "ClusterIP"));
         });
     }
@@ -37,7 +39,11 @@ describe("variants", () => {
             ports: [{ name: "http", port: 80, targetPort: 8080, protocol: "TCP" }],
         });
         assert.strictEqual(external.deleteBeforeReplace, true);
-        assert.strictEqual(named(run, TYPES.service, ROUTER.serviceName).inputs.spec.type, "ClusterIP", "the main Service stays ClusterIP");
+        assert.strictEqual(
+            named(run, TYPES.service, ROUTER.serviceName).inputs.spec.type,
+            "ClusterIP",
+            "the main Service stays ClusterIP",
+        );
         assert.strictEqual(
             (run.outputs.serviceDnsNames as Record<string, string>)["exchange-router-external"],
             "exchange-router-external.default.svc.cluster.local:80",
@@ -50,7 +56,10 @@ describe("variants", () => {
         assert.ok(rules.some((rule: any) => rule.from === undefined && rule.ports[0].port === 8080));
         const closed = await devWith({});
         const closedRules = named(closed, TYPES.networkPolicy, "exchange-router-allow-ingress").inputs.spec.ingress;
-        assert.ok(closedRules.every((rule: any) => rule.from !== undefined), "ClusterIP: no rule without a source");
+        assert.ok(
+            closedRules.every((rule: any) => rule.from !== undefined),
+            "ClusterIP: no rule without a source",
+        );
     });
 
     it("router.sessionAffinity ClientIP uses the default timeout of 10800 s", async () => {
@@ -62,7 +71,9 @@ describe("variants", () => {
 
     it("sessionAffinityTimeoutSeconds is applied as given", async () => {
         const run = await devWith({ wsStream: { sessionAffinity: "ClientIP", sessionAffinityTimeoutSeconds: 600 } });
-        assert.deepStrictEqual(named(run, TYPES.service, WS_STREAM.serviceName).inputs.spec.sessionAffinityConfig, { clientIP: { timeoutSeconds: 600 } });
+        assert.deepStrictEqual(named(run, TYPES.service, WS_STREAM.serviceName).inputs.spec.sessionAffinityConfig, {
+            clientIP: { timeoutSeconds: 600 },
+        });
     });
 
     it("redis.metricsPort gives container and Service two named ports", async () => {
@@ -72,7 +83,10 @@ describe("variants", () => {
             { name: "metrics", port: 9121, targetPort: 9121, protocol: "TCP" },
         ]);
         const container = named(run, TYPES.deployment, REDIS.appName).inputs.spec.template.spec.containers[0];
-        assert.deepStrictEqual(container.ports.map((p: any) => p.name), ["redis", "metrics"]);
+        assert.deepStrictEqual(
+            container.ports.map((p: any) => p.name),
+            ["redis", "metrics"],
+        );
     });
 
     it("postgres.headless adds exchange-postgres-headless; the main Service is unchanged", async () => {
@@ -90,7 +104,10 @@ describe("variants", () => {
 
     it("a namespace other than default is created and used by every object and DNS name", async () => {
         const run = await devWith({ namespace: "trading" });
-        assert.deepStrictEqual(ofType(run, TYPES.namespace).map((n) => n.inputs.metadata.name), ["trading"]);
+        assert.deepStrictEqual(
+            ofType(run, TYPES.namespace).map((n) => n.inputs.metadata.name),
+            ["trading"],
+        );
         const namespaced = run.resources.filter((r) => r.type.startsWith("kubernetes:") && r.type !== TYPES.namespace);
         assert.ok(namespaced.length > 10);
         assert.ok(namespaced.every((r) => r.inputs.metadata.namespace === "trading"));
@@ -108,12 +125,18 @@ describe("variants", () => {
     it("the ingress controller namespace is configurable", async () => {
         const run = await devWith({ networkPolicy: { ingressControllerNamespace: "traefik" } });
         const rules = named(run, TYPES.networkPolicy, "exchange-ws-stream-allow-ingress").inputs.spec.ingress;
-        assert.deepStrictEqual(rules[0].from, [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "traefik" } } }]);
+        assert.deepStrictEqual(rules[0].from, [
+            { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "traefik" } } },
+        ]);
     });
 
     it("image, replicas, resources and storage are taken from config", async () => {
         const run = await devWith({
-            router: { image: "registry.local:5000/exchange/router:2.3.1", replicas: 4, resources: { limits: { memory: "2Gi" } } },
+            router: {
+                image: "registry.local:5000/exchange/router:2.3.1",
+                replicas: 4,
+                resources: { limits: { memory: "2Gi" } },
+            },
             postgres: { storage: { size: "20Gi", className: "fast-ssd" } },
         });
         const deployment = named(run, TYPES.deployment, ROUTER.appName).inputs.spec;

@@ -137,6 +137,47 @@ describe("policy pack", () => {
         });
     });
 
+    describe("messages with unknown values anywhere", () => {
+        /** Every `step`-th leaf (from `offset`) replaced by the engine's unknown of its type. */
+        function someLeavesUnknown(resources: TestResource[], step: number, offset: number): TestResource[] {
+            let n = 0;
+            const walk = (v: unknown): unknown => {
+                if (Array.isArray(v)) {
+                    return v.map(walk);
+                }
+                if (v !== null && typeof v === "object") {
+                    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+                }
+                return n++ % step === offset ? allLeavesUnknown(v) : v;
+            };
+            return resources.map((r) => ({ ...r, props: walk(r.props) as Record<string, unknown> }));
+        }
+
+        it("never print an internal marker, a sentinel or an object, and never escape as a preview diagnostic", async () => {
+            // Broken on purpose so that policies speak: a selector typo, a LoadBalancer, a wrong port, a missing backend.
+            const broken = [
+                ...platformWithVariants(),
+                service({ metadata: { name: "typo" }, spec: { selector: { app: "exchange-routr" } } }),
+                service({ metadata: { name: "wrong-port" }, spec: { ports: [{ port: 80, targetPort: 8081 }] } }),
+                mutate(exchangeService("redis"), (p) => (p.spec.ports = unknown.array)),
+            ];
+            let messages = 0;
+            let showingUnknown = 0;
+            for (const step of [2, 3, 5, 7]) {
+                for (let offset = 0; offset < step; offset++) {
+                    const v = await runPolicyPack(someLeavesUnknown(broken, step, offset));
+                    assert.deepEqual(v.filter((x) => x.previewSkipped), []);
+                    for (const x of v) {
+                        assert.doesNotMatch(x.message, /Symbol\(|\[object Object\]|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/, x.message);
+                        messages++;
+                        showingUnknown += x.message.includes("(unknown during preview)") ? 1 : 0;
+                    }
+                }
+            }
+            assert.ok(messages > 10 && showingUnknown > 0, `expected messages, some naming unknown values: ${messages}, ${showingUnknown}`);
+        });
+    });
+
     describe("harness", () => {
         it("reproduces the SDK's behaviour for a policy that reads an unknown value directly", async () => {
             const naive: ResourceValidationPolicy = {

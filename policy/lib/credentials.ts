@@ -32,7 +32,7 @@ function isLiteral(value: string): boolean {
 }
 
 /** Does the env var / key name mark a credential? */
-export function sensitiveName(name: string): boolean {
+function sensitiveName(name: string): boolean {
     return SENSITIVE_NAME.test(name) && !REFERENCE_NAME.test(name);
 }
 
@@ -40,7 +40,7 @@ export function sensitiveName(name: string): boolean {
  * Why a single value embeds a credential (a URL with a password, a password parameter in a query
  * or connection string), or undefined.
  */
-export function valueCredentialProblem(value: string): string | undefined {
+function valueCredentialProblem(value: string): string | undefined {
     for (const m of value.matchAll(URL_USERINFO)) {
         if (isLiteral(decodeSafely(m[1]))) {
             return "holds a URL with an embedded password (scheme://user:password@)";

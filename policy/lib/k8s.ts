@@ -51,7 +51,7 @@ export const isRoute = (t: K8sType): boolean => t.group === GATEWAY_API_GROUP &&
 export const isReferenceGrant = (t: K8sType): boolean => t.group === GATEWAY_API_GROUP && t.kind === "ReferenceGrant";
 
 /** Kinds whose resources carry a pod template (or are a Pod). */
-export const WORKLOAD_KINDS = [
+const WORKLOAD_KINDS = [
     "Deployment",
     "StatefulSet",
     "DaemonSet",
@@ -126,7 +126,7 @@ export function nameMatches(name: ObjectName, literal: string): Tri {
  * generates from that prefix; else Pulumi's auto-name from the logical name. (During a real preview
  * the provider has already filled in the auto-name, so only tests see the last case.)
  */
-export function objectName(props: unknown, logicalName: string): ObjectName {
+function objectName(props: unknown, logicalName: string): ObjectName {
     const name = at(props, "metadata", "name");
     if (isUnknown(name)) {
         return UNKNOWN;
@@ -145,7 +145,7 @@ export function objectName(props: unknown, logicalName: string): ObjectName {
  * The namespace a namespaced resource ends up in: metadata.namespace, else the provider's default
  * namespace (provider config `namespace`), else "default".
  */
-export function effectiveNamespace(props: unknown, providerProps?: unknown): string | Unknown {
+function effectiveNamespace(props: unknown, providerProps?: unknown): string | Unknown {
     const ns = at(props, "metadata", "namespace");
     if (isUnknown(ns)) {
         return UNKNOWN;

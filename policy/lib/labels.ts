@@ -127,7 +127,7 @@ function controllerLabel(w: Workload, key: string, value: string): Tri | undefin
 }
 
 /** Do the pods of `w` carry label `key` = `value`? */
-export function podLabelIs(w: Workload, key: string, value: string): Tri {
+function podLabelIs(w: Workload, key: string, value: string): Tri {
     const byController = controllerLabel(w, key, value);
     if (byController !== undefined) {
         return byController;

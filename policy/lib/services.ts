@@ -31,7 +31,7 @@ export interface ServiceSelection {
 }
 
 /** Is the Service exempt from workload checks (annotation or config list)? */
-export function externalWorkloadService(svc: StackObject, config: ExternalWorkloadConfig): Tri {
+function externalWorkloadService(svc: StackObject, config: ExternalWorkloadConfig): Tri {
     return anyOf([externalWorkloadAnnotation(svc.props), onAllowlist(config.externalWorkloadServices, svc.name, svc.namespace)]);
 }
 
@@ -93,7 +93,7 @@ export function exemptionHint(): string {
 /** How a reference names the Service's port: by number (port) or by name (ports[].name). */
 export type PortRef = { number: number } | { name: string };
 
-export type ServiceLookup =
+type ServiceLookup =
     /** The Service, and whether it exposes the port. */
     | { found: StackObject; exposes: Tri }
     /** No Service of the stack is (or may be) the one referenced; `sameName` are those of that name elsewhere. */
@@ -101,7 +101,7 @@ export type ServiceLookup =
     | { found: undefined; maybe: true };
 
 /** Does the Service expose the port? "maybe" while its ports are unknown, or on a partial patch. */
-export function exposesPort(svc: StackObject, port: PortRef): Tri {
+function exposesPort(svc: StackObject, port: PortRef): Tri {
     const ports = at(svc.props, "spec", "ports");
     const answer = isUnknown(ports)
         ? "maybe"
@@ -115,7 +115,7 @@ export function exposesPort(svc: StackObject, port: PortRef): Tri {
 }
 
 /** Finds the Service `name` in `namespace`, on the cluster of `from`. */
-export function lookupService(objs: StackObject[], from: StackObject, namespace: string | Unknown, name: string, port: PortRef | undefined): ServiceLookup {
+function lookupService(objs: StackObject[], from: StackObject, namespace: string | Unknown, name: string, port: PortRef | undefined): ServiceLookup {
     const services = objs.filter((o) => isService(o.t));
     const matches = services.map((s) => ({ s, at: objectAt(s, from, namespace, name) }));
     const sure = matches.find((m) => m.at === "yes");
@@ -129,7 +129,7 @@ export function lookupService(objs: StackObject[], from: StackObject, namespace:
 }
 
 /** "80 (\"http\"), 9090 (\"metrics\")" for messages. */
-export function formatServicePorts(svc: StackObject): string {
+function formatServicePorts(svc: StackObject): string {
     const ports = at(svc.props, "spec", "ports");
     if (isUnknown(ports)) {
         return "ports unknown during preview";

@@ -77,7 +77,7 @@ export function isUnknown(v: unknown): v is Unknown {
 }
 
 /** True for the SDK's UnknownValueError (checked by shape so a second copy of the SDK also matches). */
-export function isUnknownValueError(e: unknown): boolean {
+function isUnknownValueError(e: unknown): boolean {
     if (typeof e !== "object" || e === null) {
         return false;
     }
@@ -168,20 +168,6 @@ export function asRecord(v: unknown): Record<string, any> | undefined {
 /** An array that is known, or undefined. */
 export function asArray(v: unknown): any[] | undefined {
     return Array.isArray(v) ? v : undefined;
-}
-
-/** True when the value, or anything nested in it, is unknown. */
-export function containsUnknown(v: unknown): boolean {
-    if (isUnknown(v)) {
-        return true;
-    }
-    if (Array.isArray(v)) {
-        return v.some(containsUnknown);
-    }
-    if (v !== null && typeof v === "object") {
-        return Object.values(v).some(containsUnknown);
-    }
-    return false;
 }
 
 /** A value as message text: strings quoted, unknowns as "(unknown during preview)", never a marker. */

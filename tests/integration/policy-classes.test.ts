@@ -1,0 +1,229 @@
+/**
+ * One case of every rule of the policy pack (the defect classes of the policy issue, and the
+ * Gateway API checks) through a real `pulumi preview --policy-pack policy`, driven with the
+ * Automation API: an inline program registers a good and a bad resource per rule, and the engine's
+ * policy events must name exactly the bad ones.
+ *
+ * No cluster is contacted: every resource goes through a Kubernetes provider with
+ * `renderYamlToDirectory` (two explicit providers, and the default provider configured the same way
+ * through stack config). The provider still runs its Check (auto-naming, defaults), so the pack sees
+ * the inputs it would see against a cluster, and unknown values come from a real resource output
+ * (a ConfigMap's uid, known only once it exists). A provider pointed at a cluster would also work,
+ * but would make the test depend on one being up and add its discovery round-trips to every
+ * resource; render mode keeps the case independent and quick.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { EngineEvent, LocalWorkspace, PolicyEvent, Stack } from "@pulumi/pulumi/automation";
+
+const PROJECT_ROOT = path.resolve(__dirname, "..", "..", "..");
+const POLICY_PACK = path.join(PROJECT_ROOT, "policy");
+const EXTERNAL_WORKLOAD_ANNOTATION = "policy.exchange.internal/external-workload";
+/** A value shaped like a credential, for the credential rules to find. It protects nothing. */
+const FAKE_CREDENTIAL = "not-a-real-password";
+
+type Labels = Record<string, string>;
+
+/** A container that satisfies every container rule, unless `overrides` says otherwise. */
+function container(name: string, ports: k8s.types.input.core.v1.ContainerPort[], overrides: Partial<k8s.types.input.core.v1.Container> = {}) {
+    return {
+        name,
+        image: "registry.example.test/app:1.0.0",
+        ports,
+        readinessProbe: { tcpSocket: { port: 8080 } },
+        resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "100m", memory: "128Mi" } },
+        ...overrides,
+    };
+}
+
+function podTemplate(labels: Labels, containers: k8s.types.input.core.v1.Container[], spec: Partial<k8s.types.input.core.v1.PodSpec> = {}) {
+    return { metadata: { labels }, spec: { securityContext: { runAsNonRoot: true, runAsUser: 10001 }, containers, ...spec } };
+}
+
+function deployment(name: string, labels: Labels, containers: k8s.types.input.core.v1.Container[], opts: pulumi.CustomResourceOptions, extra: Partial<k8s.types.input.apps.v1.DeploymentSpec> = {}) {
+    return new k8s.apps.v1.Deployment(name, { metadata: { name }, spec: { selector: { matchLabels: labels }, template: podTemplate(labels, containers), ...extra } }, opts);
+}
+
+function ingress(name: string, service: string, port: k8s.types.input.networking.v1.ServiceBackendPort | undefined, opts: pulumi.CustomResourceOptions) {
+    return new k8s.networking.v1.Ingress(
+        name,
+        {
+            metadata: { name },
+            spec: {
+                tls: [{ hosts: [`${name}.example.test`], secretName: "tls" }],
+                rules: [{ host: `${name}.example.test`, http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: service, port } } }] } }],
+            },
+        },
+        opts,
+    );
+}
+
+/** The program: per rule, resources that must pass and one that must fail (named in EXPECTED). */
+function program(renderDirs: { a: string; b: string }) {
+    return async () => {
+        const a = { provider: new k8s.Provider("cluster-a", { renderYamlToDirectory: renderDirs.a }) };
+        const b = { provider: new k8s.Provider("cluster-b", { renderYamlToDirectory: renderDirs.b }) };
+        // Known only once the ConfigMap exists: unknown during this preview.
+        const seed = new k8s.core.v1.ConfigMap("seed", { metadata: { name: "seed" }, data: { a: "b" } }, a);
+        const later = <T>(value: T) => seed.metadata.uid.apply(() => value);
+
+        // 1. Named ports resolve by name and protocol.
+        deployment("dns", { app: "dns" }, [container("dns", [{ name: "dns", containerPort: 5353, protocol: "UDP" }, { name: "dns-tcp", containerPort: 5353 }])], a);
+        const dnsPorts = [{ name: "dns", port: 53, targetPort: "dns", protocol: "UDP" }, { name: "dns-tcp", port: 53, targetPort: "dns-tcp" }];
+        new k8s.core.v1.Service("dns-good", { metadata: { name: "dns-good" }, spec: { selector: { app: "dns" }, ports: dnsPorts } }, a);
+        new k8s.core.v1.Service("dns-bad", { metadata: { name: "dns-bad" }, spec: { selector: { app: "dns" }, ports: [{ port: 53, targetPort: "dns-tcp", protocol: "UDP" }] } }, a);
+
+        // 2. Patch kinds: a ServicePatch that makes a LoadBalancer; one that only sets affinity.
+        new k8s.core.v1.ServicePatch("lb-patch", { metadata: { name: "legacy-api" }, spec: { type: "LoadBalancer" } }, a);
+        new k8s.core.v1.ServicePatch("affinity-patch", { metadata: { name: "legacy-api" }, spec: { sessionAffinity: "None" } }, a);
+
+        // 3. Unknown values: a LoadBalancer is a violation whatever its unknown name (empty allowlist);
+        // unknown annotations may carry the external-workload exemption.
+        new k8s.core.v1.Service("lb-unknown-name", { metadata: { name: later("lb-later") }, spec: { type: "LoadBalancer", selector: { app: "dns" }, ports: [{ port: 53, targetPort: "dns-tcp" }] } }, a);
+        new k8s.core.v1.Service("exempt-unknown", { metadata: { name: "exempt-unknown", annotations: later({ [EXTERNAL_WORKLOAD_ANNOTATION]: "true" }) }, spec: { selector: { app: "elsewhere" }, ports: [{ port: 80 }] } }, a);
+
+        // 4. Labels that controllers add: StatefulSet pod names.
+        new k8s.apps.v1.StatefulSet("kv", { metadata: { name: "kv" }, spec: { serviceName: "kv", replicas: 3, selector: { matchLabels: { app: "kv" } }, template: podTemplate({ app: "kv" }, [container("kv", [{ name: "client", containerPort: 2379 }])]) } }, a);
+        new k8s.core.v1.Service("kv-0", { metadata: { name: "kv-0" }, spec: { selector: { "statefulset.kubernetes.io/pod-name": "kv-0" }, ports: [{ port: 2379, targetPort: "client" }] } }, a);
+        new k8s.core.v1.Service("kv-5", { metadata: { name: "kv-5" }, spec: { selector: { "statefulset.kubernetes.io/pod-name": "kv-5" }, ports: [{ port: 2379, targetPort: "client" }] } }, a);
+
+        // 5. Credentials in URLs (empty user), not placeholders.
+        deployment("url-creds", { app: "url-creds" }, [container("app", [], { env: [{ name: "REDIS_URL", value: `redis://:${FAKE_CREDENTIAL}@redis:6379/0` }] })], a);
+        deployment("url-placeholder", { app: "url-placeholder" }, [container("app", [], { env: [{ name: "REDIS_URL", value: "redis://:$(REDIS_PASSWORD)@redis:6379/0" }] })], a);
+
+        // 6. Credentials in a ConfigMap that pods read.
+        new k8s.core.v1.ConfigMap("db-config", { metadata: { name: "db-config" }, data: { POSTGRES_DB: "app", POSTGRES_PASSWORD: FAKE_CREDENTIAL } }, a);
+        deployment("db-client", { app: "db-client" }, [container("app", [], { envFrom: [{ configMapRef: { name: "db-config" } }] })], a);
+
+        // 7. Several clusters: a Service finds workloads, an Ingress Services, only on its own cluster.
+        deployment("web", { app: "web" }, [container("web", [{ name: "http", containerPort: 8080 }])], b);
+        new k8s.core.v1.Service("web-b", { metadata: { name: "web" }, spec: { selector: { app: "web" }, ports: [{ port: 80, targetPort: "http" }] } }, b);
+        new k8s.core.v1.Service("web-a", { metadata: { name: "web" }, spec: { selector: { app: "web" }, ports: [{ port: 80, targetPort: "http" }] } }, a);
+        ingress("default-cluster-ingress", "web", { number: 80 }, {});
+
+        // 8. generateName: the Service's name is the API server's, not the logical name.
+        new k8s.core.v1.Service("generated", { metadata: { generateName: "gen-" }, spec: { selector: { app: "dns" }, ports: [{ port: 53, targetPort: "dns-tcp" }] } }, a);
+        ingress("gen-ingress", "generated", { number: 53 }, a);
+
+        // 9. Inherited JavaScript properties are not labels.
+        deployment("proto", { app: "proto" }, [container("app", [])], a, { selector: { matchLabels: { app: "proto" }, matchExpressions: [{ key: "constructor", operator: "Exists" }] } });
+
+        // 10. A message about a Service whose ports are unknown says so in words.
+        new k8s.core.v1.Service("unknown-ports", { metadata: { name: "unknown-ports" }, spec: { selector: { app: "dns" }, ports: later([{ port: 53, targetPort: "dns-tcp" }]) } }, a);
+        ingress("marker-ingress", "unknown-ports", undefined, a);
+
+        // 11. The pinned-image rule: "LATEST" and an empty tag fail.
+        deployment("images", { app: "images" }, [container("app", [], { image: "redis:LATEST" }), container("sidecar", [], { image: "busybox:" })], a);
+
+        // Gateway API: routes reach Services and Gateways of the stack (CustomResource objects).
+        new k8s.apiextensions.CustomResource("gw", { apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", metadata: { name: "gw" }, spec: { gatewayClassName: "traefik", listeners: [{ name: "https", protocol: "HTTPS", port: 443 }] } }, a);
+        const route = (name: string, gateway: string, service: string, port: number) =>
+            new k8s.apiextensions.CustomResource(name, { apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute", metadata: { name }, spec: { parentRefs: [{ name: gateway, sectionName: "https" }], rules: [{ backendRefs: [{ name: service, port }] }] } }, a);
+        route("route-good", "gw", "dns-good", 53);
+        route("route-bad", "missing-gw", "missing-svc", 80);
+    };
+}
+
+/** [policy, logical name of the resource the event is attached to] for every policy event expected. */
+const EXPECTED: [string, string][] = [
+    ["service-target-port-resolves", "dns-bad"],
+    ["service-clusterip-by-default", "lb-patch"],
+    ["service-clusterip-by-default", "lb-unknown-name"],
+    ["service-selector-matches-workload", "kv-5"],
+    ["container-env-no-literal-credentials", "url-creds"],
+    ["configmap-no-literal-credentials", "db-config"],
+    ["service-selector-matches-workload", "web-a"],
+    ["ingress-backend-exists", "default-cluster-ingress"],
+    ["ingress-backend-exists", "gen-ingress"],
+    ["workload-selector-matches-template", "proto"],
+    ["ingress-backend-exists", "marker-ingress"],
+    ["container-image-tag-pinned", "images"],
+    ["container-image-tag-pinned", "images"],
+    ["httproute-backend-exists", "route-bad"],
+    ["httproute-parent-gateway-exists", "route-bad"],
+];
+
+const logicalName = (urn: string | undefined) => (urn ?? "").split("::").pop() ?? "";
+const sorted = (pairs: [string, string][]) => [...pairs].sort((x, y) => x.join(" ").localeCompare(y.join(" ")));
+
+describe("every rule of the policy pack through a real `pulumi preview`", function () {
+    this.timeout(10 * 60 * 1000);
+    let dir: string;
+    let stack: Stack;
+    const events: PolicyEvent[] = [];
+    let previewError: unknown;
+
+    before(async () => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "exchange-policy-classes-"));
+        const renderDirs = { a: path.join(dir, "render-a"), b: path.join(dir, "render-b") };
+        fs.mkdirSync(path.join(dir, "state"));
+        stack = await LocalWorkspace.createOrSelectStack(
+            { stackName: "classes", projectName: "policy-classes", program: program(renderDirs) },
+            {
+                workDir: dir,
+                projectSettings: { name: "policy-classes", runtime: "nodejs", backend: { url: `file://${path.join(dir, "state")}` } },
+                envVars: {
+                    // Throw-away passphrase for a throw-away stack that holds no secret.
+                    PULUMI_CONFIG_PASSPHRASE: `classes-${path.basename(dir)}`,
+                    PULUMI_CONFIG_PASSPHRASE_FILE: "",
+                    PULUMI_SKIP_UPDATE_CHECK: "true",
+                    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+                },
+            },
+        );
+        // The default provider renders too, so nothing here ever reaches a cluster.
+        await stack.setConfig("kubernetes:renderYamlToDirectory", { value: path.join(dir, "render-default") });
+        try {
+            await stack.preview({
+                policyPacks: [POLICY_PACK],
+                onEvent: (event: EngineEvent) => {
+                    if (event.policyEvent) {
+                        events.push(event.policyEvent);
+                    }
+                },
+            });
+        } catch (e) {
+            previewError = e;
+        }
+    });
+
+    after(() => {
+        if (dir) {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("fails the preview on the mandatory violations", () => {
+        assert.ok(previewError, "the preview should fail");
+        assert.match(String(previewError), /mandatory policy violation/i);
+    });
+
+    it("reports exactly the bad resource of each rule, and none of the good ones", () => {
+        const actual = events.map((e): [string, string] => [e.policyName, logicalName(e.resourceUrn)]);
+        assert.deepStrictEqual(sorted(actual), sorted(EXPECTED), events.map((e) => `${e.policyName} ${e.resourceUrn}: ${e.message}`).join("\n"));
+        assert.ok(events.every((e) => e.policyPackName === "exchange-platform-policies"));
+    });
+
+    it("reports mandatory rules as mandatory and advisory ones as warnings", () => {
+        const advisory = new Set(["container-env-no-literal-credentials", "configmap-no-literal-credentials", "container-image-tag-pinned"]);
+        for (const e of events) {
+            assert.strictEqual(e.enforcementLevel, advisory.has(e.policyName) ? "warning" : "mandatory", e.policyName);
+        }
+    });
+
+    it("says what is wrong in words, never with an internal marker or the credential", () => {
+        const marker = events.find((e) => logicalName(e.resourceUrn) === "marker-ingress");
+        assert.ok(marker);
+        assert.match(marker.message, /without a port.*ports unknown during preview/s);
+        for (const e of events) {
+            assert.doesNotMatch(e.message, /Symbol\(|\[object Object\]|04da6b54-80e4-46f7-96ec-b56ff0331ba9/);
+            assert.ok(!e.message.includes(FAKE_CREDENTIAL), e.message);
+        }
+        const generated = events.find((e) => logicalName(e.resourceUrn) === "gen-ingress");
+        assert.match(generated?.message ?? "", /routes to Service "generated"/);
+    });
+});

@@ -5,7 +5,7 @@
 import { EXTERNAL_WORKLOAD_ANNOTATION, StackObject, describe, externalWorkloadAnnotation, isService, objectAt, onAllowlist, sameNamespace } from "./k8s";
 import { Workload, selectsPods, workloadsOf } from "./labels";
 import { PolicyConfig } from "./policy";
-import { Tri, Unknown, anyOf, asArray, asRecord, at, isUnknown } from "./values";
+import { Tri, Unknown, allOf, anyOf, asArray, asRecord, at, isUnknown } from "./values";
 
 /** The config key of the policies that Services may be exempted from. */
 export const EXTERNAL_WORKLOAD_CONFIG = {
@@ -100,7 +100,11 @@ type ServiceLookup =
     | { found: undefined; maybe: false; sameName: StackObject[] }
     | { found: undefined; maybe: true };
 
-/** Does the Service expose the port? "maybe" while its ports are unknown, or on a partial patch. */
+/**
+ * Does the Service expose the port over TCP (Ingress and HTTP/gRPC routes carry TCP: a UDP or SCTP
+ * port of the same number or name does not serve them)? "maybe" while its ports are unknown, or on
+ * a partial patch.
+ */
 function exposesPort(svc: StackObject, port: PortRef): Tri {
     const ports = at(svc.props, "spec", "ports");
     const answer = isUnknown(ports)
@@ -108,7 +112,9 @@ function exposesPort(svc: StackObject, port: PortRef): Tri {
         : anyOf(
               (asArray(ports) ?? []).map((p): Tri => {
                   const v = "number" in port ? at(p, "port") : at(p, "name");
-                  return isUnknown(v) || isUnknown(p) ? "maybe" : "number" in port ? (Number(v) === port.number ? "yes" : "no") : v === port.name ? "yes" : "no";
+                  const protocol = at(p, "protocol") ?? "TCP";
+                  const key: Tri = isUnknown(v) ? "maybe" : ("number" in port ? Number(v) === port.number : v === port.name) ? "yes" : "no";
+                  return allOf([key, isUnknown(protocol) ? "maybe" : protocol === "TCP" ? "yes" : "no"]);
               }),
           );
     return answer === "no" && svc.partial ? "maybe" : answer;
@@ -141,7 +147,8 @@ function formatServicePorts(svc: StackObject): string {
     return list
         .map((p) => {
             const name = at(p, "name");
-            return `${String(at(p, "port"))}${typeof name === "string" && name !== "" ? ` ("${name}")` : ""}`;
+            const protocol = at(p, "protocol");
+            return `${String(at(p, "port"))}${protocol === undefined || protocol === "TCP" ? "" : `/${String(protocol)}`}${typeof name === "string" && name !== "" ? ` ("${name}")` : ""}`;
         })
         .join(", ");
 }

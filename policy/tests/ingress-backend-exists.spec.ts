@@ -51,6 +51,13 @@ describe("ingress-backend-exists", () => {
         );
     });
 
+    it("flags a backend port that the Service exposes only over UDP (an Ingress carries TCP)", async () => {
+        const udp = mutate(exchangeService("router"), (p) => (p.spec.ports = [{ name: "http", port: 80, targetPort: 8080, protocol: "UDP" }]));
+        assertOneViolation(await runStackPolicy(policy, [udp, exchangeService("ws-stream"), ingress()]), "port 80", 'exposes 80/UDP ("http")');
+        const both = mutate(udp, (p) => p.spec.ports.push({ name: "http-tcp", port: 80, targetPort: 8080 }));
+        assertClean(await runStackPolicy(policy, [both, exchangeService("ws-stream"), ingress()]));
+    });
+
     it("flags a backend without a port", async () => {
         assertOneViolation(
             await runStackPolicy(policy, [...services(), withBackend({ service: { name: "exchange-router-service" } })]),

@@ -133,6 +133,32 @@ function resources(defaults: ComputeResources) {
         .prefault({});
 }
 
+/** The cluster's own namespaces: the platform never deploys into them. */
+const SYSTEM_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease"];
+
+const namespace = withAllowed(
+    z
+        .string({ error: "expected a namespace name" })
+        .regex(DNS_LABEL, { error: "expected a namespace name (lowercase DNS label, at most 63 characters)" })
+        .refine((name) => !SYSTEM_NAMESPACES.includes(name), {
+            error: `${SYSTEM_NAMESPACES.join(", ")} belong to the cluster itself; choose the platform's own namespace`,
+        }),
+    `a DNS label other than ${SYSTEM_NAMESPACES.join(", ")}`,
+    "namespace of every object; any other than `default` is created by the program",
+).default("default");
+
+/** Pod Security Standards levels, least to most restrictive. */
+const POD_SECURITY_LEVELS = ["privileged", "baseline", "restricted"] as const;
+
+const podSecurity = section(
+    {
+        enforce: choice(POD_SECURITY_LEVELS, "pods that break this level are refused").default("restricted"),
+        audit: choice(POD_SECURITY_LEVELS, "violations are recorded in the audit log").default("restricted"),
+        warn: choice(POD_SECURITY_LEVELS, "violations are returned to the client as warnings").default("restricted"),
+    },
+    "Pod Security Admission labels of a namespace the program creates (not of `default`, which it does not own)",
+).prefault({});
+
 /** Kubernetes caps ClientIP affinity at one day; the platform document's value is three hours. */
 const SESSION_AFFINITY_TIMEOUT = { min: 1, max: 86400, default: 10800 };
 
@@ -271,11 +297,8 @@ const REDIS_DEFAULTS: ServiceDefaults = {
 
 /** The schema of everything under `exchange:`. */
 export const PlatformConfigSchema = section({
-    namespace: pattern(
-        DNS_LABEL,
-        "expected a namespace name (lowercase DNS label, at most 63 characters)",
-        "namespace of every object; any other than `default` is created by the program",
-    ).default("default"),
+    namespace,
+    podSecurity,
     ingress,
     networkPolicy,
     router: service(ROUTER_DEFAULTS, "the HTTP API"),
@@ -293,16 +316,24 @@ export const PlatformConfigSchema = section({
     )
         .superRefine(metricsPortDiffers(POSTGRES))
         .prefault({}),
-    redis: section(statefulShape(REDIS_DEFAULTS, "2Gi"), "Redis, a single writer")
+    redis: section(
+        {
+            ...statefulShape(REDIS_DEFAULTS, "2Gi"),
+            auth: flag(
+                "Redis asks for a generated password; `REDIS_URL` (with it) comes from a Secret. Off: the contract's password-less URL",
+            ).default(true),
+        },
+        "Redis, a single writer",
+    )
         .superRefine(metricsPortDiffers(REDIS))
         .prefault({}),
 });
 
 export type PlatformConfig = z.output<typeof PlatformConfigSchema>;
 export type ServiceSettings = PlatformConfig["router"];
-export type StatefulServiceSettings = PlatformConfig["redis"];
+export type RedisSettings = PlatformConfig["redis"];
 export type PostgresSettings = PlatformConfig["postgres"];
-export type StorageSettings = StatefulServiceSettings["storage"];
+export type StorageSettings = RedisSettings["storage"];
 export type IngressSettings = PlatformConfig["ingress"];
 export type NetworkPolicySettings = PlatformConfig["networkPolicy"];
 

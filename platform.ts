@@ -1,12 +1,11 @@
 /** Assembles the platform from validated config; index.ts and the unit tests both call it. */
-import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PlatformIngress } from "./components/ingress";
 import { NetworkPolicies } from "./components/network-policies";
 import { Postgres } from "./components/postgres";
 import { Redis } from "./components/redis";
 import { Router } from "./components/router";
-import { PLATFORM_LABELS } from "./components/metadata";
+import { platformNamespace } from "./components/namespace";
 import { WsStream } from "./components/ws-stream";
 import { PlatformConfig } from "./config";
 
@@ -19,13 +18,7 @@ export interface PlatformOutputs {
 }
 
 export function deployPlatform(config: PlatformConfig): PlatformOutputs {
-    // `default` always exists and is not ours to delete; any other namespace is created here.
-    const namespace: pulumi.Output<string> =
-        config.namespace === "default"
-            ? pulumi.output(config.namespace)
-            : new k8s.core.v1.Namespace(config.namespace, {
-                  metadata: { name: config.namespace, labels: PLATFORM_LABELS },
-              }).metadata.name;
+    const namespace = platformNamespace(config);
 
     const postgres = new Postgres("exchange-postgres", { namespace, settings: config.postgres });
     const redis = new Redis("exchange-redis", { namespace, settings: config.redis });

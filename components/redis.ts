@@ -1,48 +1,103 @@
-/** Redis for caching and pub/sub: one writer with an append-only file on a persistent claim. */
+/**
+ * Redis for caching and pub/sub: one writer with an append-only file on a persistent claim.
+ *
+ * With `auth` (the default; dev turns it off), Redis asks for a password that Pulumi generates:
+ * it lives in the Secret that also holds the clients' `REDIS_URL`, reaches the server and its
+ * probes only as references to that Secret, and is a secret in the Pulumi state. Without it,
+ * the contract's password-less URL is published in a ConfigMap and NetworkPolicy is the guard.
+ */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { StatefulServiceSettings } from "../config";
+import * as random from "@pulumi/random";
+import { RedisSettings } from "../config";
 import { CONNECTION_ENV, OBJECT_NAMES, REDIS, redisUrl } from "../contract";
 import { dataClaim } from "./data-volume";
 import { platformMetadata } from "./metadata";
 import { ServiceDeployment } from "./service-deployment";
 
+type EnvVar = k8s.types.input.core.v1.EnvVar;
+
 export interface RedisArgs {
     namespace: pulumi.Input<string>;
-    settings: StatefulServiceSettings;
+    settings: RedisSettings;
 }
 
 /** The official image's `redis` user on Alpine. */
 const REDIS_UID = 999;
 /** Where the append-only file lives: the official image's working directory. */
 const DATA_MOUNT = "/data";
+/** The Secret's key for the password, also the server's env name for it. */
+const PASSWORD_KEY = "REDIS_PASSWORD";
+/** redis-cli authenticates with this variable when it is set (no password on its command line). */
+const CLI_PASSWORD_ENV = "REDISCLI_AUTH";
 
 export class Redis extends pulumi.ComponentResource {
     public readonly workload: ServiceDeployment;
-    public readonly connection: k8s.core.v1.ConfigMap;
+    /** Holds `REDIS_URL`: a Secret with `auth`, a ConfigMap without. */
+    public readonly connection: k8s.core.v1.Secret | k8s.core.v1.ConfigMap;
     public readonly dataClaim: k8s.core.v1.PersistentVolumeClaim;
-    /** `REDIS_URL` for clients, read from the connection ConfigMap. */
-    public readonly redisUrlEnv: pulumi.Output<k8s.types.input.core.v1.EnvVar>;
-    public readonly connectionString: string = redisUrl();
+    /** `REDIS_URL` for clients, as a reference to the connection object. */
+    public readonly redisUrlEnv: pulumi.Output<EnvVar>;
+    /** The URL clients use (a secret Output: with `auth` it carries the password). */
+    public readonly connectionString: pulumi.Output<string>;
 
     constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
         super("exchange:platform:Redis", name, {}, opts);
         const { settings } = args;
+        const objectName = OBJECT_NAMES.redisConnection;
+        const metadata = platformMetadata(objectName, args.namespace);
+        const fixedName = { parent: this, deleteBeforeReplace: true };
 
-        // The contract's URL carries no password: access is limited by NetworkPolicy instead.
-        const configMapName = OBJECT_NAMES.redisConnection;
-        this.connection = new k8s.core.v1.ConfigMap(
-            configMapName,
-            {
-                metadata: platformMetadata(configMapName, args.namespace),
-                data: { [CONNECTION_ENV.redis]: this.connectionString },
-            },
-            { parent: this, deleteBeforeReplace: true },
-        );
-        this.redisUrlEnv = pulumi.output({
-            name: CONNECTION_ENV.redis,
-            valueFrom: { configMapKeyRef: { name: this.connection.metadata.name, key: CONNECTION_ENV.redis } },
-        });
+        const serverArgs = [
+            "redis-server",
+            "--port",
+            String(REDIS.containerPort),
+            "--dir",
+            DATA_MOUNT,
+            "--appendonly",
+            "yes",
+        ];
+        const serverEnv: EnvVar[] = [];
+
+        if (settings.auth) {
+            // Letters and digits only: the password goes into a URL unescaped by most clients.
+            const password = new random.RandomPassword(
+                OBJECT_NAMES.redisPassword,
+                { length: 32, special: false },
+                { parent: this },
+            );
+            this.connectionString = pulumi.secret(password.result.apply((value) => redisUrl(value)));
+            const secret = new k8s.core.v1.Secret(
+                objectName,
+                {
+                    metadata,
+                    type: "Opaque",
+                    stringData: { [PASSWORD_KEY]: password.result, [CONNECTION_ENV.redis]: this.connectionString },
+                },
+                fixedName,
+            );
+            this.connection = secret;
+            const fromSecret = (envName: string, key: string): EnvVar => ({
+                name: envName,
+                valueFrom: { secretKeyRef: { name: secret.metadata.name, key } },
+            });
+            this.redisUrlEnv = pulumi.output(fromSecret(CONNECTION_ENV.redis, CONNECTION_ENV.redis));
+            // Kubernetes expands $(REDIS_PASSWORD) from the container's env: no literal in the pod spec.
+            serverArgs.push("--requirepass", `$(${PASSWORD_KEY})`);
+            serverEnv.push(fromSecret(PASSWORD_KEY, PASSWORD_KEY), fromSecret(CLI_PASSWORD_ENV, PASSWORD_KEY));
+        } else {
+            this.connectionString = pulumi.output(redisUrl());
+            const configMap = new k8s.core.v1.ConfigMap(
+                objectName,
+                { metadata, data: { [CONNECTION_ENV.redis]: this.connectionString } },
+                fixedName,
+            );
+            this.connection = configMap;
+            this.redisUrlEnv = pulumi.output({
+                name: CONNECTION_ENV.redis,
+                valueFrom: { configMapKeyRef: { name: configMap.metadata.name, key: CONNECTION_ENV.redis } },
+            });
+        }
 
         this.dataClaim = dataClaim(OBJECT_NAMES.redisData, args.namespace, settings.storage, this);
 
@@ -54,15 +109,9 @@ export class Redis extends pulumi.ComponentResource {
                 settings,
                 containerName: "redis",
                 runAsUser: REDIS_UID,
-                args: [
-                    "redis-server",
-                    "--port",
-                    String(REDIS.containerPort),
-                    "--dir",
-                    DATA_MOUNT,
-                    "--appendonly",
-                    "yes",
-                ],
+                args: serverArgs,
+                env: serverEnv.length > 0 ? serverEnv : undefined,
+                // With auth, redis-cli reads the password from REDISCLI_AUTH, so the probe authenticates.
                 healthCheck: { exec: { command: ["redis-cli", "-p", String(REDIS.containerPort), "ping"] } },
                 probeTimings: {
                     readiness: { periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 },

@@ -75,12 +75,17 @@ function parsedOrText(text: string): unknown {
     }
 }
 
+/** The value the mocks give the RandomPassword named NAME: distinct per resource, letters and digits. */
+export function mockPassword(name: string): string {
+    return `mockpassword${Buffer.from(name).toString("hex")}`;
+}
+
 /** Plays the providers: echoes inputs as state; the Ingress gets an address as a controller would. */
 class RecordingMocks implements pulumi.runtime.Mocks {
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
         const state = { ...args.inputs };
         if (args.type === "random:index/randomPassword:RandomPassword") {
-            state.result = `mockpassword${args.name.length}`;
+            state.result = mockPassword(args.name);
         }
         if (args.type === "kubernetes:networking.k8s.io/v1:Ingress") {
             state.status = { loadBalancer: { ingress: [{ ip: "192.0.2.10" }] } };

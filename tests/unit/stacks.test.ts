@@ -1,7 +1,7 @@
 /** The dev and prod stacks, as their stack files configure them, under Pulumi's mocks. */
 import * as assert from "assert";
 import { PLATFORM_SERVICES, POSTGRES, REDIS, ROUTER, WS_STREAM } from "../../contract";
-import { isSecretValue, named, ofType, ProgramRun, runProgram, stackConfig, TYPES } from "./harness";
+import { isSecretValue, mockPassword, named, ofType, ProgramRun, runProgram, stackConfig, TYPES } from "./harness";
 
 function podLabelsOf(run: ProgramRun, appName: string): Record<string, string> {
     return named(run, TYPES.deployment, appName).inputs.spec.template.metadata.labels;
@@ -17,7 +17,13 @@ function selects(selector: Record<string, string>, labels: Record<string, string
     return Object.entries(selector).every(([key, value]) => labels[key] === value);
 }
 
-function describeCommonFacts(stack: string, load: () => ProgramRun) {
+/** How pods get REDIS_URL: from the Secret when Redis asks for a password, else from the ConfigMap. */
+function redisUrlReference(redisAuth: boolean) {
+    const ref = { name: "exchange-redis-connection", key: "REDIS_URL" };
+    return { name: "REDIS_URL", valueFrom: redisAuth ? { secretKeyRef: ref } : { configMapKeyRef: ref } };
+}
+
+function describeCommonFacts(stack: string, load: () => ProgramRun, redisAuth: boolean) {
     describe(`${stack}: the contract's Services`, () => {
         for (const platformService of PLATFORM_SERVICES) {
             it(`${platformService.serviceName}: port 80 -> ${platformService.containerPort}/TCP, selecting app=${platformService.appName}`, () => {
@@ -102,7 +108,8 @@ function describeCommonFacts(stack: string, load: () => ProgramRun) {
     });
 
     describe(`${stack}: connection strings reach the pods only as references`, () => {
-        it("the router gets DATABASE_URL from the credentials Secret and REDIS_URL from the ConfigMap", () => {
+        const redisSource = redisAuth ? "Secret" : "ConfigMap";
+        it(`the router gets DATABASE_URL from the credentials Secret and REDIS_URL from the ${redisSource}`, () => {
             const run = load();
             const env = containerOf(run, ROUTER.appName).env;
             assert.deepStrictEqual(env, [
@@ -110,21 +117,13 @@ function describeCommonFacts(stack: string, load: () => ProgramRun) {
                     name: "DATABASE_URL",
                     valueFrom: { secretKeyRef: { name: "exchange-postgres-credentials", key: "DATABASE_URL" } },
                 },
-                {
-                    name: "REDIS_URL",
-                    valueFrom: { configMapKeyRef: { name: "exchange-redis-connection", key: "REDIS_URL" } },
-                },
+                redisUrlReference(redisAuth),
             ]);
         });
 
-        it("the stream gets REDIS_URL from the ConfigMap", () => {
+        it(`the stream gets REDIS_URL from the ${redisSource}`, () => {
             const env = containerOf(load(), WS_STREAM.appName).env;
-            assert.deepStrictEqual(env, [
-                {
-                    name: "REDIS_URL",
-                    valueFrom: { configMapKeyRef: { name: "exchange-redis-connection", key: "REDIS_URL" } },
-                },
-            ]);
+            assert.deepStrictEqual(env, [redisUrlReference(redisAuth)]);
         });
 
         it("no container has a literal value that looks like a credential", () => {
@@ -147,23 +146,17 @@ function describeCommonFacts(stack: string, load: () => ProgramRun) {
         it("the Secret holds the contract's database URL with the generated password, sent as a secret", () => {
             const run = load();
             const secret = named(run, TYPES.secret, "exchange-postgres-credentials");
-            const password = ofType(run, TYPES.password);
+            const password = ofType(run, TYPES.password).filter((p) => p.name === "exchange-postgres-password");
             assert.strictEqual(password.length, 1);
             assert.strictEqual(
                 secret.inputs.stringData.DATABASE_URL,
-                `postgresql://exchange:mockpassword${password[0].name.length}@exchange-postgres-service:80/exchange`,
+                `postgresql://exchange:${mockPassword(password[0].name)}@exchange-postgres-service:80/exchange`,
             );
             assert.ok(
                 isSecretValue(secret.rawInputs.stringData) ||
                     isSecretValue(secret.rawInputs.stringData.POSTGRES_PASSWORD),
                 "the password must travel as a secret",
             );
-        });
-
-        it("the ConfigMap holds the contract's Redis URL", () => {
-            assert.deepStrictEqual(named(load(), TYPES.configMap, "exchange-redis-connection").inputs.data, {
-                REDIS_URL: "redis://exchange-redis-service:80",
-            });
         });
 
         it("the connection strings are a secret stack output", () => {
@@ -259,7 +252,7 @@ describe("dev stack", () => {
         run = await runProgram(stackConfig("dev"), "dev");
         assert.ifError(run.error);
     });
-    describeCommonFacts("dev", () => run);
+    describeCommonFacts("dev", () => run, false);
 
     it("one replica each, ClusterIP everywhere, no extra Services, no TLS, no host", () => {
         for (const deployment of ofType(run, TYPES.deployment)) {
@@ -302,7 +295,7 @@ describe("prod stack", () => {
         run = await runProgram(stackConfig("prod"), "prod");
         assert.ifError(run.error);
     });
-    describeCommonFacts("prod", () => run);
+    describeCommonFacts("prod", () => run, true);
 
     it("runs several router and stream replicas", () => {
         assert.strictEqual(named(run, TYPES.deployment, ROUTER.appName).inputs.spec.replicas, 3);

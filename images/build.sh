@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# Builds the local stack's container images on this machine, where no registry serves any
+# image: the Go programs from the module proxy, PostgreSQL and Redis from Debian packages.
+#
+#   images/build.sh [NAME...]      NAME: pause coredns traefik postgres redis router ws-stream
+#                                  (default: all of them)
+#
+# Prints one line per image on stdout, "<image-ref> <archive-path>", the archive being an OCI
+# image layout tar for `ctr -n k8s.io images import`; progress goes to stderr. Each archive's
+# name carries a hash of everything its image is made from (recipe files, Go sources, versions,
+# Go release, Debian archive): an image is rebuilt only when that hash changes, so a warm run
+# takes seconds, and a changed archive path tells an importer that the image changed.
+set -euo pipefail
+IMAGES_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../toolchain/lib.sh
+. "$IMAGES_DIR/../toolchain/lib.sh"
+# shellcheck source=lib/debian.sh
+. "$IMAGES_DIR/lib/debian.sh"
+
+IMAGE_HOME="$EXCHANGE_CACHE/images"
+IMAGE_WORK="$IMAGE_HOME/work"
+IMAGE_LOGS="$EXCHANGE_CACHE/logs/images"
+
+# The references are fixed: the node's containerd config and the stack config use them as is.
+declare -A IMAGE_REF=(
+  [pause]="localhost/exchange/pause:3.10"
+  [coredns]="localhost/exchange/coredns:$COREDNS_VERSION"
+  [traefik]="localhost/exchange/traefik:$TRAEFIK_VERSION"
+  [postgres]="localhost/exchange/postgres:15-bookworm"
+  [redis]="localhost/exchange/redis:7-bookworm"
+  [router]="localhost/exchange/router:test"
+  [ws-stream]="localhost/exchange/ws-stream:test"
+)
+ALL_IMAGES=(pause coredns traefik postgres redis router ws-stream)
+DEBIAN_IMAGES=" postgres redis "
+
+command -v go >/dev/null || die "go is not on PATH"
+GO_RELEASE="$(go env GOVERSION)"
+# Static binaries without this machine's paths in them.
+export CGO_ENABLED=0 GOFLAGS="${GOFLAGS:+$GOFLAGS }-trimpath -buildvcs=false"
+
+# inputs_hash ITEM...: 16 hex digits over ITEMs, each a path under images/ (every file's path
+# and content) or a literal "=value" (a version, the Go release, a mirror).
+inputs_hash() {
+  local item
+  for item in "$@"; do
+    if [[ "$item" == =* ]]; then
+      printf '%s\n' "$item"
+    else
+      [[ -e "$IMAGES_DIR/$item" ]] || die "inputs_hash: no $item under images/"
+      (cd "$IMAGES_DIR" && find "$item" -type f -print0 | sort -z | xargs -0 sha256sum)
+    fi
+  done | sha256sum | cut -c1-16
+}
+
+# What every image is made from besides its own folder: this script and the archive writer.
+COMMON_INPUTS=(build.sh go.mod ocitool "=$GO_RELEASE")
+
+# image_inputs NAME: the inputs of one image, for inputs_hash.
+image_inputs() {
+  local name="$1"
+  printf '%s\n' "${COMMON_INPUTS[@]}" "$name" "=${IMAGE_REF[$name]}"
+  case "$name" in
+    pause | router | ws-stream) echo go.sum ;;
+    coredns) echo "=coredns $COREDNS_VERSION" ;;
+    traefik) echo "=traefik $TRAEFIK_VERSION" ;;
+    postgres | redis) echo lib/debian.sh; echo "=$DEBIAN_SUITE $(debian_archives)" ;;
+  esac
+}
+
+# build_ocitool: sets OCITOOL to the archive writer, built once per source hash.
+build_ocitool() {
+  OCITOOL="$IMAGE_WORK/ocitool-$(inputs_hash go.mod ocitool "=$GO_RELEASE")"
+  if [[ ! -x "$OCITOOL" ]]; then
+    (cd "$IMAGES_DIR" && go build -o "$OCITOOL.partial" ./ocitool) || die "ocitool did not build"
+    mv "$OCITOOL.partial" "$OCITOOL"
+  fi
+}
+
+# static_rootfs ROOTFS UID NAME: the few files a static Go program's image has besides the
+# program: a passwd and group entry for its user, /tmp, and the resolver's lookup order.
+static_rootfs() {
+  local rootfs="$1" uid="$2" user="$3"
+  mkdir -p "$rootfs/etc" "$rootfs/tmp"
+  chmod 1777 "$rootfs/tmp"
+  printf 'root:x:0:0:root:/root:/sbin/nologin\n%s:x:%s:%s:%s:/nonexistent:/sbin/nologin\n' "$user" "$uid" "$uid" "$user" >"$rootfs/etc/passwd"
+  printf 'root:x:0:\n%s:x:%s:\n' "$user" "$uid" >"$rootfs/etc/group"
+  echo 'hosts: files dns' >"$rootfs/etc/nsswitch.conf"
+}
+
+# go_program ROOTFS DIR: builds the command in images/DIR into ROOTFS/DIR.
+go_program() {
+  (cd "$IMAGES_DIR" && go build -ldflags "-s -w" -o "$1/$2" "./$2")
+}
+
+# Each build_NAME ROOTFS fills an empty root filesystem folder; ocitool packs it with
+# images/NAME/image.json as the image config. OCITOOL_ARGS_NAME adds per-image ocitool flags.
+
+build_pause() { static_rootfs "$1" 65535 pause && go_program "$1" pause; }
+build_router() { static_rootfs "$1" 10001 app && go_program "$1" router; }
+build_ws_stream() { static_rootfs "$1" 10001 app && go_program "$1" ws-stream; }
+
+build_coredns() {
+  static_rootfs "$1" 65532 nonroot
+  (cd "$IMAGE_WORK" && GOBIN="$1" go install -ldflags "-s -w" "github.com/coredns/coredns@v$COREDNS_VERSION")
+}
+# Port 53 as uid 65532: the binary carries CAP_NET_BIND_SERVICE as a file capability, as the
+# upstream image does; the container must have that capability in its set (add it, drop ALL).
+OCITOOL_ARGS_coredns=(-file-capability /coredns=cap_net_bind_service)
+
+build_traefik() {
+  local rootfs="$1" src="$IMAGE_WORK/traefik-src" lego
+  grep -q "^require github.com/traefik/traefik/v3 v$TRAEFIK_VERSION\$" "$IMAGES_DIR/traefik/go.mod" \
+    || die "images/traefik/go.mod does not require Traefik v$TRAEFIK_VERSION; run images/traefik/update-module.sh"
+  static_rootfs "$rootfs" 65532 nonroot
+  # A scratch copy of the wrapper module in which lego (Traefik's ACME library) is a local copy
+  # with its DNS-provider factory replaced: see traefik/legodns/dns_providers.go for why.
+  rm -rf "$src" && mkdir -p "$src"
+  cp -r "$IMAGES_DIR/traefik/go.mod" "$IMAGES_DIR/traefik/go.sum" "$IMAGES_DIR/traefik/ext" "$src/"
+  lego="$(cd "$src" && module_dir github.com/go-acme/lego/v5)"
+  cp -r "$lego" "$src/lego" && chmod -R u+w "$src/lego"
+  cp "$IMAGES_DIR/traefik/legodns/dns_providers.go" "$src/lego/providers/dns/zz_gen_dns_providers.go"
+  (cd "$src" && go mod edit -replace github.com/go-acme/lego/v5=./lego \
+    && go build -ldflags "-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=v$TRAEFIK_VERSION" \
+      -o "$rootfs/traefik" github.com/traefik/traefik/v3/cmd/traefik)
+  rm -rf "$src"
+}
+
+# debian_base_dir: the shared Debian root filesystem, built once per recipe and archive.
+debian_base_dir() {
+  local dir
+  dir="$IMAGE_WORK/debian-$DEBIAN_SUITE-$(inputs_hash lib/debian.sh "=$DEBIAN_SUITE $(debian_archives)")"
+  debian_base "$dir"
+  printf '%s\n' "$dir"
+}
+
+build_postgres() {
+  local rootfs="$1" base major="${IMAGE_REF[postgres]##*:}"
+  major="${major%%-*}"
+  grep -q "/usr/lib/postgresql/$major/bin" "$IMAGES_DIR/postgres/image.json" \
+    || die "images/postgres/image.json: PATH does not start with PostgreSQL $major's programs"
+  base="$(debian_base_dir)"
+  debian_install "$base" "$rootfs" "postgresql-$major"
+  [[ -x "$rootfs/usr/lib/postgresql/$major/bin/postgres" ]] || die "postgresql-$major installed no server"
+  debian_renumber "$rootfs" postgres 70
+  in_chroot "$rootfs" "
+    # The package's own cluster: the entry point makes one in PGDATA instead.
+    rm -rf /etc/postgresql/$major /var/lib/postgresql/$major
+    # JIT compilation (LLVM, a third of the image) is left out; PostgreSQL runs without it.
+    dpkg --purge --force-depends libllvm14 >/dev/null
+    rm -rf /usr/lib/postgresql/$major/lib/llvmjit* /usr/lib/postgresql/$major/lib/bitcode
+    # Listen on every address, as the official image's sample configuration does.
+    sed -ri \"s/^#?(listen_addresses)[[:space:]]*=[[:space:]]*[^[:space:]]+/\\1 = '*'/\" /usr/share/postgresql/$major/postgresql.conf.sample
+    grep -q \"^listen_addresses = '\\*'\" /usr/share/postgresql/$major/postgresql.conf.sample
+    mkdir -p /var/lib/postgresql/data /var/run/postgresql /docker-entrypoint-initdb.d
+    chown postgres:postgres /var/lib/postgresql/data /var/run/postgresql
+    chmod 700 /var/lib/postgresql/data
+    chmod 3777 /var/run/postgresql
+  "
+  install -m 755 "$IMAGES_DIR/postgres/docker-entrypoint.sh" "$rootfs/usr/local/bin/docker-entrypoint.sh"
+  debian_strip "$rootfs"
+}
+
+build_redis() {
+  local rootfs="$1" base
+  base="$(debian_base_dir)"
+  debian_install "$base" "$rootfs" redis-server
+  debian_renumber "$rootfs" redis 999
+  in_chroot "$rootfs" "mkdir -p /data && chown redis:redis /data"
+  install -m 755 "$IMAGES_DIR/redis/docker-entrypoint.sh" "$rootfs/usr/local/bin/docker-entrypoint.sh"
+  debian_strip "$rootfs"
+}
+
+# build_image NAME: the image's archive, from the cache or built now; writes
+# "<ref> <archive>" to $IMAGE_WORK/NAME.result.
+build_image() {
+  local name="$1" ref="${IMAGE_REF[$1]}" hash archive rootfs start=$SECONDS
+  local -a inputs extra=()
+  mapfile -t inputs < <(image_inputs "$name")
+  hash="$(inputs_hash "${inputs[@]}")"
+  archive="$IMAGE_HOME/$name-${ref##*:}-$hash.oci.tar"
+  if [[ ! -s "$archive" ]]; then
+    log "$name: building ${ref} (log $IMAGE_LOGS/$name.log)"
+    rootfs="$IMAGE_WORK/$name.rootfs"
+    rm -rf "$rootfs" && mkdir -p "$rootfs"
+    run_with_progress "$name: root filesystem" "$IMAGE_LOGS/$name.log" "build_${name//-/_}" "$rootfs" \
+      || die "$name: build failed"
+    if declare -p "OCITOOL_ARGS_${name//-/_}" &>/dev/null; then
+      local -n image_args="OCITOOL_ARGS_${name//-/_}"
+      extra=("${image_args[@]}")
+    fi
+    "$OCITOOL" write -rootfs "$rootfs" -config "$IMAGES_DIR/$name/image.json" -ref "$ref" \
+      -out "$archive" ${extra[@]+"${extra[@]}"} || die "$name: could not write the archive"
+    rm -rf "$rootfs"
+    # Older archives of this image: superseded.
+    find "$IMAGE_HOME" -maxdepth 1 -name "$name-${ref##*:}-*.oci.tar" ! -path "$archive" -delete
+    log "$name: $(du -h "$archive" | cut -f1) in $((SECONDS - start)) s"
+  else
+    log "$name: up to date ($(basename "$archive"))"
+  fi
+  printf '%s %s\n' "$ref" "$archive" >"$IMAGE_WORK/$name.result"
+}
+
+main() {
+  local -a wanted=("$@") go_images=() debian_images=()
+  ((${#wanted[@]})) || wanted=("${ALL_IMAGES[@]}")
+  local name
+  for name in "${wanted[@]}"; do
+    [[ -n "${IMAGE_REF[$name]:-}" ]] || die "unknown image '$name' (known: ${ALL_IMAGES[*]})"
+    if [[ "$DEBIAN_IMAGES" == *" $name "* ]]; then debian_images+=("$name"); else go_images+=("$name"); fi
+  done
+
+  mkdir -p "$IMAGE_WORK" "$IMAGE_LOGS"
+  # One build at a time per cache: a second caller waits, then finds the images made.
+  exec 9>"$IMAGE_HOME/.build.lock"
+  flock 9
+  rm -f "$IMAGE_WORK"/*.result
+  build_ocitool
+
+  # Two lanes side by side: the Debian images mostly download, the Go ones mostly compile.
+  local debian_pid="" status=0
+  if ((${#debian_images[@]})); then
+    (for name in "${debian_images[@]}"; do build_image "$name"; done) &
+    debian_pid=$!
+  fi
+  for name in "${go_images[@]}"; do build_image "$name" || status=1; done
+  if [[ -n "$debian_pid" ]]; then wait "$debian_pid" || status=1; fi
+  ((status == 0)) || die "some images did not build"
+
+  for name in "${wanted[@]}"; do cat "$IMAGE_WORK/$name.result"; done
+}
+
+main "$@"

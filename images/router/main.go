@@ -1,0 +1,358 @@
+// Command router stands in for the platform's HTTP API in the local stack's end-to-end tests.
+//
+// Serving (no arguments), on PORT (default 8080):
+//
+//	GET  /health  200 {"status":"ok"}; 503 once shutdown has begun
+//	GET  /deps    opens DATABASE_URL (SELECT 1) and REDIS_URL (PING); 200 when both answer, else 503
+//	POST /rows    inserts a row into a table of its own; GET /rows counts them (data-survival test)
+//	any other     echoes the request as JSON: path, pod, method, host, query, remote address...
+//
+// and, when METRICS_PORT is set, GET /metrics there in the Prometheus text format.
+//
+// On SIGTERM it turns /health to 503 and keeps serving for SHUTDOWN_DRAIN_SECONDS (default 5,
+// the time the cluster needs to take the pod out of its Services), then stops accepting
+// connections, finishes the requests in flight and exits 0: a rolling update loses none.
+//
+// Client mode, for tests run inside the cluster with `kubectl exec` (the image has no shell):
+//
+//	router get URL          GET URL, print the body; exit 1 unless 2xx
+//	router resolve NAME     print NAME's addresses; exit 1 if it does not resolve
+//	router tcp HOST:PORT    open a TCP connection; exit 1 if it fails
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
+)
+
+// Bounds every dependency check and client-mode call: a test never waits longer than this.
+const dependencyTimeout = 5 * time.Second
+
+func main() {
+	if len(os.Args) > 1 {
+		if err := runClient(os.Args[1:]); err != nil {
+			fmt.Fprintln(os.Stderr, "router:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := serve(); err != nil {
+		fmt.Fprintln(os.Stderr, "router:", err)
+		os.Exit(1)
+	}
+}
+
+func serve() error {
+	port := envOr("PORT", "8080")
+	drain, err := strconv.Atoi(envOr("SHUTDOWN_DRAIN_SECONDS", "5"))
+	if err != nil || drain < 0 {
+		return fmt.Errorf("SHUTDOWN_DRAIN_SECONDS=%q: expected a whole number of seconds", os.Getenv("SHUTDOWN_DRAIN_SECONDS"))
+	}
+	app := &router{pod: podName(), databaseURL: os.Getenv("DATABASE_URL"), redisURL: os.Getenv("REDIS_URL")}
+	servers := []*http.Server{{Addr: ":" + port, Handler: app.routes(), ReadHeaderTimeout: 10 * time.Second}}
+	if metricsPort := os.Getenv("METRICS_PORT"); metricsPort != "" {
+		servers = append(servers, &http.Server{Addr: ":" + metricsPort, Handler: app.metricsRoutes(), ReadHeaderTimeout: 10 * time.Second})
+	}
+
+	errs := make(chan error, len(servers))
+	for _, srv := range servers {
+		listener, err := net.Listen("tcp", srv.Addr)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "router: pod %s serving on %s\n", app.pod, srv.Addr)
+		go func() { errs <- srv.Serve(listener) }()
+	}
+
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
+	select {
+	case err := <-errs:
+		return err
+	case sig := <-signals:
+		fmt.Fprintf(os.Stderr, "router: %s: failing readiness, draining for %d s\n", sig, drain)
+	}
+	app.shuttingDown.Store(true)
+	time.Sleep(time.Duration(drain) * time.Second)
+	return shutdown(servers, 20*time.Second)
+}
+
+// shutdown stops accepting connections and waits (up to timeout) for the requests in flight.
+func shutdown(servers []*http.Server, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var errs []error
+	for _, srv := range servers {
+		errs = append(errs, srv.Shutdown(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+type router struct {
+	pod                   string
+	databaseURL, redisURL string
+	shuttingDown          atomic.Bool
+	requests, inFlight    atomic.Int64
+}
+
+func (a *router) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health", a.health)
+	mux.HandleFunc("GET /deps", a.deps)
+	mux.HandleFunc("POST /rows", a.insertRow)
+	mux.HandleFunc("GET /rows", a.countRows)
+	mux.HandleFunc("/", a.echo)
+	return a.track(mux)
+}
+
+func (a *router) metricsRoutes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		shuttingDown := 0
+		if a.shuttingDown.Load() {
+			shuttingDown = 1
+		}
+		fmt.Fprintf(w, "# TYPE router_requests_total counter\nrouter_requests_total{pod=%q} %d\n", a.pod, a.requests.Load())
+		fmt.Fprintf(w, "# TYPE router_requests_in_flight gauge\nrouter_requests_in_flight{pod=%q} %d\n", a.pod, a.inFlight.Load())
+		fmt.Fprintf(w, "# TYPE router_shutting_down gauge\nrouter_shutting_down{pod=%q} %d\n", a.pod, shuttingDown)
+	})
+	return mux
+}
+
+// track counts requests and, once shutdown has begun, asks clients not to reuse the connection,
+// so keep-alive clients move to another pod while this one still answers.
+func (a *router) track(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.requests.Add(1)
+		a.inFlight.Add(1)
+		defer a.inFlight.Add(-1)
+		if a.shuttingDown.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (a *router) health(w http.ResponseWriter, _ *http.Request) {
+	if a.shuttingDown.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "shutting down", "pod": a.pod})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "pod": a.pod})
+}
+
+// Headers whose values are credentials: echoed as present, never by value.
+var redactedHeaders = map[string]bool{"Authorization": true, "Cookie": true, "Proxy-Authorization": true}
+
+func (a *router) echo(w http.ResponseWriter, r *http.Request) {
+	headers := map[string]string{}
+	for name, values := range r.Header {
+		if redactedHeaders[name] {
+			headers[name] = "(redacted)"
+			continue
+		}
+		headers[name] = values[0]
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"path":    r.URL.Path,
+		"uri":     r.RequestURI,
+		"query":   r.URL.RawQuery,
+		"method":  r.Method,
+		"host":    r.Host,
+		"remote":  r.RemoteAddr,
+		"pod":     a.pod,
+		"headers": headers,
+	})
+}
+
+type checkResult struct {
+	OK     bool   `json:"ok"`
+	Result string `json:"result,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+func (a *router) deps(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), dependencyTimeout)
+	defer cancel()
+	postgres, redisResult := make(chan checkResult, 1), make(chan checkResult, 1)
+	go func() { postgres <- a.checkPostgres(ctx) }()
+	go func() { redisResult <- a.checkRedis(ctx) }()
+	result := map[string]any{"pod": a.pod, "postgres": <-postgres, "redis": <-redisResult}
+	status := http.StatusOK
+	if !result["postgres"].(checkResult).OK || !result["redis"].(checkResult).OK {
+		status = http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, result)
+}
+
+func (a *router) checkPostgres(ctx context.Context) checkResult {
+	conn, err := a.connectPostgres(ctx)
+	if err != nil {
+		return checkResult{Error: err.Error()}
+	}
+	defer conn.Close(context.Background())
+	var one int
+	if err := conn.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
+		return checkResult{Error: "SELECT 1: " + err.Error()}
+	}
+	return checkResult{OK: true, Result: "SELECT 1 = " + strconv.Itoa(one)}
+}
+
+func (a *router) connectPostgres(ctx context.Context) (*pgx.Conn, error) {
+	if a.databaseURL == "" {
+		return nil, errors.New("DATABASE_URL is not set")
+	}
+	conn, err := pgx.Connect(ctx, a.databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	return conn, nil
+}
+
+func (a *router) checkRedis(ctx context.Context) checkResult {
+	if a.redisURL == "" {
+		return checkResult{Error: "REDIS_URL is not set"}
+	}
+	options, err := redis.ParseURL(a.redisURL)
+	if err != nil {
+		return checkResult{Error: "REDIS_URL: " + err.Error()}
+	}
+	client := redis.NewClient(options)
+	defer client.Close()
+	reply, err := client.Ping(ctx).Result()
+	if err != nil {
+		return checkResult{Error: "PING: " + err.Error()}
+	}
+	return checkResult{OK: true, Result: reply}
+}
+
+// The table of the data-survival test, created on first use.
+const rowsTable = `CREATE TABLE IF NOT EXISTS router_rows (
+	id bigserial PRIMARY KEY,
+	pod text NOT NULL,
+	created_at timestamptz NOT NULL DEFAULT now())`
+
+func (a *router) insertRow(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), dependencyTimeout)
+	defer cancel()
+	conn, err := a.connectPostgres(ctx)
+	if err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, checkResult{Error: err.Error()})
+		return
+	}
+	defer conn.Close(context.Background())
+	var id int64
+	if _, err = conn.Exec(ctx, rowsTable); err == nil {
+		err = conn.QueryRow(ctx, "INSERT INTO router_rows (pod) VALUES ($1) RETURNING id", a.pod).Scan(&id)
+	}
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, checkResult{Error: err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"id": id, "pod": a.pod})
+}
+
+func (a *router) countRows(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), dependencyTimeout)
+	defer cancel()
+	conn, err := a.connectPostgres(ctx)
+	if err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, checkResult{Error: err.Error()})
+		return
+	}
+	defer conn.Close(context.Background())
+	var count, lastID int64
+	if _, err = conn.Exec(ctx, rowsTable); err == nil {
+		err = conn.QueryRow(ctx, "SELECT count(*), coalesce(max(id), 0) FROM router_rows").Scan(&count, &lastID)
+	}
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, checkResult{Error: err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"count": count, "lastId": lastID, "pod": a.pod})
+}
+
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+func envOr(name, fallback string) string {
+	if value := os.Getenv(name); value != "" {
+		return value
+	}
+	return fallback
+}
+
+// podName is POD_NAME when the pod spec passes it, else the hostname (the pod's name).
+func podName() string {
+	if name := os.Getenv("POD_NAME"); name != "" {
+		return name
+	}
+	name, err := os.Hostname()
+	if err != nil {
+		return "unknown"
+	}
+	return name
+}
+
+func runClient(args []string) error {
+	if len(args) != 2 {
+		return errors.New("usage: router get URL | resolve NAME | tcp HOST:PORT")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), dependencyTimeout)
+	defer cancel()
+	switch args[0] {
+	case "get":
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, args[1], nil)
+		if err != nil {
+			return err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if _, err := io.Copy(os.Stdout, resp.Body); err != nil {
+			return err
+		}
+		if resp.StatusCode/100 != 2 {
+			return fmt.Errorf("GET %s: %s", args[1], resp.Status)
+		}
+		return nil
+	case "resolve":
+		addrs, err := net.DefaultResolver.LookupHost(ctx, args[1])
+		if err != nil {
+			return err
+		}
+		for _, addr := range addrs {
+			fmt.Println(addr)
+		}
+		return nil
+	case "tcp":
+		conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", args[1])
+		if err != nil {
+			return err
+		}
+		fmt.Printf("connected to %s\n", conn.RemoteAddr())
+		return conn.Close()
+	default:
+		return fmt.Errorf("unknown command %q (expected get, resolve or tcp)", args[0])
+	}
+}

@@ -128,17 +128,15 @@ export function nameMatches(name: ObjectName, literal: string): Tri {
  */
 function objectName(props: unknown, logicalName: string): ObjectName {
     const name = at(props, "metadata", "name");
-    if (isUnknown(name)) {
-        return UNKNOWN;
-    }
     if (typeof name === "string" && name !== "") {
         return name;
     }
     const prefix = at(props, "metadata", "generateName");
-    if (isUnknown(prefix)) {
-        return UNKNOWN;
+    if (typeof prefix === "string" && prefix !== "") {
+        // Also when the name is unknown: the provider's planned state leaves a generated name unknown.
+        return new GeneratedName(prefix);
     }
-    return new GeneratedName(typeof prefix === "string" && prefix !== "" ? prefix : `${logicalName}-`);
+    return isUnknown(name) || isUnknown(prefix) ? UNKNOWN : new GeneratedName(`${logicalName}-`);
 }
 
 /**

@@ -137,6 +137,14 @@ describe("ingress-backend-exists", () => {
             assertOneViolation(await runStackPolicy(policy, [generated, exchangeService("ws-stream"), ingress()]), 'routes to Service "exchange-router-service"');
         });
 
+        it("takes a name left unknown in the planned state of a Service with generateName as generated", async () => {
+            const planned = mutate(exchangeService("router"), (p) => {
+                p.metadata.name = unknown.string;
+                p.metadata.generateName = "router-";
+            });
+            assertOneViolation(await runStackPolicy(policy, [planned, exchangeService("ws-stream"), ingress()]), 'routes to Service "exchange-router-service"');
+        });
+
         it("reports nothing for a backend name the generated name may turn out to be", async () => {
             const generated = mutate(exchangeService("router"), (p) => {
                 delete p.metadata.name;

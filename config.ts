@@ -224,20 +224,45 @@ function statefulShape(defaults: ServiceDefaults, storageSize: string) {
     return { ...serviceShape(defaults), storage: storage(storageSize) };
 }
 
+/**
+ * The controllers an Ingress can be written for, and what follows from the choice. Traefik (v3.7
+ * and later) reads Ingresses of class `nginx` through its kubernetesIngressNGINX provider, which
+ * honours every ingress-nginx annotation the platform uses; see the README's front-door section.
+ */
+export const INGRESS_CONTROLLERS = {
+    nginx: { className: "nginx", namespace: "ingress-nginx" },
+    traefik: { className: "nginx", namespace: "traefik" },
+} as const;
+export type IngressController = keyof typeof INGRESS_CONTROLLERS;
+
+/** Where the Gateway API implementation's proxies run (Traefik's kubernetesGateway provider). */
+const GATEWAY_CONTROLLER_NAMESPACE = "traefik";
+
 const ingress = section(
     {
+        controller: choice(
+            ["nginx", "traefik"],
+            "which controller the Ingresses are written for (`frontDoor: ingress`); the annotations follow it",
+        ).default("nginx"),
         host: pattern(
             DNS_SUBDOMAIN,
             "expected a DNS host name such as exchange.example.com",
-            "unset: the Ingress answers for any host",
+            "the public host, for either front door; unset: any host",
         ).optional(),
-        className: pattern(DNS_SUBDOMAIN, "expected an IngressClass name").default("nginx"),
+        className: pattern(
+            DNS_SUBDOMAIN,
+            "expected an IngressClass name",
+            "unset: the controller's (`nginx` for both: Traefik serves that class through its NGINX provider)",
+        ).optional(),
         tls: section({
             secretName: pattern(DNS_SUBDOMAIN, "expected the name of the Secret that holds the certificate"),
             clusterIssuer: pattern(DNS_SUBDOMAIN, "expected the name of a cert-manager ClusterIssuer"),
         })
             .register(docs, { description: "both keys required; needs `ingress.host`" })
             .optional(),
+        stickySessions: flag(
+            "cookie affinity for `/ws` at the front door; unset: on when `wsStream.sessionAffinity` is `ClientIP` (Ingress only)",
+        ).optional(),
     },
     "the public entry",
 )
@@ -249,14 +274,31 @@ const ingress = section(
     })
     .prefault({});
 
+const gateway = section(
+    {
+        name: pattern(DNS_SUBDOMAIN, "expected a Gateway name", "the Gateway the routes attach to").default("exchange"),
+        namespace: pattern(DNS_LABEL, "expected a namespace name", "unset: the platform's namespace").optional(),
+        create: flag(
+            "the program creates the Gateway (with `ingress.tls`: an HTTPS listener and cert-manager's annotation)",
+        ).default(false),
+        className: pattern(
+            DNS_SUBDOMAIN,
+            "expected a GatewayClass name",
+            "class of a Gateway the program creates",
+        ).default("traefik"),
+        listener: pattern(DNS_SUBDOMAIN, "expected a listener name", "unset: every listener of the Gateway").optional(),
+    },
+    "the Gateway of `frontDoor: gatewayApi`",
+).prefault({});
+
 const networkPolicy = section(
     {
         enabled: flag().default(true),
         ingressControllerNamespace: pattern(
             DNS_LABEL,
             "expected a namespace name",
-            "the only client of router and ws-stream",
-        ).default("ingress-nginx"),
+            "the only client of router and ws-stream; unset: the controller's (`ingress-nginx`, or `traefik` for Traefik and Gateway API)",
+        ).optional(),
         monitoringNamespace: pattern(
             DNS_LABEL,
             "expected a namespace name",
@@ -299,7 +341,12 @@ const REDIS_DEFAULTS: ServiceDefaults = {
 export const PlatformConfigSchema = section({
     namespace,
     podSecurity,
+    frontDoor: choice(
+        ["ingress", "gatewayApi"],
+        "the public entry as Ingresses, or as Gateway API HTTPRoutes (gateway.networking.k8s.io/v1)",
+    ).default("ingress"),
     ingress,
+    gateway,
     networkPolicy,
     router: service(ROUTER_DEFAULTS, "the HTTP API"),
     wsStream: service(WS_STREAM_DEFAULTS, "the WebSocket stream"),
@@ -329,13 +376,64 @@ export const PlatformConfigSchema = section({
         .prefault({}),
 });
 
-export type PlatformConfig = z.output<typeof PlatformConfigSchema>;
+type ParsedConfig = z.output<typeof PlatformConfigSchema>;
+
+/** Rules that span sections: each names the key to change. */
+function crossSectionProblems(config: ParsedConfig, context: z.RefinementCtx<ParsedConfig>): void {
+    const gatewayApi = config.frontDoor === "gatewayApi";
+    if (gatewayApi && config.ingress.stickySessions === true) {
+        context.addIssue({
+            code: "custom",
+            path: ["ingress", "stickySessions"],
+            input: true,
+            message:
+                "Gateway API has no standard cookie affinity (sessionPersistence is experimental and Traefik 3.7 does not serve it); use frontDoor: ingress",
+        });
+    }
+    if (gatewayApi && !config.gateway.create && config.ingress.tls !== undefined) {
+        context.addIssue({
+            code: "custom",
+            path: ["ingress", "tls"],
+            input: config.ingress.tls,
+            message:
+                "the program sets TLS only on a Gateway it creates (gateway.create: true); an existing Gateway's listener holds its own certificate",
+        });
+    }
+}
+
+/** Defaults that follow other keys: the controller's class and namespace, affinity at the front door. */
+function withDerivedDefaults(config: ParsedConfig) {
+    const controller = INGRESS_CONTROLLERS[config.ingress.controller];
+    const gatewayApi = config.frontDoor === "gatewayApi";
+    return {
+        ...config,
+        ingress: {
+            ...config.ingress,
+            className: config.ingress.className ?? controller.className,
+            stickySessions:
+                config.ingress.stickySessions ?? (!gatewayApi && config.wsStream.sessionAffinity === "ClientIP"),
+        },
+        gateway: { ...config.gateway, namespace: config.gateway.namespace ?? config.namespace },
+        networkPolicy: {
+            ...config.networkPolicy,
+            ingressControllerNamespace:
+                config.networkPolicy.ingressControllerNamespace ??
+                (gatewayApi ? GATEWAY_CONTROLLER_NAMESPACE : controller.namespace),
+        },
+    };
+}
+
+/** The whole stack config: the schema, the rules across sections, then the derived defaults. */
+const StackConfigSchema = PlatformConfigSchema.superRefine(crossSectionProblems).transform(withDerivedDefaults);
+
+export type PlatformConfig = z.output<typeof StackConfigSchema>;
 export type ServiceSettings = PlatformConfig["router"];
 export type RedisSettings = PlatformConfig["redis"];
 export type PostgresSettings = PlatformConfig["postgres"];
 export type StorageSettings = RedisSettings["storage"];
 export type IngressSettings = PlatformConfig["ingress"];
 export type NetworkPolicySettings = PlatformConfig["networkPolicy"];
+export type GatewaySettings = PlatformConfig["gateway"];
 
 /** The documentation a schema node carries, if any. */
 export function keyDocs(schema: z.ZodType): KeyDocs | undefined {
@@ -403,7 +501,7 @@ export function parseConfig(rawValues: Record<string, string>): PlatformConfig {
             );
         }
     }
-    const result = PlatformConfigSchema.safeParse(values, { reportInput: true });
+    const result = StackConfigSchema.safeParse(values, { reportInput: true });
     if (!result.success || problems.length > 0) {
         throw new ConfigError([...problems, ...(result.success ? [] : problemsOf(result.error.issues))]);
     }

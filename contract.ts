@@ -74,7 +74,15 @@ export const OBJECT_NAMES = {
 /** The public entry: `/backend/<rest>` reaches the router as `/<rest>`; `/ws` reaches the stream unchanged. */
 export const PUBLIC_ROUTES = {
     api: { objectName: "exchange-backend", pathPrefix: "/backend", service: ROUTER },
-    stream: { objectName: "exchange-ws", pathPrefix: "/ws", service: WS_STREAM },
+    stream: {
+        objectName: "exchange-ws",
+        pathPrefix: "/ws",
+        service: WS_STREAM,
+        /** A WebSocket may stay open this long without traffic before the front door closes it. */
+        idleTimeoutSeconds: 3600,
+        /** With sticky sessions, the cookie that keeps a client's reconnects on one ws-stream pod. */
+        affinityCookie: "exchange-ws-affinity",
+    },
 } as const;
 
 export const POSTGRES_DATABASE = "exchange";

@@ -1,5 +1,6 @@
 /** Assembles the platform from validated config; index.ts and the unit tests both call it. */
 import * as pulumi from "@pulumi/pulumi";
+import { GatewayRoutes } from "./components/gateway-routes";
 import { PlatformIngress } from "./components/ingress";
 import { NetworkPolicies } from "./components/network-policies";
 import { Postgres } from "./components/postgres";
@@ -33,12 +34,21 @@ export function deployPlatform(config: PlatformConfig): PlatformOutputs {
         env: [redis.redisUrlEnv],
     });
 
-    const ingress = new PlatformIngress("exchange", {
-        namespace,
-        settings: config.ingress,
-        routerService: router.workload.service,
-        wsStreamService: wsStream.workload.service,
-    });
+    const backends = { routerService: router.workload.service, wsStreamService: wsStream.workload.service };
+    const frontDoor =
+        config.frontDoor === "gatewayApi"
+            ? new GatewayRoutes("exchange", {
+                  namespace,
+                  settings: config.ingress,
+                  gateway: config.gateway,
+                  ...backends,
+              })
+            : new PlatformIngress("exchange", {
+                  namespace,
+                  settings: config.ingress,
+                  affinitySeconds: config.wsStream.sessionAffinityTimeoutSeconds,
+                  ...backends,
+              });
 
     if (config.networkPolicy.enabled) {
         new NetworkPolicies("exchange", {
@@ -58,7 +68,7 @@ export function deployPlatform(config: PlatformConfig): PlatformOutputs {
         serviceDnsNames: pulumi
             .all(workloads.map((w) => w.dnsNames))
             .apply((maps) => Object.fromEntries(maps.flatMap((map) => Object.entries(map)))),
-        publicUrls: ingress.urls,
+        publicUrls: frontDoor.urls,
         connectionStrings: pulumi.secret(
             pulumi
                 .all([postgres.connectionString, redis.connectionString])

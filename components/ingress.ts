@@ -1,14 +1,14 @@
 /**
- * External HTTP entry: `/backend/*` to the router with the prefix stripped (the router serves
- * `/api/v1/...` and `/health`), `/ws` to the WebSocket stream unchanged.
+ * The public entry as Ingresses: `/backend/*` to the router with the prefix stripped (the router
+ * serves `/api/v1/...` and `/health`), `/ws` to the WebSocket stream unchanged, with long
+ * timeouts and, when asked, cookie affinity.
  *
  * Two Ingress objects because a rewrite annotation applies to a whole Ingress and must not touch
- * `/ws`; ingress-nginx merges Ingresses of the same host. The annotations assume ingress-nginx
- * (the default class); another controller needs its own equivalents.
+ * `/ws`; the controllers merge Ingresses of the same host.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { IngressSettings } from "../config";
+import { IngressController, IngressSettings } from "../config";
 import { PUBLIC_ROUTES, SERVICE_PORT } from "../contract";
 import { platformMetadata } from "./metadata";
 
@@ -17,14 +17,62 @@ export interface PlatformIngressArgs {
     settings: IngressSettings;
     routerService: k8s.core.v1.Service;
     wsStreamService: k8s.core.v1.Service;
+    /** Lifetime of the affinity cookie: the ws Service's own affinity timeout. */
+    affinitySeconds: number;
 }
+
+type Annotations = Record<string, string>;
+
+/** How one controller is told to do what the platform needs, by purpose. */
+interface AnnotationSet {
+    /** `/backend`, `/backend/` and `/backend/<rest>` reach the service as `/<rest>`. */
+    stripPrefix(prefix: string): {
+        path: string;
+        pathType: k8s.types.input.networking.v1.HTTPIngressPath["pathType"];
+        annotations: Annotations;
+    };
+    longLived(seconds: number): Annotations;
+    cookieAffinity(cookie: string, seconds: number, path: string): Annotations;
+}
+
+const NGINX = "nginx.ingress.kubernetes.io";
+
+/** ingress-nginx's annotations. */
+const NGINX_ANNOTATIONS: AnnotationSet = {
+    stripPrefix: (prefix) => ({
+        // The second group is what the service sees.
+        path: `${prefix}(/|$)(.*)`,
+        pathType: "ImplementationSpecific",
+        annotations: { [`${NGINX}/use-regex`]: "true", [`${NGINX}/rewrite-target`]: "/$2" },
+    }),
+    // WebSocket connections stay open far longer than the default of 60 s.
+    longLived: (seconds) => ({
+        [`${NGINX}/proxy-read-timeout`]: String(seconds),
+        [`${NGINX}/proxy-send-timeout`]: String(seconds),
+    }),
+    // use-regex applies to the whole host, and with regex locations ingress-nginx needs the cookie path set.
+    cookieAffinity: (cookie, seconds, path) => ({
+        [`${NGINX}/affinity`]: "cookie",
+        [`${NGINX}/session-cookie-name`]: cookie,
+        [`${NGINX}/session-cookie-max-age`]: String(seconds),
+        [`${NGINX}/session-cookie-path`]: path,
+    }),
+};
+
+/**
+ * Traefik v3.7+ serves class `nginx` through its kubernetesIngressNGINX provider, which honours
+ * each of these annotations (use-regex, rewrite-target with capture groups, proxy-read/send-timeout,
+ * affinity with session-cookie-name/max-age/path). Its native provider could only strip a prefix
+ * through a Middleware custom resource, which needs its CRD provider as well: not required here.
+ */
+const ANNOTATIONS: Record<IngressController, AnnotationSet> = { nginx: NGINX_ANNOTATIONS, traefik: NGINX_ANNOTATIONS };
 
 interface Route {
     name: string;
     path: string;
-    pathType: "Prefix" | "ImplementationSpecific";
+    pathType: k8s.types.input.networking.v1.HTTPIngressPath["pathType"];
     service: k8s.core.v1.Service;
-    annotations: Record<string, string>;
+    annotations: Annotations;
 }
 
 export class PlatformIngress extends pulumi.ComponentResource {
@@ -36,68 +84,24 @@ export class PlatformIngress extends pulumi.ComponentResource {
     constructor(name: string, args: PlatformIngressArgs, opts?: pulumi.ComponentResourceOptions) {
         super("exchange:platform:Ingress", name, {}, opts);
         const { settings } = args;
+        const annotations = ANNOTATIONS[settings.controller];
+        const { api, stream } = PUBLIC_ROUTES;
 
-        const tlsAnnotations: Record<string, string> = settings.tls
-            ? { "cert-manager.io/cluster-issuer": settings.tls.clusterIssuer }
-            : {};
-        const ingressFor = (route: Route) =>
-            new k8s.networking.v1.Ingress(
-                route.name,
-                {
-                    metadata: platformMetadata(route.name, args.namespace, undefined, {
-                        ...tlsAnnotations,
-                        ...route.annotations,
-                    }),
-                    spec: {
-                        ingressClassName: settings.className,
-                        tls:
-                            settings.tls && settings.host
-                                ? [{ hosts: [settings.host], secretName: settings.tls.secretName }]
-                                : undefined,
-                        rules: [
-                            {
-                                host: settings.host,
-                                http: {
-                                    paths: [
-                                        {
-                                            path: route.path,
-                                            pathType: route.pathType,
-                                            backend: {
-                                                service: {
-                                                    name: route.service.metadata.name,
-                                                    port: { number: SERVICE_PORT },
-                                                },
-                                            },
-                                        },
-                                    ],
-                                },
-                            },
-                        ],
-                    },
-                },
-                { parent: this, deleteBeforeReplace: true },
-            );
-
-        this.backend = ingressFor({
-            name: PUBLIC_ROUTES.api.objectName,
-            // `/backend`, `/backend/` and `/backend/<rest>`; the second group is what the router sees.
-            path: `${PUBLIC_ROUTES.api.pathPrefix}(/|$)(.*)`,
-            pathType: "ImplementationSpecific",
+        this.backend = this.ingress(args, {
+            name: api.objectName,
+            ...annotations.stripPrefix(api.pathPrefix),
             service: args.routerService,
-            annotations: {
-                "nginx.ingress.kubernetes.io/use-regex": "true",
-                "nginx.ingress.kubernetes.io/rewrite-target": "/$2",
-            },
         });
-        this.ws = ingressFor({
-            name: PUBLIC_ROUTES.stream.objectName,
-            path: PUBLIC_ROUTES.stream.pathPrefix,
+        this.ws = this.ingress(args, {
+            name: stream.objectName,
+            path: stream.pathPrefix,
             pathType: "Prefix",
             service: args.wsStreamService,
-            // WebSocket connections stay open far longer than nginx's 60 s default.
             annotations: {
-                "nginx.ingress.kubernetes.io/proxy-read-timeout": "3600",
-                "nginx.ingress.kubernetes.io/proxy-send-timeout": "3600",
+                ...annotations.longLived(stream.idleTimeoutSeconds),
+                ...(settings.stickySessions
+                    ? annotations.cookieAffinity(stream.affinityCookie, args.affinitySeconds, stream.pathPrefix)
+                    : {}),
             },
         });
 
@@ -108,12 +112,46 @@ export class PlatformIngress extends pulumi.ComponentResource {
                   const entry = status?.loadBalancer?.ingress?.[0];
                   return entry?.hostname ?? entry?.ip ?? "<pending ingress address>";
               });
-        const secure = settings.tls !== undefined;
-        this.urls = address.apply((host) => ({
-            api: `${secure ? "https" : "http"}://${host}${PUBLIC_ROUTES.api.pathPrefix}`,
-            ws: `${secure ? "wss" : "ws"}://${host}${PUBLIC_ROUTES.stream.pathPrefix}`,
-        }));
-
+        this.urls = publicUrls(address, settings.tls !== undefined);
         this.registerOutputs({ backend: this.backend, ws: this.ws, urls: this.urls });
     }
+
+    private ingress(args: PlatformIngressArgs, route: Route): k8s.networking.v1.Ingress {
+        const { settings } = args;
+        const tlsAnnotations: Annotations = settings.tls
+            ? { "cert-manager.io/cluster-issuer": settings.tls.clusterIssuer }
+            : {};
+        const backend = { service: { name: route.service.metadata.name, port: { number: SERVICE_PORT } } };
+        return new k8s.networking.v1.Ingress(
+            route.name,
+            {
+                metadata: platformMetadata(route.name, args.namespace, undefined, {
+                    ...tlsAnnotations,
+                    ...route.annotations,
+                }),
+                spec: {
+                    ingressClassName: settings.className,
+                    tls:
+                        settings.tls && settings.host
+                            ? [{ hosts: [settings.host], secretName: settings.tls.secretName }]
+                            : undefined,
+                    rules: [
+                        {
+                            host: settings.host,
+                            http: { paths: [{ path: route.path, pathType: route.pathType, backend }] },
+                        },
+                    ],
+                },
+            },
+            { parent: this, deleteBeforeReplace: true },
+        );
+    }
+}
+
+/** `http(s)://<host>/backend` and `ws(s)://<host>/ws`, for either front door. */
+export function publicUrls(host: pulumi.Output<string>, secure: boolean): pulumi.Output<{ api: string; ws: string }> {
+    return host.apply((name) => ({
+        api: `${secure ? "https" : "http"}://${name}${PUBLIC_ROUTES.api.pathPrefix}`,
+        ws: `${secure ? "wss" : "ws"}://${name}${PUBLIC_ROUTES.stream.pathPrefix}`,
+    }));
 }

@@ -24,8 +24,15 @@ export interface RegisteredResource {
     deleteBeforeReplace: boolean;
 }
 
+export interface ReadResource {
+    type: string;
+    id: string;
+}
+
 export interface ProgramRun {
     resources: RegisteredResource[];
+    /** Existing objects the program looked up instead of registering. */
+    reads: ReadResource[];
     /** Stack outputs, resolved, with secretness kept apart. */
     outputs: Record<string, unknown>;
     secretOutputs: string[];
@@ -45,11 +52,16 @@ export function stackConfig(stack: string): Record<string, string> {
     );
 }
 
-// The policy pack's fixture merge (objects merge, arrays and scalars replace), compiled, as
-// policy-pack.test.ts loads the pack's harness: one deep merge for both test suites.
-const fixtures: typeof import("../../policy/bin/tests/fixtures") = require(
-    path.join(PROJECT_ROOT, "policy", "bin", "tests", "fixtures"),
-);
+/**
+ * The policy pack's fixture merge (objects merge, arrays and scalars replace), compiled, loaded
+ * as policy-pack.test.ts loads the pack's harness: one deep merge for both test suites.
+ */
+function deepMerge<T extends Record<string, unknown>>(base: T, overrides: Record<string, unknown>): T {
+    const fixtures: typeof import("../../policy/bin/tests/fixtures") = require(
+        path.join(PROJECT_ROOT, "policy", "bin", "tests", "fixtures"),
+    );
+    return fixtures.merge(base, overrides);
+}
 
 /** Deep-merges `overrides` (plain objects) into a stack config's `exchange:<key>` values. */
 export function withConfig(base: Record<string, string>, overrides: Record<string, unknown>): Record<string, string> {
@@ -59,7 +71,7 @@ export function withConfig(base: Record<string, string>, overrides: Record<strin
             .filter(([key]) => key.startsWith(prefix))
             .map(([key, text]) => [key.slice(prefix.length), parsedOrText(text)]),
     );
-    const merged = Object.entries(fixtures.merge(values, overrides)).map(([key, value]) => [
+    const merged = Object.entries(deepMerge(values, overrides)).map(([key, value]) => [
         prefix + key,
         typeof value === "string" ? value : JSON.stringify(value),
     ]);
@@ -86,6 +98,9 @@ class RecordingMocks implements pulumi.runtime.Mocks {
         const state = { ...args.inputs };
         if (args.type === "random:index/randomPassword:RandomPassword") {
             state.result = mockPassword(args.name);
+        }
+        if (args.type === TYPES.gateway) {
+            state.status = { addresses: [{ type: "IPAddress", value: "192.0.2.20" }] };
         }
         if (args.type === "kubernetes:networking.k8s.io/v1:Ingress") {
             state.status = { loadBalancer: { ingress: [{ ip: "192.0.2.10" }] } };
@@ -146,8 +161,14 @@ export async function runProgram(config: Record<string, string>, stack = "dev"):
         });
         return register(request, callback);
     };
+    const reads: ReadResource[] = [];
+    const read = monitor.readResource.bind(monitor);
+    monitor.readResource = (request: any, callback: any) => {
+        reads.push({ type: request.getType(), id: request.getId() });
+        return read(request, callback);
+    };
 
-    const run: ProgramRun = { resources, outputs: {}, secretOutputs: [] };
+    const run: ProgramRun = { resources, reads, outputs: {}, secretOutputs: [] };
     try {
         const platform = deployPlatform(loadConfig());
         for (const [key, output] of Object.entries(platform)) {
@@ -190,4 +211,6 @@ export const TYPES = {
     networkPolicy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
     namespace: "kubernetes:core/v1:Namespace",
     password: "random:index/randomPassword:RandomPassword",
+    gateway: "kubernetes:gateway.networking.k8s.io/v1:Gateway",
+    httpRoute: "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
 };

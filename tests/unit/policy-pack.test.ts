@@ -83,4 +83,26 @@ describe("the policy pack on the program's resources", () => {
         });
         assert.deepStrictEqual(pack.mandatory(allowed), []);
     });
+
+    it("Gateway API routes on a Gateway of the stack: no mandatory violation", async () => {
+        const config = withConfig(stackConfig("dev"), { frontDoor: "gatewayApi", gateway: { create: true } });
+        const violations = await violationsOf(config);
+        assert.deepStrictEqual(pack.mandatory(violations), [], pack.formatViolations(violations));
+    });
+
+    it("Gateway API routes on a Gateway outside the stack: refused until the pack's config names it", async () => {
+        const config = withConfig(stackConfig("dev"), {
+            frontDoor: "gatewayApi",
+            gateway: { name: "traefik", namespace: "traefik" },
+        });
+        const unlisted = pack.mandatory(await violationsOf(config));
+        assert.deepStrictEqual(
+            unlisted.map((v) => v.policyName),
+            ["httproute-parent-gateway-exists", "httproute-parent-gateway-exists"],
+        );
+        const listed = await violationsOf(config, {
+            "httproute-parent-gateway-exists": { externalGateways: ["traefik/traefik"] },
+        });
+        assert.deepStrictEqual(pack.mandatory(listed), [], pack.formatViolations(listed));
+    });
 });

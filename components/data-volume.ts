@@ -3,6 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { StorageSettings } from "../config";
 import { platformMetadata } from "./metadata";
+import { PodVolume } from "./service-deployment";
 
 /**
  * The claim is its own resource, not part of the Deployment, so an image or config change to
@@ -27,4 +28,9 @@ export function dataClaim(
         },
         { parent, protect: storage.protect, deleteBeforeReplace: true },
     );
+}
+
+/** The claim as the pod's `data` volume, mounted at MOUNT_PATH. */
+export function claimVolume(claim: k8s.core.v1.PersistentVolumeClaim, mountPath: string): PodVolume {
+    return { name: "data", mountPath, source: { persistentVolumeClaim: { claimName: claim.metadata.name } } };
 }

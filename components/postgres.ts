@@ -4,10 +4,10 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
 import { PostgresSettings } from "../config";
 import { CONNECTION_ENV, OBJECT_NAMES, POSTGRES, postgresUrl } from "../contract";
-import { dataClaim } from "./data-volume";
+import { generatedPassword, secretKeyEnv } from "./credentials";
+import { claimVolume, dataClaim } from "./data-volume";
 import { platformMetadata } from "./metadata";
 import { ServiceDeployment } from "./service-deployment";
 
@@ -33,20 +33,15 @@ export class Postgres extends pulumi.ComponentResource {
         super("exchange:platform:Postgres", name, {}, opts);
         const { settings } = args;
 
-        // Letters and digits only: the password goes into a URL unescaped by most clients.
-        const password = new random.RandomPassword(
-            OBJECT_NAMES.postgresPassword,
-            { length: 32, special: false },
-            { parent: this },
-        );
+        const password = generatedPassword(OBJECT_NAMES.postgresPassword, this);
         this.connectionString = pulumi.secret(
-            password.result.apply((pw) => postgresUrl(settings.user, pw, settings.database)),
+            password.apply((value) => postgresUrl(settings.user, value, settings.database)),
         );
 
         // The official image reads these names; the container gets each from the Secret by name.
         const serverCredentials = {
             POSTGRES_USER: settings.user,
-            POSTGRES_PASSWORD: password.result,
+            POSTGRES_PASSWORD: password,
             POSTGRES_DB: settings.database,
         };
         const secretName = OBJECT_NAMES.postgresCredentials;
@@ -59,11 +54,8 @@ export class Postgres extends pulumi.ComponentResource {
             },
             { parent: this, deleteBeforeReplace: true },
         );
-        const fromSecret = (key: string): k8s.types.input.core.v1.EnvVar => ({
-            name: key,
-            valueFrom: { secretKeyRef: { name: this.credentials.metadata.name, key } },
-        });
-        this.databaseUrlEnv = pulumi.output(fromSecret(CONNECTION_ENV.database));
+        const credentials = this.credentials;
+        this.databaseUrlEnv = pulumi.output(secretKeyEnv(credentials, CONNECTION_ENV.database));
 
         this.dataClaim = dataClaim(OBJECT_NAMES.postgresData, args.namespace, settings.storage, this);
 
@@ -76,7 +68,7 @@ export class Postgres extends pulumi.ComponentResource {
                 containerName: "postgres",
                 runAsUser: POSTGRES_UID,
                 env: [
-                    ...Object.keys(serverCredentials).map(fromSecret),
+                    ...Object.keys(serverCredentials).map((key) => secretKeyEnv(credentials, key)),
                     // A subfolder: the volume's root may hold lost+found, which initdb refuses.
                     { name: "PGDATA", value: `${DATA_MOUNT}/pgdata` },
                 ],
@@ -96,11 +88,7 @@ export class Postgres extends pulumi.ComponentResource {
                 },
                 // The root filesystem stays read-only; the server writes its socket and temp files here.
                 volumes: [
-                    {
-                        name: "data",
-                        mountPath: DATA_MOUNT,
-                        source: { persistentVolumeClaim: { claimName: this.dataClaim.metadata.name } },
-                    },
+                    claimVolume(this.dataClaim, DATA_MOUNT),
                     { name: "run", mountPath: "/var/run/postgresql", source: { emptyDir: {} } },
                     { name: "tmp", mountPath: "/tmp", source: { emptyDir: {} } },
                 ],

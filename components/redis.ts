@@ -8,10 +8,10 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
 import { RedisSettings } from "../config";
 import { CONNECTION_ENV, OBJECT_NAMES, REDIS, redisUrl } from "../contract";
-import { dataClaim } from "./data-volume";
+import { configMapKeyEnv, generatedPassword, secretKeyEnv } from "./credentials";
+import { claimVolume, dataClaim } from "./data-volume";
 import { platformMetadata } from "./metadata";
 import { ServiceDeployment } from "./service-deployment";
 
@@ -60,31 +60,22 @@ export class Redis extends pulumi.ComponentResource {
         const serverEnv: EnvVar[] = [];
 
         if (settings.auth) {
-            // Letters and digits only: the password goes into a URL unescaped by most clients.
-            const password = new random.RandomPassword(
-                OBJECT_NAMES.redisPassword,
-                { length: 32, special: false },
-                { parent: this },
-            );
-            this.connectionString = pulumi.secret(password.result.apply((value) => redisUrl(value)));
+            const password = generatedPassword(OBJECT_NAMES.redisPassword, this);
+            this.connectionString = pulumi.secret(password.apply((value) => redisUrl(value)));
             const secret = new k8s.core.v1.Secret(
                 objectName,
                 {
                     metadata,
                     type: "Opaque",
-                    stringData: { [PASSWORD_KEY]: password.result, [CONNECTION_ENV.redis]: this.connectionString },
+                    stringData: { [PASSWORD_KEY]: password, [CONNECTION_ENV.redis]: this.connectionString },
                 },
                 fixedName,
             );
             this.connection = secret;
-            const fromSecret = (envName: string, key: string): EnvVar => ({
-                name: envName,
-                valueFrom: { secretKeyRef: { name: secret.metadata.name, key } },
-            });
-            this.redisUrlEnv = pulumi.output(fromSecret(CONNECTION_ENV.redis, CONNECTION_ENV.redis));
+            this.redisUrlEnv = pulumi.output(secretKeyEnv(secret, CONNECTION_ENV.redis));
             // Kubernetes expands $(REDIS_PASSWORD) from the container's env: no literal in the pod spec.
             serverArgs.push("--requirepass", `$(${PASSWORD_KEY})`);
-            serverEnv.push(fromSecret(PASSWORD_KEY, PASSWORD_KEY), fromSecret(CLI_PASSWORD_ENV, PASSWORD_KEY));
+            serverEnv.push(secretKeyEnv(secret, PASSWORD_KEY), secretKeyEnv(secret, PASSWORD_KEY, CLI_PASSWORD_ENV));
         } else {
             this.connectionString = pulumi.output(redisUrl());
             const configMap = new k8s.core.v1.ConfigMap(
@@ -93,10 +84,7 @@ export class Redis extends pulumi.ComponentResource {
                 fixedName,
             );
             this.connection = configMap;
-            this.redisUrlEnv = pulumi.output({
-                name: CONNECTION_ENV.redis,
-                valueFrom: { configMapKeyRef: { name: configMap.metadata.name, key: CONNECTION_ENV.redis } },
-            });
+            this.redisUrlEnv = pulumi.output(configMapKeyEnv(configMap, CONNECTION_ENV.redis));
         }
 
         this.dataClaim = dataClaim(OBJECT_NAMES.redisData, args.namespace, settings.storage, this);
@@ -117,13 +105,7 @@ export class Redis extends pulumi.ComponentResource {
                     readiness: { periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 },
                     liveness: { initialDelaySeconds: 15, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
                 },
-                volumes: [
-                    {
-                        name: "data",
-                        mountPath: DATA_MOUNT,
-                        source: { persistentVolumeClaim: { claimName: this.dataClaim.metadata.name } },
-                    },
-                ],
+                volumes: [claimVolume(this.dataClaim, DATA_MOUNT)],
                 strategy: "Recreate",
             },
             { parent: this },

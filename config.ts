@@ -10,58 +10,20 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import {
+    choice,
+    CONFIG_NAMESPACE,
+    describe,
+    flag,
+    innerSchema,
+    integer,
+    pattern,
+    problemsOf,
+    section,
+    withAllowed,
+} from "./config-schema";
 import { imagePinProblem } from "./policy/lib/image-reference";
 import { POSTGRES, POSTGRES_DATABASE, REDIS, ROUTER, PlatformService, WS_STREAM } from "./contract";
-
-const CONFIG_NAMESPACE = "exchange";
-
-/** What the docs generator reads from a schema: `allowed` is also the message when a value is refused. */
-export interface KeyDocs {
-    allowed?: string;
-    description?: string;
-}
-
-const docs = z.registry<KeyDocs>();
-
-/** A leaf whose refusal message and documented range are the same sentence. */
-function withAllowed<T extends z.ZodType>(schema: T, allowed: string, description?: string): T {
-    docs.add(schema, { allowed, description });
-    return schema;
-}
-
-function pattern(regex: RegExp, allowed: string, description?: string) {
-    return withAllowed(z.string({ error: allowed }).regex(regex, { error: allowed }), allowed, description);
-}
-
-function integer(min: number, max: number, description?: string) {
-    const allowed = `expected an integer from ${min} to ${max}`;
-    return withAllowed(
-        z.int({ error: allowed }).min(min, { error: allowed }).max(max, { error: allowed }),
-        allowed,
-        description,
-    );
-}
-
-function choice<const T extends readonly [string, ...string[]]>(values: T, description?: string) {
-    const allowed = `allowed values: ${values.join(", ")}`;
-    return withAllowed(z.enum(values, { error: allowed }), allowed, description);
-}
-
-function flag(description?: string) {
-    return withAllowed(z.boolean({ error: "expected true or false" }), "true or false", description);
-}
-
-/** An object that refuses keys it does not declare (a typo must not pass silently). */
-function section<Shape extends z.ZodRawShape>(shape: Shape, description?: string) {
-    const keys = Object.keys(shape).join(", ");
-    const schema = z.strictObject(shape, {
-        error: (issue) =>
-            issue.code === "unrecognized_keys"
-                ? `unknown key; allowed keys: ${keys}`
-                : `expected an object with keys ${keys}`,
-    });
-    return description === undefined ? schema : schema.register(docs, { description });
-}
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -254,12 +216,13 @@ const ingress = section(
             "expected an IngressClass name",
             "unset: the controller's (`nginx` for both: Traefik serves that class through its NGINX provider)",
         ).optional(),
-        tls: section({
-            secretName: pattern(DNS_SUBDOMAIN, "expected the name of the Secret that holds the certificate"),
-            clusterIssuer: pattern(DNS_SUBDOMAIN, "expected the name of a cert-manager ClusterIssuer"),
-        })
-            .register(docs, { description: "both keys required; needs `ingress.host`" })
-            .optional(),
+        tls: section(
+            {
+                secretName: pattern(DNS_SUBDOMAIN, "expected the name of the Secret that holds the certificate"),
+                clusterIssuer: pattern(DNS_SUBDOMAIN, "expected the name of a cert-manager ClusterIssuer"),
+            },
+            "both keys required; needs `ingress.host`",
+        ).optional(),
         stickySessions: flag(
             "cookie affinity for `/ws` at the front door; unset: on when `wsStream.sessionAffinity` is `ClientIP` (Ingress only)",
         ).optional(),
@@ -435,49 +398,12 @@ export type IngressSettings = PlatformConfig["ingress"];
 export type NetworkPolicySettings = PlatformConfig["networkPolicy"];
 export type GatewaySettings = PlatformConfig["gateway"];
 
-/** The documentation a schema node carries, if any. */
-export function keyDocs(schema: z.ZodType): KeyDocs | undefined {
-    return docs.get(schema);
-}
-
 /** Raised for invalid stack config; `pulumi` prints a RunError's message without a stack trace. */
 export class ConfigError extends pulumi.RunError {
     constructor(readonly problems: string[]) {
         super(`invalid stack configuration:\n  - ${problems.join("\n  - ")}`);
         this.name = "ConfigError";
     }
-}
-
-function describe(value: unknown): string {
-    return JSON.stringify(value) ?? String(value);
-}
-
-/** One line per problem: the key, the value and what is allowed. A key with several problems gets its first. */
-function problemsOf(issues: readonly z.core.$ZodIssue[]): string[] {
-    const problems = new Map<string, string>();
-    for (const issue of issues) {
-        if (issue.code === "unrecognized_keys") {
-            for (const unknownKey of issue.keys) {
-                const key = [...issue.path, unknownKey].join(".");
-                problems.set(key, `${CONFIG_NAMESPACE}:${key}: ${issue.message}`);
-            }
-            continue;
-        }
-        const key = issue.path.join(".");
-        if (!problems.has(key)) {
-            const what = issue.input === undefined ? "required" : `${describe(issue.input)} is not allowed`;
-            problems.set(key, `${CONFIG_NAMESPACE}:${key}: ${what}; ${issue.message}`);
-        }
-    }
-    return [...problems.values()];
-}
-
-/** The schema under its defaults and optional wrappers: what a value must look like when given. */
-export function innerSchema(schema: z.ZodType): z.ZodType {
-    const def = schema._zod.def as { type: string; innerType?: z.ZodType };
-    return def.innerType !== undefined && ["default", "prefault", "optional"].includes(def.type)
-        ? innerSchema(def.innerType)
-        : schema;
 }
 
 /**

@@ -10,7 +10,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { z } from "zod";
-import { innerSchema, keyDocs, PlatformConfigSchema } from "../config";
+import { PlatformConfigSchema } from "../config";
+import { innerSchema, keyDocs } from "../config-schema";
 
 const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
 

@@ -38,7 +38,7 @@ export class Redis extends pulumi.ComponentResource {
     public readonly dataClaim: k8s.core.v1.PersistentVolumeClaim;
     /** `REDIS_URL` for clients, as a reference to the connection object. */
     public readonly redisUrlEnv: pulumi.Output<EnvVar>;
-    /** The URL clients use (a secret Output: with `auth` it carries the password). */
+    /** The URL clients use; with `auth` it carries the password and is a secret Output. */
     public readonly connectionString: pulumi.Output<string>;
 
     constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {

@@ -217,10 +217,19 @@ function readObject(
     };
 }
 
-/** Reads every Kubernetes resource of a stack into plain data (unknowns become UNKNOWN). */
+/** The kinds stack policies look at; other resources (Secrets, volumes, ...) are not even read. */
+function readByStackPolicies(t: K8sType): boolean {
+    return [isService, isConfigMap, isIngress, isGateway, isRoute, isReferenceGrant].some((is) => is(t)) || workloadKind(t) !== undefined;
+}
+
+/** Reads the Kubernetes resources of a stack that stack policies look at into plain data (unknowns become UNKNOWN). */
 export function readStackObjects(resources: PolicyResource[]): StackObject[] {
     const out: StackObject[] = [];
     for (const r of resources) {
+        const t = parseK8sType(r.type);
+        if (!t || !readByStackPolicies(t)) {
+            continue;
+        }
         const obj = readObject(r.type, r.name, r.urn, r.props, r.provider);
         if (obj) {
             out.push(obj);

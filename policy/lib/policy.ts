@@ -16,7 +16,7 @@ import type {
     ResourceValidationPolicy,
     StackValidationPolicy,
 } from "@pulumi/policy";
-import { K8sType, StackObject, readResource, readStackObjects } from "./k8s";
+import { K8sType, StackObject, parseK8sType, readResource, readStackObjects } from "./k8s";
 import { applyPatches } from "./patches";
 
 export interface PolicyMetadata<Key extends string> {
@@ -94,8 +94,10 @@ export interface ResourcePolicyDefinition<Key extends string> extends PolicyMeta
 export function resourcePolicy<Key extends string = never>(def: ResourcePolicyDefinition<Key>): ResourceValidationPolicy {
     const meta = metadataOf(def);
     const read = (args: ResourceValidationArgs) => {
-        const obj = readResource(args);
-        if (!obj || !def.appliesTo.types(obj.t)) {
+        // The type first: props are only read (copied) for the resources the policy checks.
+        const t = parseK8sType(args.type);
+        const obj = t && def.appliesTo.types(t) ? readResource(args) : undefined;
+        if (!obj) {
             return args.notApplicable(`Policy only applies to ${def.appliesTo.text}.`);
         }
         return { obj, config: readConfig(args, def.name, meta.configSchema) as PolicyConfig<Key> };

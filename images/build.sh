@@ -108,29 +108,41 @@ build_coredns() {
 # upstream image does; the container must have that capability in its set (add it, drop ALL).
 OCITOOL_ARGS_coredns=(-file-capability /coredns=cap_net_bind_service)
 
+# Modules Traefik is built with whose copy gets the files under traefik/_overlay/<module>/ laid
+# over it: the module proxy lacks what they need upstream (the files say what and why).
+TRAEFIK_OVERLAID_MODULES=(github.com/go-acme/lego/v5 github.com/abbot/go-http-auth)
+
 build_traefik() {
-  local rootfs="$1" src="$IMAGE_WORK/traefik-src" lego
-  grep -q "^require github.com/traefik/traefik/v3 v$TRAEFIK_VERSION\$" "$IMAGES_DIR/traefik/go.mod" \
+  local rootfs="$1" src="$IMAGE_WORK/traefik-src" module dir copy
+  grep -q "^[[:space:]]*github.com/traefik/traefik/v3 v$TRAEFIK_VERSION\b" "$IMAGES_DIR/traefik/go.mod" \
     || die "images/traefik/go.mod does not require Traefik v$TRAEFIK_VERSION; run images/traefik/update-module.sh"
   static_rootfs "$rootfs" 65532 nonroot
-  # A scratch copy of the wrapper module in which lego (Traefik's ACME library) is a local copy
-  # with its DNS-provider factory replaced: see traefik/legodns/dns_providers.go for why.
+  # A scratch copy of the wrapper module, in which each overlaid module is a local folder.
   rm -rf "$src" && mkdir -p "$src"
   cp -r "$IMAGES_DIR/traefik/go.mod" "$IMAGES_DIR/traefik/go.sum" "$IMAGES_DIR/traefik/ext" "$src/"
-  lego="$(cd "$src" && module_dir github.com/go-acme/lego/v5)"
-  cp -r "$lego" "$src/lego" && chmod -R u+w "$src/lego"
-  cp "$IMAGES_DIR/traefik/legodns/dns_providers.go" "$src/lego/providers/dns/zz_gen_dns_providers.go"
-  (cd "$src" && go mod edit -replace github.com/go-acme/lego/v5=./lego \
-    && go build -ldflags "-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=v$TRAEFIK_VERSION" \
-      -o "$rootfs/traefik" github.com/traefik/traefik/v3/cmd/traefik)
+  for module in "${TRAEFIK_OVERLAID_MODULES[@]}"; do
+    dir="$(cd "$src" && module_dir "$module")"
+    copy="$src/${module//\//_}"
+    cp -r "$dir" "$copy"
+    chmod -R u+w "$copy"
+    cp -r "$IMAGES_DIR/traefik/_overlay/$module/." "$copy/"
+    # A folder replacement needs a go.mod; modules older than Go modules have none (their
+    # requirements are in the wrapper's go.mod already).
+    [[ -f "$copy/go.mod" ]] || printf 'module %s\n\ngo 1.12\n' "$module" >"$copy/go.mod"
+    go -C "$src" mod edit -replace "$module=./${module//\//_}"
+  done
+  go -C "$src" build -ldflags "-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=v$TRAEFIK_VERSION" \
+    -o "$rootfs/traefik" github.com/traefik/traefik/v3/cmd/traefik
   rm -rf "$src"
 }
 
 # debian_base_dir: the shared Debian root filesystem, built once per recipe and archive.
 debian_base_dir() {
   local dir
-  dir="$IMAGE_WORK/debian-$DEBIAN_SUITE-$(inputs_hash lib/debian.sh "=$DEBIAN_SUITE $(debian_archives)")"
+  # Keyed by the debootstrap step itself, so changes to the later steps reuse the base.
+  dir="$IMAGE_WORK/debian-$DEBIAN_SUITE-$(inputs_hash "=$(declare -f debian_base)" "=$DEBIAN_SUITE $(debian_archives)")"
   debian_base "$dir"
+  find "$IMAGE_WORK" -maxdepth 1 -name "debian-$DEBIAN_SUITE-*" ! -path "$dir" -exec rm -rf {} +
   printf '%s\n' "$dir"
 }
 
@@ -146,8 +158,11 @@ build_postgres() {
   in_chroot "$rootfs" "
     # The package's own cluster: the entry point makes one in PGDATA instead.
     rm -rf /etc/postgresql/$major /var/lib/postgresql/$major
-    # JIT compilation (LLVM, a third of the image) is left out; PostgreSQL runs without it.
-    dpkg --purge --force-depends libllvm14 >/dev/null
+    # Left out: JIT compilation (LLVM and its solver, a third of the image; PostgreSQL runs
+    # without it) and Perl (only Debian's cluster-management wrappers use it; PATH leads to
+    # the server's own programs).
+    dpkg --purge --force-depends libllvm14 libz3-4 perl perl-modules-5.36 libperl5.36 >/tmp/purge.log 2>&1 \
+      || { cat /tmp/purge.log; exit 1; }
     rm -rf /usr/lib/postgresql/$major/lib/llvmjit* /usr/lib/postgresql/$major/lib/bitcode
     # Listen on every address, as the official image's sample configuration does.
     sed -ri \"s/^#?(listen_addresses)[[:space:]]*=[[:space:]]*[^[:space:]]+/\\1 = '*'/\" /usr/share/postgresql/$major/postgresql.conf.sample
@@ -183,14 +198,13 @@ build_image() {
     log "$name: building ${ref} (log $IMAGE_LOGS/$name.log)"
     rootfs="$IMAGE_WORK/$name.rootfs"
     rm -rf "$rootfs" && mkdir -p "$rootfs"
-    run_with_progress "$name: root filesystem" "$IMAGE_LOGS/$name.log" "build_${name//-/_}" "$rootfs" \
-      || die "$name: build failed"
+    run_with_progress "$name: root filesystem" "$IMAGE_LOGS/$name.log" "build_${name//-/_}" "$rootfs"
     if declare -p "OCITOOL_ARGS_${name//-/_}" &>/dev/null; then
       local -n image_args="OCITOOL_ARGS_${name//-/_}"
       extra=("${image_args[@]}")
     fi
     "$OCITOOL" write -rootfs "$rootfs" -config "$IMAGES_DIR/$name/image.json" -ref "$ref" \
-      -out "$archive" ${extra[@]+"${extra[@]}"} || die "$name: could not write the archive"
+      -out "$archive" ${extra[@]+"${extra[@]}"}
     rm -rf "$rootfs"
     # Older archives of this image: superseded.
     find "$IMAGE_HOME" -maxdepth 1 -name "$name-${ref##*:}-*.oci.tar" ! -path "$archive" -delete
@@ -218,13 +232,19 @@ main() {
   build_ocitool
 
   # Two lanes side by side: the Debian images mostly download, the Go ones mostly compile.
-  local debian_pid="" status=0
+  # Each lane stops at its first failure. (Never call build_image where its status is tested,
+  # `build_image || ...`: bash would then ignore errexit in every build step it runs.)
+  local -a lanes=()
+  local lane status=0
   if ((${#debian_images[@]})); then
     (for name in "${debian_images[@]}"; do build_image "$name"; done) &
-    debian_pid=$!
+    lanes+=($!)
   fi
-  for name in "${go_images[@]}"; do build_image "$name" || status=1; done
-  if [[ -n "$debian_pid" ]]; then wait "$debian_pid" || status=1; fi
+  if ((${#go_images[@]})); then
+    (for name in "${go_images[@]}"; do build_image "$name"; done) &
+    lanes+=($!)
+  fi
+  for lane in "${lanes[@]}"; do wait "$lane" || status=1; done
   ((status == 0)) || die "some images did not build"
 
   for name in "${wanted[@]}"; do cat "$IMAGE_WORK/$name.result"; done

@@ -103,12 +103,13 @@ debian_renumber() {
 }
 
 # debian_strip ROOTFS: removes what a server never reads (documentation, manual pages, message
-# catalogs, apt's package lists and caches, logs) and what the container runtime provides
+# catalogs, locale sources, apt's package lists and caches, logs) and what the container runtime provides
 # (/dev, resolv.conf), and the build-time service block.
 debian_strip() {
   local rootfs="$1"
   rm -f "$rootfs/usr/sbin/policy-rc.d"
-  rm -rf "$rootfs"/usr/share/{doc,man,info,locale,lintian}/* \
+  [[ -f "$rootfs/etc/debian_version" ]] || die "debian_strip: $rootfs is not a Debian root filesystem"
+  rm -rf "$rootfs"/usr/share/{doc,man,info,locale,lintian,i18n}/* \
     "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/* "$rootfs"/var/cache/debconf/*-old \
     "$rootfs"/var/lib/dpkg/*-old "$rootfs"/var/log/* "$rootfs"/tmp/* "$rootfs"/var/tmp/* \
     "$rootfs"/dev/* "$rootfs"/root/.[!.]*

@@ -16,6 +16,7 @@
 // Client mode, for tests run inside the cluster with `kubectl exec` (the image has no shell):
 //
 //	router get URL          GET URL, print the body; exit 1 unless 2xx
+//	router post URL         POST URL (empty body), likewise
 //	router resolve NAME     print NAME's addresses; exit 1 if it does not resolve
 //	router tcp HOST:PORT    open a TCP connection; exit 1 if it fails
 package main
@@ -31,6 +32,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -314,13 +316,13 @@ func podName() string {
 
 func runClient(args []string) error {
 	if len(args) != 2 {
-		return errors.New("usage: router get URL | resolve NAME | tcp HOST:PORT")
+		return errors.New("usage: router get URL | post URL | resolve NAME | tcp HOST:PORT")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), dependencyTimeout)
 	defer cancel()
 	switch args[0] {
-	case "get":
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, args[1], nil)
+	case "get", "post":
+		req, err := http.NewRequestWithContext(ctx, strings.ToUpper(args[0]), args[1], nil)
 		if err != nil {
 			return err
 		}
@@ -333,7 +335,7 @@ func runClient(args []string) error {
 			return err
 		}
 		if resp.StatusCode/100 != 2 {
-			return fmt.Errorf("GET %s: %s", args[1], resp.Status)
+			return fmt.Errorf("%s %s: %s", req.Method, args[1], resp.Status)
 		}
 		return nil
 	case "resolve":
@@ -353,6 +355,6 @@ func runClient(args []string) error {
 		fmt.Printf("connected to %s\n", conn.RemoteAddr())
 		return conn.Close()
 	default:
-		return fmt.Errorf("unknown command %q (expected get, resolve or tcp)", args[0])
+		return fmt.Errorf("unknown command %q (expected get, post, resolve or tcp)", args[0])
 	}
 }

@@ -74,6 +74,7 @@ build_ocitool() {
   if [[ ! -x "$OCITOOL" ]]; then
     (cd "$IMAGES_DIR" && go build -o "$OCITOOL.partial" ./ocitool) || die "ocitool did not build"
     mv "$OCITOOL.partial" "$OCITOOL"
+    find "$IMAGE_WORK" -maxdepth 1 -name 'ocitool-*' ! -path "$OCITOOL" -delete
   fi
 }
 

@@ -165,8 +165,10 @@ describe("every rule of the policy pack through a real `pulumi preview`", functi
             { stackName: "classes", projectName: "policy-classes", program: program(renderDirs) },
             {
                 workDir: dir,
-                projectSettings: { name: "policy-classes", runtime: "nodejs", backend: { url: `file://${path.join(dir, "state")}` } },
+                projectSettings: { name: "policy-classes", runtime: "nodejs" },
                 envVars: {
+                    // Its own state, whatever backend the caller's environment names.
+                    PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
                     // Throw-away passphrase for a throw-away stack that holds no secret.
                     PULUMI_CONFIG_PASSPHRASE: `classes-${path.basename(dir)}`,
                     PULUMI_CONFIG_PASSPHRASE_FILE: "",

@@ -4,11 +4,13 @@
  * Automation API: an inline program registers a good and a bad resource per rule, and the engine's
  * policy events must name exactly the bad ones.
  *
- * No cluster is contacted: every resource goes through a Kubernetes provider with
+ * No cluster is contacted: the resources go through Kubernetes providers with
  * `renderYamlToDirectory` (two explicit providers, and the default provider configured the same way
- * through stack config). The provider still runs its Check (auto-naming, defaults), so the pack sees
+ * through stack config), except the generateName case, which the provider refuses in render mode
+ * and with Server-Side Apply: it goes through a client-side-apply provider whose cluster is a closed
+ * loopback port, and is planned from its inputs. The provider still runs its Check (auto-naming, defaults), so the pack sees
  * the inputs it would see against a cluster, and unknown values come from a real resource output
- * (a ConfigMap's uid, known only once it exists). A provider pointed at a cluster would also work,
+ * (a ConfigMap's ID, known only once it exists). A provider pointed at a cluster would also work,
  * but would make the test depend on one being up and add its discovery round-trips to every
  * resource; render mode keeps the case independent and quick.
  */
@@ -27,6 +29,16 @@ const EXTERNAL_WORKLOAD_ANNOTATION = "policy.exchange.internal/external-workload
 const FAKE_CREDENTIAL = "not-a-real-password";
 
 type Labels = Record<string, string>;
+
+/** A cluster that cannot be reached (a closed loopback port), with a placeholder token. */
+const UNREACHABLE_KUBECONFIG = JSON.stringify({
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [{ name: "unreachable", cluster: { server: "https://127.0.0.1:9" } }],
+    users: [{ name: "nobody", user: { token: "none" } }],
+    contexts: [{ name: "unreachable", context: { cluster: "unreachable", user: "nobody" } }],
+    "current-context": "unreachable",
+});
 
 /** A container that satisfies every container rule, unless `overrides` says otherwise. */
 function container(name: string, ports: k8s.types.input.core.v1.ContainerPort[], overrides: Partial<k8s.types.input.core.v1.Container> = {}) {
@@ -67,9 +79,9 @@ function program(renderDirs: { a: string; b: string }) {
     return async () => {
         const a = { provider: new k8s.Provider("cluster-a", { renderYamlToDirectory: renderDirs.a }) };
         const b = { provider: new k8s.Provider("cluster-b", { renderYamlToDirectory: renderDirs.b }) };
-        // Known only once the ConfigMap exists: unknown during this preview.
+        // The ID of a resource about to be created is unknown during a preview: so is what derives from it.
         const seed = new k8s.core.v1.ConfigMap("seed", { metadata: { name: "seed" }, data: { a: "b" } }, a);
-        const later = <T>(value: T) => seed.metadata.uid.apply(() => value);
+        const later = <T>(value: T) => seed.id.apply(() => value);
 
         // 1. Named ports resolve by name and protocol.
         deployment("dns", { app: "dns" }, [container("dns", [{ name: "dns", containerPort: 5353, protocol: "UDP" }, { name: "dns-tcp", containerPort: 5353 }])], a);
@@ -83,7 +95,9 @@ function program(renderDirs: { a: string; b: string }) {
 
         // 3. Unknown values: a LoadBalancer is a violation whatever its unknown name (empty allowlist);
         // unknown annotations may carry the external-workload exemption.
-        new k8s.core.v1.Service("lb-unknown-name", { metadata: { name: later("lb-later") }, spec: { type: "LoadBalancer", selector: { app: "dns" }, ports: [{ port: 53, targetPort: "dns-tcp" }] } }, a);
+        // (In a namespace of its own: a Service whose name is unknown may be any Service its namespace
+        // is asked for, so Ingresses and routes of that namespace could not be judged.)
+        new k8s.core.v1.Service("lb-unknown-name", { metadata: { name: later("lb-later"), namespace: "unknown-names" }, spec: { type: "LoadBalancer", ports: [{ port: 443 }] } }, a);
         new k8s.core.v1.Service("exempt-unknown", { metadata: { name: "exempt-unknown", annotations: later({ [EXTERNAL_WORKLOAD_ANNOTATION]: "true" }) }, spec: { selector: { app: "elsewhere" }, ports: [{ port: 80 }] } }, a);
 
         // 4. Labels that controllers add: StatefulSet pod names.
@@ -105,9 +119,13 @@ function program(renderDirs: { a: string; b: string }) {
         new k8s.core.v1.Service("web-a", { metadata: { name: "web" }, spec: { selector: { app: "web" }, ports: [{ port: 80, targetPort: "http" }] } }, a);
         ingress("default-cluster-ingress", "web", { number: 80 }, {});
 
-        // 8. generateName: the Service's name is the API server's, not the logical name.
-        new k8s.core.v1.Service("generated", { metadata: { generateName: "gen-" }, spec: { selector: { app: "dns" }, ports: [{ port: 53, targetPort: "dns-tcp" }] } }, a);
-        ingress("gen-ingress", "generated", { number: 53 }, a);
+        // 8. generateName: the Service's name is the API server's, not the logical name. The provider
+        // accepts generateName neither with Server-Side Apply nor when rendering YAML, so these go through
+        // a client-side-apply provider whose cluster is a closed loopback port: it plans from the inputs.
+        const c = { provider: new k8s.Provider("cluster-c", { kubeconfig: UNREACHABLE_KUBECONFIG, enableServerSideApply: false }) };
+        deployment("dns-c", { app: "dns" }, [container("dns", [{ name: "dns-tcp", containerPort: 5353 }])], c);
+        new k8s.core.v1.Service("generated", { metadata: { generateName: "gen-" }, spec: { selector: { app: "dns" }, ports: [{ port: 53, targetPort: "dns-tcp" }] } }, c);
+        ingress("gen-ingress", "generated", { number: 53 }, c);
 
         // 9. Inherited JavaScript properties are not labels.
         deployment("proto", { app: "proto" }, [container("app", [])], a, { selector: { matchLabels: { app: "proto" }, matchExpressions: [{ key: "constructor", operator: "Exists" }] } });
@@ -199,9 +217,11 @@ describe("every rule of the policy pack through a real `pulumi preview`", functi
         }
     });
 
-    it("fails the preview on the mandatory violations", () => {
+    it("fails the preview on the mandatory violations, and on nothing else", () => {
         assert.ok(previewError, "the preview should fail");
-        assert.match(String(previewError), /mandatory policy violation/i);
+        assert.match(String(previewError), /\[mandatory\]/);
+        // A resource error (e.g. the provider refusing an input) would also fail it: there must be none.
+        assert.doesNotMatch(String(previewError), /\berror: (?!preview failed)/);
     });
 
     it("reports exactly the bad resource of each rule, and none of the good ones", () => {
@@ -210,10 +230,11 @@ describe("every rule of the policy pack through a real `pulumi preview`", functi
         assert.ok(events.every((e) => e.policyPackName === "exchange-platform-policies"));
     });
 
-    it("reports mandatory rules as mandatory and advisory ones as warnings", () => {
+    it("reports mandatory rules as mandatory and advisory ones as advisory", () => {
         const advisory = new Set(["container-env-no-literal-credentials", "configmap-no-literal-credentials", "container-image-tag-pinned"]);
         for (const e of events) {
-            assert.strictEqual(e.enforcementLevel, advisory.has(e.policyName) ? "warning" : "mandatory", e.policyName);
+            // The CLI sends "advisory" (the event type declares "warning").
+            assert.strictEqual(String(e.enforcementLevel), advisory.has(e.policyName) ? "advisory" : "mandatory", e.policyName);
         }
     });
 

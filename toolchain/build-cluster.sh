@@ -1,24 +1,43 @@
 #!/usr/bin/env bash
-# Builds the local Kubernetes control plane from the Go module proxy (the only place binaries can
-# come from here) into a machine-level cache keyed by version, and prints `export` lines that put
-# them first on PATH:
+# Builds the local Kubernetes cluster's binaries from the Go module proxy (the only place binaries
+# can come from here) into a machine-level cache keyed by version, and prints `export` lines that
+# put them first on PATH:
 #
-#   eval "$(toolchain/build-cluster.sh)"
+#   eval "$(toolchain/build-cluster.sh [kwok|real])"
+#
+# kwok (the default, or EXCHANGE_CLUSTER_NODE): the control plane, kubectl and kwok. real: also
+# what a real node runs: kubelet, kube-proxy, containerd with its runc shim and ctr, and the
+# Gateway API CRDs that the node's ingress controller serves (runc and the CNI plugins come from
+# Debian, see debian-packages.txt).
 #
 # stdout carries only those lines; progress and errors go to stderr. A component is rebuilt only
 # when its versioned folder is incomplete, so a warm run takes well under a second. A cold run
 # took 13 minutes on 2 cores shared with another build (etcd 1.5, kwok 3, Kubernetes 8.5), plus
-# module downloads on a machine whose Go module cache is empty.
+# module downloads on a machine whose Go module cache is empty. The real node adds containerd
+# (8.5 min with its downloads, on 2 cores shared with other builds) and kubelet and kube-proxy
+# (under 2 min once the control plane is built: they share most of its packages).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 MODULES="$TOOLCHAIN_DIR/cluster"
+# shellcheck source=cluster/commands.env
+. "$MODULES/commands.env"
 K8S_HOME="$EXCHANGE_CACHE/kubernetes-v$KUBERNETES_VERSION"
+# The node's commands sit in a folder of their own, so adding them never invalidates (and
+# rebuilds) a control-plane folder that kwok clusters already use.
+K8S_NODE_HOME="$EXCHANGE_CACHE/kubernetes-node-v$KUBERNETES_VERSION"
 ETCD_HOME="$EXCHANGE_CACHE/etcd-v$ETCD_VERSION"
 KWOK_HOME="$EXCHANGE_CACHE/kwok-v$KWOK_VERSION"
-K8S_CMDS=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+CONTAINERD_HOME="$EXCHANGE_CACHE/containerd-v$CONTAINERD_VERSION"
+GATEWAY_API_HOME="$EXCHANGE_CACHE/gateway-api-v$GATEWAY_API_VERSION"
+read -r -a K8S_CMDS <<<"$KUBERNETES_CONTROL_PLANE_CMDS"
+read -r -a K8S_NODE_CMDS <<<"$KUBERNETES_NODE_CMDS"
+CONTAINERD_CMDS=(containerd containerd-shim-runc-v2 ctr)
 BUILD_LOGS="$EXCHANGE_CACHE/logs"
+
+NODE_KIND="${1:-${EXCHANGE_CLUSTER_NODE:-kwok}}"
+[[ "$NODE_KIND" == kwok || "$NODE_KIND" == real ]] || die "node kind must be kwok or real, not '$NODE_KIND'"
 
 command -v go >/dev/null || die "go is not on PATH"
 
@@ -75,7 +94,11 @@ done
 # Downloads are timed apart from the compile (log line "...: built in N s"), so a cold run's log
 # shows where its minutes go.
 download() { run_with_progress "$1: module download" "$BUILD_LOGS/$1.download.log" go mod download; }
-build_k8s() { cd "$MODULES/kubernetes" && download kubernetes && go build -trimpath -buildvcs=false -ldflags "$k8s_ldflags" -o "$OUT/bin/" tool; }
+# build_k8s_cmds CMD...: commands of the kubernetes wrapper module (its tool block lists them all).
+build_k8s_cmds() {
+  cd "$MODULES/kubernetes" && download kubernetes \
+    && go build -trimpath -buildvcs=false -ldflags "$k8s_ldflags" -o "$OUT/bin/" "${@/#/k8s.io/kubernetes/cmd/}"
+}
 build_etcd() { cd "$MODULES/etcd" && download etcd && go build -trimpath -buildvcs=false -ldflags "-s -w" -o "$OUT/bin/etcd" .; }
 # kwok's go.mod has no replace directives, so a plain versioned install needs no wrapper module.
 # The kwok binary simulates nothing until it is given Stages; the module ships upstream's default
@@ -91,10 +114,34 @@ build_kwok() {
   for stage in "${KWOK_STAGES[@]}"; do cp "$src/kustomize/stage/$stage" "$OUT/stages/"; done
 }
 
+# containerd's go.mod has no replace directives either. Static (no cgo), without the btrfs
+# snapshotter, which needs cgo and C headers; the node uses overlayfs. The version variable makes
+# `containerd --version` and the CRI's runtime version say what this is.
+build_containerd() {
+  local cmd pkgs=()
+  for cmd in "${CONTAINERD_CMDS[@]}"; do pkgs+=("github.com/containerd/containerd/v2/cmd/$cmd@v$CONTAINERD_VERSION"); done
+  CGO_ENABLED=0 GOBIN="$OUT/bin" go install -tags no_btrfs -trimpath -buildvcs=false \
+    -ldflags "-s -w -X github.com/containerd/containerd/v2/version.Version=v$CONTAINERD_VERSION" "${pkgs[@]}"
+}
+# Only the CRD manifests of the standard channel are used; the module is never compiled.
+build_gateway_api() {
+  local src
+  src="$(cd "$OUT" && module_dir "sigs.k8s.io/gateway-api@v$GATEWAY_API_VERSION")"
+  mkdir -p "$OUT/crds"
+  cp "$src"/config/crd/standard/*.yaml "$OUT/crds/"
+}
+
 install_into "$ETCD_HOME" bin/etcd -- build_etcd
 install_into "$KWOK_HOME" bin/kwok "${KWOK_STAGES[@]/#*\//stages/}" -- build_kwok
-install_into "$K8S_HOME" "${K8S_CMDS[@]/#/bin/}" -- build_k8s
+install_into "$K8S_HOME" "${K8S_CMDS[@]/#/bin/}" -- build_k8s_cmds "${K8S_CMDS[@]}"
+paths=("$K8S_HOME/bin" "$ETCD_HOME/bin" "$KWOK_HOME/bin")
+if [[ "$NODE_KIND" == real ]]; then
+  install_into "$CONTAINERD_HOME" "${CONTAINERD_CMDS[@]/#/bin/}" -- build_containerd
+  install_into "$K8S_NODE_HOME" "${K8S_NODE_CMDS[@]/#/bin/}" -- build_k8s_cmds "${K8S_NODE_CMDS[@]}"
+  install_into "$GATEWAY_API_HOME" crds/gateway.networking.k8s.io_gateways.yaml -- build_gateway_api
+  paths+=("$K8S_NODE_HOME/bin" "$CONTAINERD_HOME/bin")
+fi
 
 # $PATH stays literal: it is the caller's, expanded where the output is eval'ed.
 # shellcheck disable=SC2016
-printf 'export PATH=%q:%q:%q:"$PATH"\n' "$K8S_HOME/bin" "$ETCD_HOME/bin" "$KWOK_HOME/bin"
+printf 'export PATH=%s"$PATH"\n' "$(printf '%q:' "${paths[@]}")"

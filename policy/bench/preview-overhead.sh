@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the policy pack adds to a `pulumi preview` of the dev stack: the wall time of the preview
-# without a pack and with each given pack, runs interleaved, median of RUNS (default 5), and the
-# time each pack takes to start (spawn to gRPC port). No cluster is contacted: the kubeconfig points
+# without a pack and with each given pack, runs interleaved, median of RUNS (default 5); the time
+# each pack takes to start (spawn to gRPC port); and the time each pack takes to analyze the
+# preview's planned resources as the engine asks it to (analyze-cost.js, 4 x RUNS rounds). No cluster is contacted: the kubeconfig points
 # at a closed loopback port, so the provider plans from the program's inputs.
 #
 # Usage: policy/bench/preview-overhead.sh [PACK_DIR ...]     (default: this pack)
@@ -68,3 +69,6 @@ for p in "${packs[@]}"; do
   echo "preview with $p: median ${with} ms (+$(( with - none )) ms) (${times[$p]% })"
   echo "  pack start: $(node "$here/pack-start.js" "$p" "$runs")"
 done
+# The packs' analysis of this preview's resources alone, as the engine asks for it.
+pulumi preview --stack dev --non-interactive --json >"$work/plan.json" 2>/dev/null || true
+echo "analysis of the planned resources: $(node "$here/analyze-cost.js" "$work/plan.json" $(( runs * 4 )) "${packs[@]}")"

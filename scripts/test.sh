@@ -25,19 +25,30 @@ run_suite() {
   fi
 }
 
+# run_check NAME CMD...: a check that is not a mocha suite counts as one test, passed or failed.
+run_check() {
+  local name="$1"; shift
+  log "== $name"
+  if "$@"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1)); suites_failed=$((suites_failed + 1))
+    log "$name: FAILED"
+  fi
+}
+
 cd "$REPO_ROOT"
 build_program
+
+# Lint and format (ESLint + Prettier over the paths .prettierignore does not exclude): a
+# violation fails the run like a failing test.
+run_check lint npm run --silent lint
 run_suite unit npx mocha 'bin/tests/unit/**/*.test.js'
 run_suite toolchain npx mocha 'bin/tests/toolchain/**/*.test.js'
 run_suite policy npm --prefix policy test --silent
 
 toolchain_env
-log "== actionlint"
-if actionlint -no-color .github/workflows/*.yml; then
-  passed=$((passed + 1))
-else
-  failed=$((failed + 1)); suites_failed=$((suites_failed + 1))
-fi
+run_check actionlint actionlint -no-color .github/workflows/*.yml
 
 # The tests' own cluster, so a developer's dev stack is never touched.
 # EXCHANGE_TEST_PORT_OFFSET lets a second test run (e.g. scripts/cold-path.sh) go beside this one.

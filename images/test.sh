@@ -13,6 +13,9 @@ for tool in runc unshare nsenter ip; do
   command -v "$tool" >/dev/null || die "$tool is not installed (see toolchain/debian-packages.txt)"
 done
 
+# The flags build.sh compiles with: the tests then reuse its compiled packages.
+export CGO_ENABLED=0 GOFLAGS="${GOFLAGS:+$GOFLAGS }-trimpath -buildvcs=false"
+
 log "unit tests"
 go test ./...
 

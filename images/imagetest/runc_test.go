@@ -257,7 +257,7 @@ func start(t *testing.T, spec containerSpec) *container {
 				{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"},
 				{"type": "network", "path": netns},
 			},
-			"cgroupsPath":   "/exchange-imagetest/" + spec.name,
+			"cgroupsPath":   "/" + cgroupParent + "/" + spec.name,
 			"maskedPaths":   []string{"/proc/kcore", "/proc/keys", "/proc/timer_list", "/sys/firmware"},
 			"readonlyPaths": []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"},
 		},

@@ -11,9 +11,18 @@ const ignored = readFileSync(`${import.meta.dirname}/.prettierignore`, "utf8")
     .split("\n")
     .map((line) => line.trim())
     .filter((line) => line !== "" && !line.startsWith("#"))
-    .map((pattern) => (pattern.endsWith("/") ? `${pattern}**` : pattern));
+    .map((line) => {
+        // gitignore semantics: a pattern with no inner slash matches at any depth (bin/ is every
+        // bin folder, policy/bin among them); a trailing slash means the folder and all below it.
+        const folder = line.endsWith("/");
+        const pattern = folder ? line.slice(0, -1) : line;
+        const anchored = pattern.includes("/") ? pattern.replace(/^\//, "") : `**/${pattern}`;
+        return folder ? `${anchored}/**` : anchored;
+    });
 
-const TESTS = ["tests/**/*.ts"];
+// Code that reads the untyped JSON the engine, the mocks and the API hand over: the tests, and
+// the policy pack, whose policies inspect resources as the engine sends them.
+const TESTS = ["tests/**/*.ts", "policy/**/*.ts"];
 
 export default tseslint.config(
     { ignores: ignored },

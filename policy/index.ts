@@ -6,7 +6,8 @@ import { PolicyPack } from "@pulumi/policy";
 import { POLICY_PACK_NAME, policies } from "./policies";
 
 new PolicyPack(POLICY_PACK_NAME, {
-    description: "Guardrails for the exchange platform's Kubernetes resources (Services, workloads, ConfigMaps, Ingress, Gateway API routes).",
+    description:
+        "Guardrails for the exchange platform's Kubernetes resources (Services, workloads, ConfigMaps, Ingress, Gateway API routes).",
     provider: "kubernetes",
     tags: ["kubernetes", "exchange-platform"],
     // Policies without their own level fall back to this; every policy of the pack sets its own.

@@ -12,7 +12,8 @@ const SENSITIVE_NAME = /PASSWORD|PASSWD|SECRET|TOKEN/i;
 const REFERENCE_NAME = /[_.-](FILE|PATH|DIR|NAME|REF|TTL|URL|URI|ENDPOINT|HEADER)$/i;
 
 /** Keys (query parameters, connection-string and config-file keys) whose value is a credential. */
-const SENSITIVE_KEY = /(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|account[_-]?key|sharedaccesskey|requirepass|masterauth)$/i;
+const SENSITIVE_KEY =
+    /(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|account[_-]?key|sharedaccesskey|requirepass|masterauth)$/i;
 
 /** A value that only refers to another one: "$(DB_PASSWORD)" (Kubernetes) or "${DB_PASSWORD}" (shells, apps). */
 const PLACEHOLDER = /^(\$\([A-Za-z_][A-Za-z0-9_.-]*\)|\$\{[A-Za-z_][A-Za-z0-9_.:-]*\})$/;

@@ -38,7 +38,12 @@ export function parseK8sType(type: string): K8sType | undefined {
     const group = slash >= 0 ? gv.slice(0, slash) : "";
     const version = slash >= 0 ? gv.slice(slash + 1) : gv;
     const patch = rawKind.length > "Patch".length && rawKind.endsWith("Patch");
-    return { group: group === "core" ? "" : group, version, kind: patch ? rawKind.slice(0, -"Patch".length) : rawKind, patch };
+    return {
+        group: group === "core" ? "" : group,
+        version,
+        kind: patch ? rawKind.slice(0, -"Patch".length) : rawKind,
+        patch,
+    };
 }
 
 export const isService = (t: K8sType): boolean => t.group === "" && t.kind === "Service";
@@ -47,7 +52,8 @@ export const isIngress = (t: K8sType): boolean =>
     t.kind === "Ingress" && (t.group === "networking.k8s.io" || t.group === "extensions");
 export const isGateway = (t: K8sType): boolean => t.group === GATEWAY_API_GROUP && t.kind === "Gateway";
 /** Gateway API routes whose rules carry backendRefs to Services (the standard channel's two). */
-export const isRoute = (t: K8sType): boolean => t.group === GATEWAY_API_GROUP && (t.kind === "HTTPRoute" || t.kind === "GRPCRoute");
+export const isRoute = (t: K8sType): boolean =>
+    t.group === GATEWAY_API_GROUP && (t.kind === "HTTPRoute" || t.kind === "GRPCRoute");
 export const isReferenceGrant = (t: K8sType): boolean => t.group === GATEWAY_API_GROUP && t.kind === "ReferenceGrant";
 
 /** Kinds whose resources carry a pod template (or are a Pod). */
@@ -64,7 +70,12 @@ const WORKLOAD_KINDS = [
 export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 
 /** Kinds whose spec.selector must match their own pod template labels. */
-export const SELECTOR_WORKLOAD_KINDS: readonly WorkloadKind[] = ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"];
+export const SELECTOR_WORKLOAD_KINDS: readonly WorkloadKind[] = [
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+];
 
 export function workloadKind(t: K8sType): WorkloadKind | undefined {
     const groupOk =
@@ -219,7 +230,10 @@ function readObject(
 
 /** The kinds stack policies look at; other resources (Secrets, volumes, ...) are not even read. */
 function readByStackPolicies(t: K8sType): boolean {
-    return [isService, isConfigMap, isIngress, isGateway, isRoute, isReferenceGrant].some((is) => is(t)) || workloadKind(t) !== undefined;
+    return (
+        [isService, isConfigMap, isIngress, isGateway, isRoute, isReferenceGrant].some((is) => is(t)) ||
+        workloadKind(t) !== undefined
+    );
 }
 
 /** Reads the Kubernetes resources of a stack that stack policies look at into plain data (unknowns become UNKNOWN). */
@@ -344,7 +358,12 @@ export function containersOf(kind: WorkloadKind, props: unknown, lists: readonly
 
 /** `container "router" (spec.template.spec.containers[0]) of Deployment "exchange-router"` */
 export function describeContainer(obj: StackObject, c: ContainerRef): string {
-    const what = c.list === "initContainers" ? "init container" : c.list === "ephemeralContainers" ? "ephemeral container" : "container";
+    const what =
+        c.list === "initContainers"
+            ? "init container"
+            : c.list === "ephemeralContainers"
+              ? "ephemeral container"
+              : "container";
     return `${what} "${c.name}" (${c.path}) of ${describe(obj)}`;
 }
 

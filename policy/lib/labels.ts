@@ -74,7 +74,11 @@ function statefulSetPodName(w: Workload, value: string): Tri {
 }
 
 function statefulSetOrdinal(w: Workload, index: string): Tri {
-    return indexInRange(index, numberField(w, ["spec", "ordinals", "start"], 0), numberField(w, ["spec", "replicas"], 1));
+    return indexInRange(
+        index,
+        numberField(w, ["spec", "ordinals", "start"], 0),
+        numberField(w, ["spec", "replicas"], 1),
+    );
 }
 
 function jobCompletionIndex(w: Workload, jobSpecPath: string[], index: string): Tri {
@@ -144,10 +148,14 @@ function podLabelIs(w: Workload, key: string, value: string): Tri {
 
 /** Does an equality-based selector (a Service's spec.selector) select the pods of `w`? */
 export function selectsPods(selector: Record<string, unknown>, w: Workload): Tri {
-    return allOf(Object.entries(selector).map(([key, want]) => (isUnknown(want) ? "maybe" : podLabelIs(w, key, String(want)))));
+    return allOf(
+        Object.entries(selector).map(([key, want]) => (isUnknown(want) ? "maybe" : podLabelIs(w, key, String(want)))),
+    );
 }
 
 /** How many of the selector's labels the pods of `w` surely carry (to name the nearest workload). */
 export function countMatching(selector: Record<string, unknown>, w: Workload): number {
-    return Object.entries(selector).filter(([key, want]) => !isUnknown(want) && podLabelIs(w, key, String(want)) === "yes").length;
+    return Object.entries(selector).filter(
+        ([key, want]) => !isUnknown(want) && podLabelIs(w, key, String(want)) === "yes",
+    ).length;
 }

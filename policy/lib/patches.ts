@@ -31,12 +31,13 @@ function mergeList(field: string, base: unknown[], patch: unknown[]): unknown[] 
     for (const entry of patch) {
         const rec = asRecord(entry);
         const key = rec ? keyOf(rec) : undefined;
-        const i = key && !key.some((k) => k === undefined || isUnknown(k))
-            ? out.findIndex((b) => {
-                  const br = asRecord(b);
-                  return br !== undefined && keyOf(br).every((k, j) => k === key[j]);
-              })
-            : -1;
+        const i =
+            key && !key.some((k) => k === undefined || isUnknown(k))
+                ? out.findIndex((b) => {
+                      const br = asRecord(b);
+                      return br !== undefined && keyOf(br).every((k, j) => k === key[j]);
+                  })
+                : -1;
         if (i >= 0) {
             out[i] = mergeValue(out[i], entry, "");
         } else {

@@ -91,7 +91,9 @@ export interface ResourcePolicyDefinition<Key extends string> extends PolicyMeta
 }
 
 /** A resource policy from its metadata and its check. */
-export function resourcePolicy<Key extends string = never>(def: ResourcePolicyDefinition<Key>): ResourceValidationPolicy {
+export function resourcePolicy<Key extends string = never>(
+    def: ResourcePolicyDefinition<Key>,
+): ResourceValidationPolicy {
     const meta = metadataOf(def);
     const read = (args: ResourceValidationArgs) => {
         // The type first: props are only read (copied) for the resources the policy checks.

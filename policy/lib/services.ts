@@ -2,7 +2,16 @@
 // service-target-port-resolves), and whether a reference by name and port (Ingress backends,
 // Gateway API backendRefs) finds a Service of the stack.
 
-import { EXTERNAL_WORKLOAD_ANNOTATION, StackObject, describe, externalWorkloadAnnotation, isService, objectAt, onAllowlist, sameNamespace } from "./k8s";
+import {
+    EXTERNAL_WORKLOAD_ANNOTATION,
+    StackObject,
+    describe,
+    externalWorkloadAnnotation,
+    isService,
+    objectAt,
+    onAllowlist,
+    sameNamespace,
+} from "./k8s";
 import { Workload, selectsPods, workloadsOf } from "./labels";
 import { PolicyConfig } from "./policy";
 import { Tri, Unknown, allOf, anyOf, asArray, asRecord, at, isUnknown } from "./values";
@@ -32,7 +41,10 @@ export interface ServiceSelection {
 
 /** Is the Service exempt from workload checks (annotation or config list)? */
 function externalWorkloadService(svc: StackObject, config: ExternalWorkloadConfig): Tri {
-    return anyOf([externalWorkloadAnnotation(svc.props), onAllowlist(config.externalWorkloadServices, svc.name, svc.namespace)]);
+    return anyOf([
+        externalWorkloadAnnotation(svc.props),
+        onAllowlist(config.externalWorkloadServices, svc.name, svc.namespace),
+    ]);
 }
 
 /**
@@ -113,7 +125,11 @@ function exposesPort(svc: StackObject, port: PortRef): Tri {
               (asArray(ports) ?? []).map((p): Tri => {
                   const v = "number" in port ? at(p, "port") : at(p, "name");
                   const protocol = at(p, "protocol") ?? "TCP";
-                  const key: Tri = isUnknown(v) ? "maybe" : ("number" in port ? Number(v) === port.number : v === port.name) ? "yes" : "no";
+                  const key: Tri = isUnknown(v)
+                      ? "maybe"
+                      : ("number" in port ? Number(v) === port.number : v === port.name)
+                        ? "yes"
+                        : "no";
                   return allOf([key, isUnknown(protocol) ? "maybe" : protocol === "TCP" ? "yes" : "no"]);
               }),
           );
@@ -121,7 +137,13 @@ function exposesPort(svc: StackObject, port: PortRef): Tri {
 }
 
 /** Finds the Service `name` in `namespace`, on the cluster of `from`. */
-function lookupService(objs: StackObject[], from: StackObject, namespace: string | Unknown, name: string, port: PortRef | undefined): ServiceLookup {
+function lookupService(
+    objs: StackObject[],
+    from: StackObject,
+    namespace: string | Unknown,
+    name: string,
+    port: PortRef | undefined,
+): ServiceLookup {
     const services = objs.filter((o) => isService(o.t));
     const matches = services.map((s) => ({ s, at: objectAt(s, from, namespace, name) }));
     const sure = matches.find((m) => m.at === "yes");
@@ -170,7 +192,13 @@ export interface ServiceRef {
  * exposing the port, or undefined. Nothing is reported when an unknown value decides it, or when
  * the Service is on the `external` allowlist.
  */
-export function serviceRefProblem(objs: StackObject[], from: StackObject, ref: ServiceRef, external: readonly string[], externalHint: string): string | undefined {
+export function serviceRefProblem(
+    objs: StackObject[],
+    from: StackObject,
+    ref: ServiceRef,
+    external: readonly string[],
+    externalHint: string,
+): string | undefined {
     if (onAllowlist(external, ref.name, ref.namespace) !== "no") {
         return undefined;
     }
@@ -181,7 +209,10 @@ export function serviceRefProblem(objs: StackObject[], from: StackObject, ref: S
             return undefined;
         }
         const inNamespace = objs
-            .filter((s) => isService(s.t) && s.cluster === from.cluster && sameNamespace(s.namespace, ref.namespace) === "yes")
+            .filter(
+                (s) =>
+                    isService(s.t) && s.cluster === from.cluster && sameNamespace(s.namespace, ref.namespace) === "yes",
+            )
             .map((s) => `"${String(s.name)}"`);
         return (
             `${describe(from)} ${ref.where} routes to Service "${ref.name}", which is not a Service of this stack in namespace ` +
@@ -197,7 +228,9 @@ export function serviceRefProblem(objs: StackObject[], from: StackObject, ref: S
     }
     const ports = formatServicePorts(lookup.found);
     if (ref.port === undefined) {
-        const portFields = ref.fields.portName ? `${ref.fields.portNumber} (or ${ref.fields.portName})` : ref.fields.portNumber;
+        const portFields = ref.fields.portName
+            ? `${ref.fields.portNumber} (or ${ref.fields.portName})`
+            : ref.fields.portNumber;
         return `${describe(from)} ${ref.where} routes to Service "${ref.name}" without a port. Fix: set ${portFields} to a port the Service exposes: ${ports}.`;
     }
     if (lookup.exposes !== "no") {

@@ -1,5 +1,13 @@
 import { fileCredentialProblem, namedValueCredentialProblem } from "../lib/credentials";
-import { StackObject, describe, isConfigMap, objectAt, podSpecPath, workloadContainers, workloadKind } from "../lib/k8s";
+import {
+    StackObject,
+    describe,
+    isConfigMap,
+    objectAt,
+    podSpecPath,
+    workloadContainers,
+    workloadKind,
+} from "../lib/k8s";
 import { stackPolicy } from "../lib/policy";
 import { asArray, asRecord, at, own } from "../lib/values";
 
@@ -25,7 +33,8 @@ function readsOf(w: StackObject, exempt: (name: string) => boolean): Read[] {
                 out.push({
                     configMap: ref.name,
                     how: `envFrom of ${c.list === "containers" ? "container" : "init container"} "${c.name}"`,
-                    problem: (key, value) => namedValueCredentialProblem(prefix + key, value, exempt(key) || exempt(prefix + key)),
+                    problem: (key, value) =>
+                        namedValueCredentialProblem(prefix + key, value, exempt(key) || exempt(prefix + key)),
                 });
             }
         }
@@ -39,7 +48,8 @@ function readsOf(w: StackObject, exempt: (name: string) => boolean): Read[] {
                     how: `env var "${envName}" of container "${c.name}"`,
                     keys: [key],
                     problem: (_key, value) =>
-                        namedValueCredentialProblem(envName, value, exempt(envName)) ?? namedValueCredentialProblem(key, value, exempt(key)),
+                        namedValueCredentialProblem(envName, value, exempt(envName)) ??
+                        namedValueCredentialProblem(key, value, exempt(key)),
                 });
             }
         }
@@ -51,7 +61,9 @@ function readsOf(w: StackObject, exempt: (name: string) => boolean): Read[] {
         }
         const items = asArray(cm.items);
         const fileOf = new Map<string, string>(
-            (items ?? []).flatMap((i) => (typeof at(i, "key") === "string" ? [[at(i, "key"), String(at(i, "path") ?? at(i, "key"))]] : [])),
+            (items ?? []).flatMap((i) =>
+                typeof at(i, "key") === "string" ? [[at(i, "key"), String(at(i, "path") ?? at(i, "key"))]] : [],
+            ),
         );
         out.push({
             configMap: cm.name,
@@ -63,7 +75,9 @@ function readsOf(w: StackObject, exempt: (name: string) => boolean): Read[] {
     for (const v of asArray(at(w.props, ...podSpecPath(workloadKind(w.t)!), "volumes")) ?? []) {
         const volume = `volume "${String(at(v, "name"))}"`;
         volumeReads(at(v, "configMap"), `mounted ${volume}`);
-        (asArray(at(v, "projected", "sources")) ?? []).forEach((s) => volumeReads(at(s, "configMap"), `projected ${volume}`));
+        (asArray(at(v, "projected", "sources")) ?? []).forEach((s) =>
+            volumeReads(at(s, "configMap"), `projected ${volume}`),
+        );
     }
     return out;
 }

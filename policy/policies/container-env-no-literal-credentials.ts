@@ -27,7 +27,11 @@ export const containerEnvNoLiteralCredentials = resourcePolicy({
                     // Unknown during preview, or valueFrom.
                     return;
                 }
-                const problem = namedValueCredentialProblem(env.name, env.value, config.allowedEnvNames.includes(env.name));
+                const problem = namedValueCredentialProblem(
+                    env.name,
+                    env.value,
+                    config.allowedEnvNames.includes(env.name),
+                );
                 if (problem) {
                     report(
                         `The ${describeContainer(obj, c)} env var "${env.name}" (${c.path}.env[${i}]) ${problem}; ` +

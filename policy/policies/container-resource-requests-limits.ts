@@ -17,7 +17,8 @@ export const containerResourceRequestsLimits = resourcePolicy({
         "(resources.requests.cpu/memory and resources.limits.cpu/memory).",
     enforcementLevel: "advisory",
     severity: "medium",
-    remediationSteps: "Set resources.requests.cpu, resources.requests.memory, resources.limits.cpu and resources.limits.memory.",
+    remediationSteps:
+        "Set resources.requests.cpu, resources.requests.memory, resources.limits.cpu and resources.limits.memory.",
     appliesTo: WORKLOADS,
     check: (obj, _config, report) => {
         if (obj.partial) {

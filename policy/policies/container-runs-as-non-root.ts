@@ -6,7 +6,12 @@ import { UNKNOWN, Unknown, at, isUnknown } from "../lib/values";
  * The container's value if set, else the pod's (container securityContext overrides the pod's). On
  * a partial patch a value set neither here nor there is the patched object's: unknown.
  */
-function effective(obj: StackObject, container: unknown, pod: unknown, field: string): { value: unknown | Unknown; from: string } {
+function effective(
+    obj: StackObject,
+    container: unknown,
+    pod: unknown,
+    field: string,
+): { value: unknown | Unknown; from: string } {
     const own = at(container, "securityContext", field);
     if (isUnknown(own)) {
         return { value: UNKNOWN, from: "container" };

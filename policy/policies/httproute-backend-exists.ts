@@ -1,4 +1,12 @@
-import { GATEWAY_API_GROUP, StackObject, describe, isReferenceGrant, isRoute, onAllowlist, sameNamespace } from "../lib/k8s";
+import {
+    GATEWAY_API_GROUP,
+    StackObject,
+    describe,
+    isReferenceGrant,
+    isRoute,
+    onAllowlist,
+    sameNamespace,
+} from "../lib/k8s";
 import { stackPolicy } from "../lib/policy";
 import { ServiceRef, serviceRefProblem } from "../lib/services";
 import { Tri, UNKNOWN, anyOf, asArray, asRecord, at, isUnknown } from "../lib/values";
@@ -42,7 +50,9 @@ function backendsOf(route: StackObject): Backend[] {
         });
     };
     const mirrors = (where: string, filters: unknown): void =>
-        (asArray(filters) ?? []).forEach((f, fi) => add(`${where}.filters[${fi}].requestMirror.backendRef`, at(f, "requestMirror", "backendRef")));
+        (asArray(filters) ?? []).forEach((f, fi) =>
+            add(`${where}.filters[${fi}].requestMirror.backendRef`, at(f, "requestMirror", "backendRef")),
+        );
     (asArray(at(route.props, "spec", "rules")) ?? []).forEach((rule, ri) => {
         const where = `spec.rules[${ri}]`;
         (asArray(at(rule, "backendRefs")) ?? []).forEach((ref, bi) => {
@@ -60,7 +70,12 @@ function referenceGranted(objs: StackObject[], route: StackObject, b: Backend): 
         objs
             .filter((g) => isReferenceGrant(g.t) && g.cluster === route.cluster)
             .map((grant): Tri => {
-                const inTarget: Tri = isUnknown(grant.namespace) || isUnknown(b.namespace) ? "maybe" : grant.namespace === b.namespace ? "yes" : "no";
+                const inTarget: Tri =
+                    isUnknown(grant.namespace) || isUnknown(b.namespace)
+                        ? "maybe"
+                        : grant.namespace === b.namespace
+                          ? "yes"
+                          : "no";
                 const from = at(grant.props, "spec", "from");
                 const to = at(grant.props, "spec", "to");
                 if (inTarget === "no") {
@@ -71,9 +86,12 @@ function referenceGranted(objs: StackObject[], route: StackObject, b: Backend): 
                 }
                 const fromOk = anyOf(
                     (asArray(from) ?? []).map((f): Tri =>
-                        [at(f, "group"), at(f, "kind"), at(f, "namespace")].some(isUnknown) || isUnknown(route.namespace)
+                        [at(f, "group"), at(f, "kind"), at(f, "namespace")].some(isUnknown) ||
+                        isUnknown(route.namespace)
                             ? "maybe"
-                            : at(f, "group") === GATEWAY_API_GROUP && at(f, "kind") === route.t.kind && at(f, "namespace") === route.namespace
+                            : at(f, "group") === GATEWAY_API_GROUP &&
+                                at(f, "kind") === route.t.kind &&
+                                at(f, "namespace") === route.namespace
                               ? "yes"
                               : "no",
                     ),
@@ -84,10 +102,18 @@ function referenceGranted(objs: StackObject[], route: StackObject, b: Backend): 
                         if ([at(t, "group"), at(t, "kind"), name].some(isUnknown)) {
                             return "maybe";
                         }
-                        return (at(t, "group") ?? "") === "" && at(t, "kind") === "Service" && (name === undefined || name === b.name) ? "yes" : "no";
+                        return (at(t, "group") ?? "") === "" &&
+                            at(t, "kind") === "Service" &&
+                            (name === undefined || name === b.name)
+                            ? "yes"
+                            : "no";
                     }),
                 );
-                return fromOk === "no" || toOk === "no" ? "no" : inTarget === "yes" && fromOk === "yes" && toOk === "yes" ? "yes" : "maybe";
+                return fromOk === "no" || toOk === "no"
+                    ? "no"
+                    : inTarget === "yes" && fromOk === "yes" && toOk === "yes"
+                      ? "yes"
+                      : "maybe";
             }),
     );
 }

@@ -1,4 +1,13 @@
-import { GATEWAY_API_GROUP, StackObject, describe, isGateway, isRoute, objectAt, onAllowlist, sameNamespace } from "../lib/k8s";
+import {
+    GATEWAY_API_GROUP,
+    StackObject,
+    describe,
+    isGateway,
+    isRoute,
+    objectAt,
+    onAllowlist,
+    sameNamespace,
+} from "../lib/k8s";
 import { stackPolicy } from "../lib/policy";
 import { Tri, UNKNOWN, Unknown, allOf, anyOf, asArray, asRecord, at, isUnknown } from "../lib/values";
 
@@ -26,7 +35,8 @@ function gatewayParents(route: StackObject): ParentRef[] {
         if (typeof r.name !== "string" || r.name === "") {
             return [];
         }
-        const namespace = r.namespace === undefined ? route.namespace : isUnknown(r.namespace) ? UNKNOWN : String(r.namespace);
+        const namespace =
+            r.namespace === undefined ? route.namespace : isUnknown(r.namespace) ? UNKNOWN : String(r.namespace);
         return [{ where: `spec.parentRefs[${i}]`, name: r.name, namespace, sectionName: r.sectionName, port: r.port }];
     });
 }
@@ -62,7 +72,10 @@ function attachProblem(gateway: StackObject, ref: ParentRef, route: StackObject)
         return undefined;
     }
     const described = list
-        .map((l) => `${String(at(l, "name"))} (port ${String(at(l, "port"))}, routes from ${String(at(l, "allowedRoutes", "namespaces", "from") ?? "Same")} namespace)`)
+        .map(
+            (l) =>
+                `${String(at(l, "name"))} (port ${String(at(l, "port"))}, routes from ${String(at(l, "allowedRoutes", "namespaces", "from") ?? "Same")} namespace)`,
+        )
         .join(", ");
     const wanted = [
         ref.sectionName !== undefined ? `sectionName "${String(ref.sectionName)}"` : "",

@@ -17,7 +17,11 @@ function portRef(number: unknown, name: unknown): PortRef | undefined | Unknown 
     if (typeof number === "number" || (typeof number === "string" && /^[0-9]+$/.test(number))) {
         return { number: Number(number) };
     }
-    return typeof name === "string" && name !== "" ? { name } : typeof number === "string" && number !== "" ? { name: number } : undefined;
+    return typeof name === "string" && name !== ""
+        ? { name }
+        : typeof number === "string" && number !== ""
+          ? { name: number }
+          : undefined;
 }
 
 /**
@@ -34,9 +38,17 @@ function backendsOf(ing: StackObject): ServiceRef[] {
         if (typeof name !== "string" || name === "") {
             return;
         }
-        const port = v1 ? (isUnknown(v1.port) ? UNKNOWN : portRef(at(v1.port, "number"), at(v1.port, "name"))) : portRef(b?.servicePort, undefined);
+        const port = v1
+            ? isUnknown(v1.port)
+                ? UNKNOWN
+                : portRef(at(v1.port, "number"), at(v1.port, "name"))
+            : portRef(b?.servicePort, undefined);
         const fields = v1
-            ? { name: "backend.service.name", portNumber: "backend.service.port.number", portName: "backend.service.port.name" }
+            ? {
+                  name: "backend.service.name",
+                  portNumber: "backend.service.port.number",
+                  portName: "backend.service.port.name",
+              }
             : { name: "backend.serviceName", portNumber: "backend.servicePort" };
         out.push({ where, name, namespace: ing.namespace, port, fields });
     };

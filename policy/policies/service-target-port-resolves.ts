@@ -52,8 +52,17 @@ function resolves(target: Target, w: Workload): Tri {
             }
             const key = typeof target.port === "number" ? p.containerPort : p.name;
             const protocol = protocolOf(p);
-            const keyMatches = isUnknown(key) ? "maybe" : (typeof target.port === "number" ? Number(key) === target.port : key === target.port) ? "yes" : "no";
-            const protocolMatches = isUnknown(protocol) || isUnknown(target.protocol) ? "maybe" : protocol === target.protocol ? "yes" : "no";
+            const keyMatches = isUnknown(key)
+                ? "maybe"
+                : (typeof target.port === "number" ? Number(key) === target.port : key === target.port)
+                  ? "yes"
+                  : "no";
+            const protocolMatches =
+                isUnknown(protocol) || isUnknown(target.protocol)
+                    ? "maybe"
+                    : protocol === target.protocol
+                      ? "yes"
+                      : "no";
             answers.push(allOf([keyMatches, protocolMatches, sure ? "yes" : "maybe"]));
         }
     }
@@ -63,12 +72,17 @@ function resolves(target: Target, w: Workload): Tri {
 
 /** "8080/TCP (http), 9090/TCP (metrics)" */
 function formatPorts(w: Workload): string {
-    const ports = servingContainers(w).flatMap(({ c }) => (asArray(at(c.container, "ports")) ?? []).map(asRecord).filter((p) => p !== undefined));
+    const ports = servingContainers(w).flatMap(({ c }) =>
+        (asArray(at(c.container, "ports")) ?? []).map(asRecord).filter((p) => p !== undefined),
+    );
     if (ports.length === 0) {
         return "no containerPorts";
     }
     return ports
-        .map((p) => `${String(p.containerPort)}/${String(protocolOf(p))}${typeof p.name === "string" && p.name !== "" ? ` ("${p.name}")` : ""}`)
+        .map(
+            (p) =>
+                `${String(p.containerPort)}/${String(protocolOf(p))}${typeof p.name === "string" && p.name !== "" ? ` ("${p.name}")` : ""}`,
+        )
         .join(", ");
 }
 
@@ -123,9 +137,13 @@ export const serviceTargetPortResolves = stackPolicy({
                 }
                 const portName = typeof port.name === "string" && port.name !== "" ? `"${port.name}" ` : "";
                 const protocol = String(t.protocol);
-                const how = targetSet ? `targetPort is ${show(port.targetPort)}` : "targetPort is not set, so it defaults to port";
+                const how = targetSet
+                    ? `targetPort is ${show(port.targetPort)}`
+                    : "targetPort is not set, so it defaults to port";
                 const targetText =
-                    typeof target === "number" ? `containerPort ${target}/${protocol}` : `a ${protocol} container port named "${target}"`;
+                    typeof target === "number"
+                        ? `containerPort ${target}/${protocol}`
+                        : `a ${protocol} container port named "${target}"`;
                 report(
                     `${describe(sel.svc)} port ${portName}(${String(port.port)}/${protocol}) (spec.ports[${i}]): ${how}, but no ` +
                         `selected workload declares ${targetText}. Selected workloads declare: ` +

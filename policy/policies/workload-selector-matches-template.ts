@@ -13,7 +13,12 @@ function templateLabel(labels: Record<string, unknown>, key: string, obj: StackO
 }
 
 /** Checks one matchExpressions requirement; returns a problem text, or undefined when satisfied/unknown. */
-function checkExpression(expr: unknown, labels: Record<string, unknown>, index: number, obj: StackObject): string | undefined {
+function checkExpression(
+    expr: unknown,
+    labels: Record<string, unknown>,
+    index: number,
+    obj: StackObject,
+): string | undefined {
     const e = asRecord(expr);
     if (!e) {
         return undefined;
@@ -35,7 +40,7 @@ function checkExpression(expr: unknown, labels: Record<string, unknown>, index: 
             return have !== undefined && vals.includes(String(have))
                 ? undefined
                 : `${where} requires label "${key}" to be one of [${vals.join(", ")}], but the template has ` +
-                  `${have === undefined ? "no such label" : `"${key}=${String(have)}"`}`;
+                      `${have === undefined ? "no such label" : `"${key}=${String(have)}"`}`;
         case "NotIn":
             return have === undefined || !vals.includes(String(have))
                 ? undefined
@@ -83,7 +88,12 @@ export const workloadSelectorMatchesTemplate = resourcePolicy({
         const matchExpressions = at(selector, "matchExpressions");
         const ml = asRecord(matchLabels) ?? {};
         const me = asArray(matchExpressions) ?? [];
-        if (!isUnknown(matchLabels) && !isUnknown(matchExpressions) && Object.keys(ml).length === 0 && me.length === 0) {
+        if (
+            !isUnknown(matchLabels) &&
+            !isUnknown(matchExpressions) &&
+            Object.keys(ml).length === 0 &&
+            me.length === 0
+        ) {
             report(
                 `${describe(obj)} has no spec.selector (or an empty one); the API server rejects it. ` +
                     `Fix: set spec.selector.matchLabels to the pod template labels ${formatLabels(labels)}.`,
@@ -102,7 +112,9 @@ export const workloadSelectorMatchesTemplate = resourcePolicy({
             if (have === undefined) {
                 problems.push(`matchLabels "${key}=${String(want)}" is missing from the template labels`);
             } else if (String(have) !== String(want)) {
-                problems.push(`matchLabels "${key}=${String(want)}" differs from the template label "${key}=${String(have)}"`);
+                problems.push(
+                    `matchLabels "${key}=${String(want)}" differs from the template label "${key}=${String(have)}"`,
+                );
             }
         }
         me.forEach((expr, i) => {

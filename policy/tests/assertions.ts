@@ -13,7 +13,11 @@ export function assertClean(r: PolicyRunResult): void {
 /** Passes when the run reported exactly one violation that contains every fragment. */
 export function assertOneViolation(r: PolicyRunResult, ...fragments: string[]): string {
     assert.equal(r.previewSkip, undefined, `unexpected preview diagnostic: ${r.previewSkip}`);
-    assert.equal(r.violations.length, 1, `expected exactly one violation, got ${r.violations.length}:\n${r.violations.join("\n")}`);
+    assert.equal(
+        r.violations.length,
+        1,
+        `expected exactly one violation, got ${r.violations.length}:\n${r.violations.join("\n")}`,
+    );
     const message = r.violations[0];
     for (const f of fragments) {
         assert.ok(message.includes(f), `violation message lacks ${JSON.stringify(f)}:\n${message}`);
@@ -23,7 +27,12 @@ export function assertOneViolation(r: PolicyRunResult, ...fragments: string[]): 
 }
 
 /** Checks a policy's documented metadata. */
-export function assertMetadata(policy: Policy, name: string, level: EnforcementLevel, descriptionFragment: string): void {
+export function assertMetadata(
+    policy: Policy,
+    name: string,
+    level: EnforcementLevel,
+    descriptionFragment: string,
+): void {
     assert.equal(policy.name, name);
     assert.equal(policy.enforcementLevel, level);
     assert.match(policy.name, /^[a-z0-9]+(-[a-z0-9]+)*$/);

@@ -29,7 +29,13 @@ describe("container-env-no-literal-credentials", () => {
 
     it("flags a URL with user:password without repeating the password", async () => {
         const msg = assertOneViolation(
-            await runResourcePolicy(policy, withEnv({ name: "DATABASE_URL", value: "postgres://exchange:hunter2@exchange-postgres-service:80/exchange" })),
+            await runResourcePolicy(
+                policy,
+                withEnv({
+                    name: "DATABASE_URL",
+                    value: "postgres://exchange:hunter2@exchange-postgres-service:80/exchange",
+                }),
+            ),
             'env var "DATABASE_URL" (spec.template.spec.containers[0].env[0]) holds a URL with an embedded password',
             "valueFrom.secretKeyRef",
             "$(VAR_NAME)",
@@ -40,7 +46,10 @@ describe("container-env-no-literal-credentials", () => {
     for (const name of ["DB_PASSWORD", "jwt_secret", "ApiToken", "REDIS_PASSWORD"]) {
         it(`flags a literal value for ${name}`, async () => {
             const msg = assertOneViolation(
-                await runResourcePolicy(policy, withEnv({ name: "LOG_LEVEL", value: "info" }, { name, value: "p4ss-w0rd" })),
+                await runResourcePolicy(
+                    policy,
+                    withEnv({ name: "LOG_LEVEL", value: "info" }, { name, value: "p4ss-w0rd" }),
+                ),
                 `env var "${name}" (spec.template.spec.containers[0].env[1]) has a name that marks it as a credential`,
             );
             assert.ok(!msg.includes("p4ss-w0rd"));
@@ -48,23 +57,43 @@ describe("container-env-no-literal-credentials", () => {
     }
 
     it("checks init containers", async () => {
-        const d = mutate(deployment(), (p) => (p.spec.template.spec.initContainers = [container({ name: "migrate", env: [{ name: "PGPASSWORD", value: "x" }] })]));
+        const d = mutate(
+            deployment(),
+            (p) =>
+                (p.spec.template.spec.initContainers = [
+                    container({ name: "migrate", env: [{ name: "PGPASSWORD", value: "x" }] }),
+                ]),
+        );
         assertOneViolation(await runResourcePolicy(policy, d), 'init container "migrate"', '"PGPASSWORD"');
     });
 
     it("exempts names on allowedEnvNames from the name check, but not from the URL check", async () => {
-        const config = { "container-env-no-literal-credentials": { allowedEnvNames: ["TOKEN_TTL_SECONDS", "UPSTREAM_TOKEN_URL"] } };
+        const config = {
+            "container-env-no-literal-credentials": { allowedEnvNames: ["TOKEN_TTL_SECONDS", "UPSTREAM_TOKEN_URL"] },
+        };
         assertClean(await runResourcePolicy(policy, withEnv({ name: "TOKEN_TTL_SECONDS", value: "3600" }), config));
-        assertOneViolation(await runResourcePolicy(policy, withEnv({ name: "TOKEN_TTL_SECONDS", value: "3600" })), "TOKEN_TTL_SECONDS");
         assertOneViolation(
-            await runResourcePolicy(policy, withEnv({ name: "UPSTREAM_TOKEN_URL", value: "https://u:p@upstream.internal/" }), config),
+            await runResourcePolicy(policy, withEnv({ name: "TOKEN_TTL_SECONDS", value: "3600" })),
+            "TOKEN_TTL_SECONDS",
+        );
+        assertOneViolation(
+            await runResourcePolicy(
+                policy,
+                withEnv({ name: "UPSTREAM_TOKEN_URL", value: "https://u:p@upstream.internal/" }),
+                config,
+            ),
             "holds a URL",
         );
     });
 
     it("reports nothing during preview when a value or the env list is unknown", async () => {
         assertClean(await runResourcePolicy(policy, withEnv({ name: "DB_PASSWORD", value: unknown.string })));
-        assertClean(await runResourcePolicy(policy, mutate(deployment(), (p) => (p.spec.template.spec.containers[0].env = unknown.array))));
+        assertClean(
+            await runResourcePolicy(
+                policy,
+                mutate(deployment(), (p) => (p.spec.template.spec.containers[0].env = unknown.array)),
+            ),
+        );
         assertClean(await runResourcePolicy(policy, withEnv(unknown.object, { name: "LOG_LEVEL", value: "info" })));
     });
 
@@ -82,7 +111,10 @@ describe("container-env-no-literal-credentials", () => {
         ];
         for (const [value, why] of leaks) {
             it(`flags ${value.replace("hunter2", "…")}`, async () => {
-                const msg = assertOneViolation(await runResourcePolicy(policy, withEnv({ name: "CONNECTION", value })), why);
+                const msg = assertOneViolation(
+                    await runResourcePolicy(policy, withEnv({ name: "CONNECTION", value })),
+                    why,
+                );
                 assert.ok(!msg.includes("hunter2"), "the message must not leak the credential");
             });
         }
@@ -117,10 +149,16 @@ describe("container-env-no-literal-credentials", () => {
         it("checks the env values a DeploymentPatch sets", async () => {
             const envPatch = patch("DeploymentPatch", "creds", {
                 metadata: { name: "exchange-router" },
-                spec: { template: { spec: { containers: [{ name: "router", env: [{ name: "DB_PASSWORD", value: "hunter2" }] }] } } },
+                spec: {
+                    template: {
+                        spec: { containers: [{ name: "router", env: [{ name: "DB_PASSWORD", value: "hunter2" }] }] },
+                    },
+                },
             });
-            assertOneViolation(await runResourcePolicy(policy, envPatch), 'DeploymentPatch "exchange-router" env var "DB_PASSWORD"');
+            assertOneViolation(
+                await runResourcePolicy(policy, envPatch),
+                'DeploymentPatch "exchange-router" env var "DB_PASSWORD"',
+            );
         });
     });
 });
-

@@ -53,11 +53,17 @@ describe("container-image-tag-pinned", () => {
     }
 
     it("suggests a pinned form keeping the registry port", async () => {
-        assertOneViolation(await runResourcePolicy(policy, withImage("localhost:5000/exchange/router:latest")), '"localhost:5000/exchange/router:1.2.3"');
+        assertOneViolation(
+            await runResourcePolicy(policy, withImage("localhost:5000/exchange/router:latest")),
+            '"localhost:5000/exchange/router:1.2.3"',
+        );
     });
 
     it("checks init containers", async () => {
-        const d = mutate(deployment(), (p) => (p.spec.template.spec.initContainers = [container({ name: "migrate", image: "exchange/migrate" })]));
+        const d = mutate(
+            deployment(),
+            (p) => (p.spec.template.spec.initContainers = [container({ name: "migrate", image: "exchange/migrate" })]),
+        );
         assertOneViolation(await runResourcePolicy(policy, d), 'init container "migrate"');
     });
 
@@ -66,7 +72,10 @@ describe("container-image-tag-pinned", () => {
     });
 
     it("is the one rule of lib/image-reference.ts, which the program's config check also uses", () => {
-        const source = fs.readFileSync(path.join(__dirname, "..", "..", "policies", "container-image-tag-pinned.ts"), "utf8");
+        const source = fs.readFileSync(
+            path.join(__dirname, "..", "..", "policies", "container-image-tag-pinned.ts"),
+            "utf8",
+        );
         assert.match(source, /import \{ imagePinProblem \} from "\.\.\/lib\/image-reference";/);
         assert.doesNotMatch(source, /function imagePinProblem|latest"\s*\)/i);
     });

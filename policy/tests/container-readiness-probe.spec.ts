@@ -34,14 +34,20 @@ describe("container-readiness-probe", () => {
     });
 
     it("does not require probes on init containers", async () => {
-        const d = mutate(deployment(), (p) => (p.spec.template.spec.initContainers = [container({ name: "migrate", readinessProbe: undefined })]));
+        const d = mutate(
+            deployment(),
+            (p) => (p.spec.template.spec.initContainers = [container({ name: "migrate", readinessProbe: undefined })]),
+        );
         assertClean(await runResourcePolicy(policy, d));
     });
 
     it("uses the right path for Pods and CronJobs", async () => {
         const pod = mutate(workload("Pod"), (p) => delete p.spec.containers[0].readinessProbe);
         assertOneViolation(await runResourcePolicy(policy, pod), "(spec.containers[0]) of Pod");
-        const cron = mutate(workload("CronJob"), (p) => delete p.spec.jobTemplate.spec.template.spec.containers[0].readinessProbe);
+        const cron = mutate(
+            workload("CronJob"),
+            (p) => delete p.spec.jobTemplate.spec.template.spec.containers[0].readinessProbe,
+        );
         assertOneViolation(await runResourcePolicy(policy, cron), "spec.jobTemplate.spec.template.spec.containers[0]");
     });
 
@@ -52,8 +58,23 @@ describe("container-readiness-probe", () => {
     });
 
     it("reports nothing during preview when the probe, a container or the containers are unknown", async () => {
-        assertClean(await runResourcePolicy(policy, mutate(deployment(), (p) => (p.spec.template.spec.containers[0].readinessProbe = unknown.object))));
-        assertClean(await runResourcePolicy(policy, mutate(deployment(), (p) => (p.spec.template.spec.containers[0] = unknown.object))));
-        assertClean(await runResourcePolicy(policy, mutate(deployment(), (p) => (p.spec.template.spec.containers = unknown.array))));
+        assertClean(
+            await runResourcePolicy(
+                policy,
+                mutate(deployment(), (p) => (p.spec.template.spec.containers[0].readinessProbe = unknown.object)),
+            ),
+        );
+        assertClean(
+            await runResourcePolicy(
+                policy,
+                mutate(deployment(), (p) => (p.spec.template.spec.containers[0] = unknown.object)),
+            ),
+        );
+        assertClean(
+            await runResourcePolicy(
+                policy,
+                mutate(deployment(), (p) => (p.spec.template.spec.containers = unknown.array)),
+            ),
+        );
     });
 });

@@ -37,12 +37,28 @@ describe("container-resource-requests-limits", () => {
     });
 
     it("checks init containers too", async () => {
-        const d = mutate(deployment(), (p) => (p.spec.template.spec.initContainers = [container({ name: "migrate", resources: undefined })]));
-        assertOneViolation(await runResourcePolicy(policy, d), 'init container "migrate" (spec.template.spec.initContainers[0])');
+        const d = mutate(
+            deployment(),
+            (p) => (p.spec.template.spec.initContainers = [container({ name: "migrate", resources: undefined })]),
+        );
+        assertOneViolation(
+            await runResourcePolicy(policy, d),
+            'init container "migrate" (spec.template.spec.initContainers[0])',
+        );
     });
 
     it("reports nothing during preview for unknown values", async () => {
-        assertClean(await runResourcePolicy(policy, mutate(deployment(), (p) => (p.spec.template.spec.containers[0].resources = unknown.object))));
-        assertClean(await runResourcePolicy(policy, mutate(deployment(), (p) => (p.spec.template.spec.containers[0].resources.limits.cpu = unknown.string))));
+        assertClean(
+            await runResourcePolicy(
+                policy,
+                mutate(deployment(), (p) => (p.spec.template.spec.containers[0].resources = unknown.object)),
+            ),
+        );
+        assertClean(
+            await runResourcePolicy(
+                policy,
+                mutate(deployment(), (p) => (p.spec.template.spec.containers[0].resources.limits.cpu = unknown.string)),
+            ),
+        );
     });
 });

@@ -24,7 +24,10 @@ describe("container-runs-as-non-root", () => {
 
     it("flags a container when neither pod nor container sets runAsNonRoot", async () => {
         assertOneViolation(
-            await runResourcePolicy(policy, edit((s) => delete s.securityContext)),
+            await runResourcePolicy(
+                policy,
+                edit((s) => delete s.securityContext),
+            ),
             'container "router" (spec.template.spec.containers[0]) of Deployment "exchange-router" may run as root',
             "runAsNonRoot is set neither on the container nor on the pod",
             "spec.template.spec.securityContext",
@@ -33,7 +36,10 @@ describe("container-runs-as-non-root", () => {
 
     it("lets the container securityContext override the pod's", async () => {
         assertOneViolation(
-            await runResourcePolicy(policy, edit((s) => (s.containers[0].securityContext = { runAsNonRoot: false }))),
+            await runResourcePolicy(
+                policy,
+                edit((s) => (s.containers[0].securityContext = { runAsNonRoot: false })),
+            ),
             "runAsNonRoot is false (from the container securityContext)",
         );
         const fixedByContainer = edit((s) => {
@@ -45,11 +51,17 @@ describe("container-runs-as-non-root", () => {
 
     it("flags runAsUser 0 even with runAsNonRoot true", async () => {
         assertOneViolation(
-            await runResourcePolicy(policy, edit((s) => (s.containers[0].securityContext = { runAsUser: 0 }))),
+            await runResourcePolicy(
+                policy,
+                edit((s) => (s.containers[0].securityContext = { runAsUser: 0 })),
+            ),
             "runAsUser is 0, i.e. root (from the container securityContext)",
         );
         assertOneViolation(
-            await runResourcePolicy(policy, edit((s) => (s.securityContext.runAsUser = 0))),
+            await runResourcePolicy(
+                policy,
+                edit((s) => (s.securityContext.runAsUser = 0)),
+            ),
             "runAsUser is 0, i.e. root (from the pod securityContext)",
         );
     });
@@ -58,13 +70,43 @@ describe("container-runs-as-non-root", () => {
         const d = edit((s) => (s.initContainers = [container({ name: "migrate", securityContext: { runAsUser: 0 } })]));
         assertOneViolation(await runResourcePolicy(policy, d), 'init container "migrate"');
         const pod = mutate(workload("Pod"), (p) => delete p.spec.securityContext);
-        assertOneViolation(await runResourcePolicy(policy, pod), "(spec.containers[0]) of Pod", "(spec.securityContext)");
+        assertOneViolation(
+            await runResourcePolicy(policy, pod),
+            "(spec.containers[0]) of Pod",
+            "(spec.securityContext)",
+        );
     });
 
     it("reports nothing during preview for unknown security settings", async () => {
-        assertClean(await runResourcePolicy(policy, edit((s) => (s.securityContext = unknown.object))));
-        assertClean(await runResourcePolicy(policy, edit((s) => (s.securityContext.runAsNonRoot = unknown.boolean))));
-        assertClean(await runResourcePolicy(policy, edit((s) => (s.containers[0].securityContext = { runAsNonRoot: unknown.boolean, runAsUser: unknown.number }))));
-        assertClean(await runResourcePolicy(policy, mutate(deployment(), (p) => (p.spec.template.spec = unknown.object))));
+        assertClean(
+            await runResourcePolicy(
+                policy,
+                edit((s) => (s.securityContext = unknown.object)),
+            ),
+        );
+        assertClean(
+            await runResourcePolicy(
+                policy,
+                edit((s) => (s.securityContext.runAsNonRoot = unknown.boolean)),
+            ),
+        );
+        assertClean(
+            await runResourcePolicy(
+                policy,
+                edit(
+                    (s) =>
+                        (s.containers[0].securityContext = {
+                            runAsNonRoot: unknown.boolean,
+                            runAsUser: unknown.number,
+                        }),
+                ),
+            ),
+        );
+        assertClean(
+            await runResourcePolicy(
+                policy,
+                mutate(deployment(), (p) => (p.spec.template.spec = unknown.object)),
+            ),
+        );
     });
 });

@@ -13,13 +13,11 @@ import { POLICY_PACK_NAME, policies } from "../policies";
 import { deployment, exchangeService, exchangeStack, ingress, mutate, service } from "./fixtures";
 import { TestResource } from "./harness";
 
-/* eslint-disable @typescript-eslint/no-var-requires */
 const grpc: any = require("@grpc/grpc-js");
 const analyzerPb: any = require("@pulumi/pulumi/proto/analyzer_pb");
 const analyzerGrpc: any = require("@pulumi/pulumi/proto/analyzer_grpc_pb");
 const { Struct }: any = require("google-protobuf/google/protobuf/struct_pb");
 const { Empty }: any = require("google-protobuf/google/protobuf/empty_pb");
-/* eslint-enable @typescript-eslint/no-var-requires */
 
 const PACK_DIR = path.resolve(__dirname, "..", "..");
 const LEVEL_NAMES: Record<number, string> = { 0: "advisory", 1: "mandatory", 2: "disabled", 3: "remediate" };
@@ -92,13 +90,17 @@ describe("policy pack over gRPC (bin/index.js, as the Pulumi CLI runs it)", func
         const out: Diag[] = [];
         for (const r of resources) {
             // The engine attaches a resource diagnostic to the analyzed resource (the SDK leaves urn empty).
-            out.push(...diagnostics(await call("analyze", analyzeRequest(r))).map((d) => ({ ...d, urn: d.urn || urnOf(r) })));
+            out.push(
+                ...diagnostics(await call("analyze", analyzeRequest(r))).map((d) => ({ ...d, urn: d.urn || urnOf(r) })),
+            );
         }
         out.push(...diagnostics(await call("analyzeStack", stackRequest(resources))));
         return out;
     };
 
-    const configure = async (config: Record<string, { enforcementLevel: string; [k: string]: unknown }>): Promise<void> => {
+    const configure = async (
+        config: Record<string, { enforcementLevel: string; [k: string]: unknown }>,
+    ): Promise<void> => {
         const req = new analyzerPb.ConfigureAnalyzerRequest();
         const map = req.getPolicyconfigMap();
         for (const [name, { enforcementLevel, ...props }] of Object.entries(config)) {
@@ -111,7 +113,10 @@ describe("policy pack over gRPC (bin/index.js, as the Pulumi CLI runs it)", func
     };
 
     before(async () => {
-        child = spawn(process.execPath, [path.join(PACK_DIR, "bin", "index.js")], { cwd: PACK_DIR, stdio: ["ignore", "pipe", "pipe"] });
+        child = spawn(process.execPath, [path.join(PACK_DIR, "bin", "index.js")], {
+            cwd: PACK_DIR,
+            stdio: ["ignore", "pipe", "pipe"],
+        });
         child.stderr!.on("data", (d) => (stderr += String(d)));
         const port = await new Promise<number>((resolve, reject) => {
             let out = "";
@@ -158,7 +163,11 @@ describe("policy pack over gRPC (bin/index.js, as the Pulumi CLI runs it)", func
     });
 
     it("reports nothing for the exchange platform (resource and stack analysis)", async () => {
-        const diags = await analyzeAll([...exchangeStack(), exchangeService("router", "headless"), exchangeService("router", "multiport")]);
+        const diags = await analyzeAll([
+            ...exchangeStack(),
+            exchangeService("router", "headless"),
+            exchangeService("router", "multiport"),
+        ]);
         assert.deepEqual(diags, []);
     });
 
@@ -200,7 +209,10 @@ describe("policy pack over gRPC (bin/index.js, as the Pulumi CLI runs it)", func
 
     it("honours the pack config: levels, allowlists and exemptions", async () => {
         await configure({
-            "service-clusterip-by-default": { enforcementLevel: "mandatory", allowedLoadBalancers: ["exchange-router-external"] },
+            "service-clusterip-by-default": {
+                enforcementLevel: "mandatory",
+                allowedLoadBalancers: ["exchange-router-external"],
+            },
             "service-selector-matches-workload": { enforcementLevel: "advisory" },
             "container-readiness-probe": { enforcementLevel: "mandatory" },
         });
@@ -222,9 +234,15 @@ describe("policy pack over gRPC (bin/index.js, as the Pulumi CLI runs it)", func
     it("fails the analysis, naming the key, when the config has a key the policy does not declare", async () => {
         // The CLI lets unknown keys through its schema check; the policies refuse them.
         await configure({ "service-clusterip-by-default": { enforcementLevel: "mandatory", allowedLoadBalancer: [] } });
-        await assert.rejects(call("analyze", analyzeRequest(service())), /unknown key\(s\) "allowedLoadBalancer".*accepts "allowedLoadBalancers", "allowedNodePorts"/s);
+        await assert.rejects(
+            call("analyze", analyzeRequest(service())),
+            /unknown key\(s\) "allowedLoadBalancer".*accepts "allowedLoadBalancers", "allowedNodePorts"/s,
+        );
         await configure({ "ingress-tls-required": { enforcementLevel: "advisory", hosts: [] } });
-        await assert.rejects(call("analyze", analyzeRequest(ingress())), /"ingress-tls-required": unknown key\(s\) "hosts"/);
+        await assert.rejects(
+            call("analyze", analyzeRequest(ingress())),
+            /"ingress-tls-required": unknown key\(s\) "hosts"/,
+        );
         await configure({});
         assert.deepEqual(await analyzeAll(exchangeStack()), []);
     });

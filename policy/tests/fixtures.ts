@@ -103,7 +103,10 @@ export function container(overrides: Overrides = {}): Record<string, any> {
             env: [
                 { name: "LOG_LEVEL", value: "info" },
                 { name: "DB_PASSWORD", valueFrom: { secretKeyRef: { name: "exchange-postgres", key: "password" } } },
-                { name: "DATABASE_URL", value: "postgres://exchange:$(DB_PASSWORD)@exchange-postgres-service:80/exchange" },
+                {
+                    name: "DATABASE_URL",
+                    value: "postgres://exchange:$(DB_PASSWORD)@exchange-postgres-service:80/exchange",
+                },
             ],
         },
         overrides,
@@ -155,7 +158,10 @@ export function workload(kind: WorkloadKind, svc: ExchangeSvc = "router", overri
             spec = { replicas: 2, selector: { matchLabels: labels }, template };
     }
     const apiVersion = kind === "Pod" ? "v1" : kind === "Job" || kind === "CronJob" ? "batch/v1" : "apps/v1";
-    const props = merge({ apiVersion, kind, metadata: { name, labels: kind === "Pod" ? labels : { ...labels } }, spec }, overrides);
+    const props = merge(
+        { apiVersion, kind, metadata: { name, labels: kind === "Pod" ? labels : { ...labels } }, spec },
+        overrides,
+    );
     return { type: TYPES[kind], name, props };
 }
 
@@ -179,7 +185,11 @@ export type ServiceVariant = "default" | "external" | "headless" | "multiport";
  * (LoadBalancer; needs the allowlist), exchange-<svc>-headless (clusterIP None, port = targetPort =
  * container port), exchange-<svc>-multiport (http 80 -> container port, metrics 9090 -> 9090).
  */
-export function exchangeService(svc: ExchangeSvc = "router", variant: ServiceVariant = "default", overrides: Overrides = {}): TestResource {
+export function exchangeService(
+    svc: ExchangeSvc = "router",
+    variant: ServiceVariant = "default",
+    overrides: Overrides = {},
+): TestResource {
     const base = `exchange-${svc}-service`;
     const { containerPort } = EXCHANGE[svc];
     // Named like the program's: exchange-<svc>-service, exchange-<svc>-external, exchange-<svc>-headless.
@@ -200,7 +210,10 @@ export function exchangeService(svc: ExchangeSvc = "router", variant: ServiceVar
             { name: "metrics", port: 9090, targetPort: 9090, protocol: "TCP" },
         ];
     }
-    const props = merge({ apiVersion: "v1", kind: "Service", metadata: { name, labels: { app: `exchange-${svc}` } }, spec }, overrides);
+    const props = merge(
+        { apiVersion: "v1", kind: "Service", metadata: { name, labels: { app: `exchange-${svc}` } }, spec },
+        overrides,
+    );
     return { type: TYPES.Service, name, props };
 }
 
@@ -249,13 +262,21 @@ export function onCluster(resource: TestResource, provider: string, props: Recor
 }
 
 /** A patch resource (e.g. ServicePatch) of `kind` that sets `props` on an existing object. */
-export function patch(kind: keyof typeof TYPES & `${string}Patch`, name: string, props: Record<string, any>): TestResource {
+export function patch(
+    kind: keyof typeof TYPES & `${string}Patch`,
+    name: string,
+    props: Record<string, any>,
+): TestResource {
     return { type: TYPES[kind], name, props };
 }
 
 /** A ConfigMap with `data`. */
 export function configMap(name: string, data: Record<string, unknown>, overrides: Overrides = {}): TestResource {
-    return { type: TYPES.ConfigMap, name, props: merge({ apiVersion: "v1", kind: "ConfigMap", metadata: { name }, data }, overrides) };
+    return {
+        type: TYPES.ConfigMap,
+        name,
+        props: merge({ apiVersion: "v1", kind: "ConfigMap", metadata: { name }, data }, overrides),
+    };
 }
 
 /** A Gateway with an HTTPS listener "https" (routes from its own namespace) and an HTTP one "http". */
@@ -269,7 +290,13 @@ export function gateway(overrides: Overrides = {}): TestResource {
                 gatewayClassName: "traefik",
                 listeners: [
                     { name: "http", protocol: "HTTP", port: 80 },
-                    { name: "https", protocol: "HTTPS", port: 443, hostname: "exchange.test", tls: { certificateRefs: [{ name: "exchange-tls" }] } },
+                    {
+                        name: "https",
+                        protocol: "HTTPS",
+                        port: 443,
+                        hostname: "exchange.test",
+                        tls: { certificateRefs: [{ name: "exchange-tls" }] },
+                    },
                 ],
             },
         },
@@ -294,7 +321,12 @@ export function httpRoute(overrides: Overrides = {}): TestResource {
                 rules: [
                     {
                         matches: [{ path: { type: "PathPrefix", value: "/backend" } }],
-                        filters: [{ type: "URLRewrite", urlRewrite: { path: { type: "ReplacePrefixMatch", replacePrefixMatch: "/" } } }],
+                        filters: [
+                            {
+                                type: "URLRewrite",
+                                urlRewrite: { path: { type: "ReplacePrefixMatch", replacePrefixMatch: "/" } },
+                            },
+                        ],
                         backendRefs: [{ name: "exchange-router-service", port: 80 }],
                     },
                     {

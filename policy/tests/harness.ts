@@ -59,9 +59,9 @@ interface SdkProxyModule {
     unknownArchiveValue: string;
     unknownObjectValue: string;
 }
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+
 const sdkProxy: SdkProxyModule = require("@pulumi/policy/proxy");
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+
 const sdkSecret: { secretsPreservingProxy<T>(o: T): T } = require("@pulumi/policy/secret");
 
 /** Values that are unknown during preview, exactly as the engine sends them (per value type). */
@@ -304,7 +304,12 @@ function isType(type: string, resourceClass: any): boolean {
     return typeof isInstance === "function" && isInstance({ __pulumiType: type }) === true;
 }
 
-function resourceArgs(policy: Policy, r: TestResource, props: Record<string, any>, config: HarnessConfig): ResourceValidationArgs {
+function resourceArgs(
+    policy: Policy,
+    r: TestResource,
+    props: Record<string, any>,
+    config: HarnessConfig,
+): ResourceValidationArgs {
     const args: ResourceValidationArgs = {
         type: r.type,
         props,
@@ -378,9 +383,12 @@ export async function runResourcePolicy(
     config: HarnessConfig = {},
 ): Promise<PolicyRunResult> {
     const result: PolicyRunResult = { violations: [], urns: [] };
-    const validations = policy.validateResource === undefined
-        ? []
-        : Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource];
+    const validations =
+        policy.validateResource === undefined
+            ? []
+            : Array.isArray(policy.validateResource)
+              ? policy.validateResource
+              : [policy.validateResource];
     for (const validation of validations) {
         // A fresh copy per validation, like server.ts.
         const props = sdkProxy.unknownCheckingProxy(clone(resource.props, false));
@@ -443,7 +451,11 @@ export async function runRemediation(
 
 function isResourcePolicy(p: Policy): p is ResourceValidationPolicy {
     const rp = p as ResourceValidationPolicy;
-    return typeof rp.validateResource === "function" || Array.isArray(rp.validateResource) || typeof rp.remediateResource === "function";
+    return (
+        typeof rp.validateResource === "function" ||
+        Array.isArray(rp.validateResource) ||
+        typeof rp.remediateResource === "function"
+    );
 }
 
 function isStackPolicy(p: Policy): p is StackValidationPolicy {
@@ -543,7 +555,12 @@ export async function runStackPolicies(
             });
         });
         if (r.previewSkip) {
-            out.push({ policyName: p.name, enforcementLevel: "advisory", message: r.previewSkip, previewSkipped: true });
+            out.push({
+                policyName: p.name,
+                enforcementLevel: "advisory",
+                message: r.previewSkip,
+                previewSkipped: true,
+            });
         }
     }
     return out;
@@ -577,6 +594,9 @@ export function advisory(violations: PolicyViolation[]): PolicyViolation[] {
 /** One line per violation, handy in assertion messages. */
 export function formatViolations(violations: PolicyViolation[]): string {
     return violations
-        .map((v) => `[${v.enforcementLevel}] ${v.policyName}${v.resourceName ? ` (${v.resourceName})` : ""}: ${v.message}`)
+        .map(
+            (v) =>
+                `[${v.enforcementLevel}] ${v.policyName}${v.resourceName ? ` (${v.resourceName})` : ""}: ${v.message}`,
+        )
         .join("\n");
 }

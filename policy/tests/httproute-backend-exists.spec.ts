@@ -1,15 +1,34 @@
 import * as assert from "node:assert/strict";
 import { httprouteBackendExists as policy } from "../policies";
 import { assertClean, assertMetadata, assertOneViolation } from "./assertions";
-import { TYPE, exchangeService, exchangeStack, gateway, httpRoute, mutate, onCluster, patch, service } from "./fixtures";
+import {
+    TYPE,
+    exchangeService,
+    exchangeStack,
+    gateway,
+    httpRoute,
+    mutate,
+    onCluster,
+    patch,
+    service,
+} from "./fixtures";
 import { TestResource, runStackPolicy, unknown } from "./harness";
 
 const services = () => [exchangeService("router"), exchangeService("ws-stream")];
 const withRef = (ref: unknown) => mutate(httpRoute(), (p) => (p.spec.rules[0].backendRefs = [ref]));
-const grant = (namespace: string, from: Record<string, unknown>, to: Record<string, unknown> = { group: "", kind: "Service" }): TestResource => ({
+const grant = (
+    namespace: string,
+    from: Record<string, unknown>,
+    to: Record<string, unknown> = { group: "", kind: "Service" },
+): TestResource => ({
     type: TYPE.ReferenceGrant,
     name: `grant-${namespace}`,
-    props: { apiVersion: "gateway.networking.k8s.io/v1beta1", kind: "ReferenceGrant", metadata: { name: "routes", namespace }, spec: { from: [from], to: [to] } },
+    props: {
+        apiVersion: "gateway.networking.k8s.io/v1beta1",
+        kind: "ReferenceGrant",
+        metadata: { name: "routes", namespace },
+        spec: { from: [from], to: [to] },
+    },
 });
 const inTrading = (r: TestResource) => mutate(r, (p) => (p.metadata.namespace = "trading"));
 const fromRoutes = { group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace: "default" };
@@ -26,13 +45,24 @@ describe("httproute-backend-exists", () => {
 
     it("flags a backendRef to a Service that is not in the stack, attached to the route", async () => {
         const r = await runStackPolicy(policy, [...services(), withRef({ name: "exchange-routr-service", port: 80 })]);
-        assertOneViolation(r, 'HTTPRoute "exchange-routes" spec.rules[0].backendRefs[0] routes to Service "exchange-routr-service"', "externalServices");
+        assertOneViolation(
+            r,
+            'HTTPRoute "exchange-routes" spec.rules[0].backendRefs[0] routes to Service "exchange-routr-service"',
+            "externalServices",
+        );
         assert.match(r.urns[0] ?? "", /HTTPRoute::exchange-routes$/);
     });
 
     it("flags a port the Service does not expose, and a missing port", async () => {
-        assertOneViolation(await runStackPolicy(policy, [...services(), withRef({ name: "exchange-router-service", port: 8080 })]), "port 8080", 'exposes 80 ("http")');
-        assertOneViolation(await runStackPolicy(policy, [...services(), withRef({ name: "exchange-router-service" })]), "without a port");
+        assertOneViolation(
+            await runStackPolicy(policy, [...services(), withRef({ name: "exchange-router-service", port: 8080 })]),
+            "port 8080",
+            'exposes 80 ("http")',
+        );
+        assertOneViolation(
+            await runStackPolicy(policy, [...services(), withRef({ name: "exchange-router-service" })]),
+            "without a port",
+        );
     });
 
     it("checks requestMirror backendRefs, on a rule and on a backendRef", async () => {
@@ -41,62 +71,129 @@ describe("httproute-backend-exists", () => {
                 const filter = { type: "RequestMirror", requestMirror: { backendRef: { name: "shadow", port: 80 } } };
                 (where === "rule" ? p.spec.rules[0] : p.spec.rules[0].backendRefs[0]).filters = [filter];
             });
-        assertOneViolation(await runStackPolicy(policy, [...services(), mirror("rule")]), "spec.rules[0].filters[0].requestMirror.backendRef", '"shadow"');
-        assertOneViolation(await runStackPolicy(policy, [...services(), mirror("ref")]), "backendRefs[0].filters[0].requestMirror.backendRef");
+        assertOneViolation(
+            await runStackPolicy(policy, [...services(), mirror("rule")]),
+            "spec.rules[0].filters[0].requestMirror.backendRef",
+            '"shadow"',
+        );
+        assertOneViolation(
+            await runStackPolicy(policy, [...services(), mirror("ref")]),
+            "backendRefs[0].filters[0].requestMirror.backendRef",
+        );
     });
 
     it("checks GRPCRoutes and route patches the same way", async () => {
         const grpc = { ...withRef({ name: "missing", port: 80 }), type: TYPE.GRPCRoute };
         assertOneViolation(await runStackPolicy(policy, [...services(), grpc]), 'GRPCRoute "exchange-routes"');
-        const routePatch = patch("HTTPRoutePatch", "mirror", { metadata: { name: "exchange-routes" }, spec: { rules: [{ backendRefs: [{ name: "missing", port: 80 }] }] } });
-        assertOneViolation(await runStackPolicy(policy, [...services(), routePatch]), 'HTTPRoutePatch "exchange-routes"');
+        const routePatch = patch("HTTPRoutePatch", "mirror", {
+            metadata: { name: "exchange-routes" },
+            spec: { rules: [{ backendRefs: [{ name: "missing", port: 80 }] }] },
+        });
+        assertOneViolation(
+            await runStackPolicy(policy, [...services(), routePatch]),
+            'HTTPRoutePatch "exchange-routes"',
+        );
     });
 
     it("ignores backendRefs to other kinds", async () => {
-        assertClean(await runStackPolicy(policy, [...services(), withRef({ group: "example.test", kind: "Bucket", name: "static" })]));
+        assertClean(
+            await runStackPolicy(policy, [
+                ...services(),
+                withRef({ group: "example.test", kind: "Bucket", name: "static" }),
+            ]),
+        );
     });
 
     it("accepts Services listed in externalServices", async () => {
         const route = withRef({ name: "legacy", port: 80 });
-        assertClean(await runStackPolicy(policy, [...services(), route], { "httproute-backend-exists": { externalServices: ["legacy"] } }));
+        assertClean(
+            await runStackPolicy(policy, [...services(), route], {
+                "httproute-backend-exists": { externalServices: ["legacy"] },
+            }),
+        );
     });
 
     describe("namespaces", () => {
         it("flags a Service in another namespace without a ReferenceGrant, and passes with one", async () => {
             const svc = inTrading(service({ metadata: { name: "ledger" } }));
             const route = withRef({ name: "ledger", namespace: "trading", port: 80 });
-            assertOneViolation(await runStackPolicy(policy, [...services(), svc, route]), "no ReferenceGrant", 'namespace "trading"');
+            assertOneViolation(
+                await runStackPolicy(policy, [...services(), svc, route]),
+                "no ReferenceGrant",
+                'namespace "trading"',
+            );
             assertClean(await runStackPolicy(policy, [...services(), svc, route, grant("trading", fromRoutes)]));
             // A grant for another kind, namespace or Service name does not count.
-            assertOneViolation(await runStackPolicy(policy, [...services(), svc, route, grant("trading", { ...fromRoutes, kind: "GRPCRoute" })]), "no ReferenceGrant");
-            assertOneViolation(await runStackPolicy(policy, [...services(), svc, route, grant("other", fromRoutes)]), "no ReferenceGrant");
             assertOneViolation(
-                await runStackPolicy(policy, [...services(), svc, route, grant("trading", fromRoutes, { group: "", kind: "Service", name: "other" })]),
+                await runStackPolicy(policy, [
+                    ...services(),
+                    svc,
+                    route,
+                    grant("trading", { ...fromRoutes, kind: "GRPCRoute" }),
+                ]),
+                "no ReferenceGrant",
+            );
+            assertOneViolation(
+                await runStackPolicy(policy, [...services(), svc, route, grant("other", fromRoutes)]),
+                "no ReferenceGrant",
+            );
+            assertOneViolation(
+                await runStackPolicy(policy, [
+                    ...services(),
+                    svc,
+                    route,
+                    grant("trading", fromRoutes, { group: "", kind: "Service", name: "other" }),
+                ]),
                 "no ReferenceGrant",
             );
         });
 
         it("does not find a Service of the same name in another namespace than the one referenced", async () => {
             const route = withRef({ name: "exchange-router-service", namespace: "trading", port: 80 });
-            assertOneViolation(await runStackPolicy(policy, [...services(), route, grant("trading", fromRoutes)]), "found only elsewhere");
+            assertOneViolation(
+                await runStackPolicy(policy, [...services(), route, grant("trading", fromRoutes)]),
+                "found only elsewhere",
+            );
         });
     });
 
     it("does not find a Service on another cluster", async () => {
-        const r = await runStackPolicy(policy, [onCluster(exchangeService("router"), "eu-cluster"), exchangeService("ws-stream"), httpRoute()]);
+        const r = await runStackPolicy(policy, [
+            onCluster(exchangeService("router"), "eu-cluster"),
+            exchangeService("ws-stream"),
+            httpRoute(),
+        ]);
         assertOneViolation(r, '"exchange-router-service"', "found only elsewhere");
     });
 
     describe("during preview", () => {
         it("reports nothing when a backendRef's name, port or namespace, or the rules, are unknown", async () => {
             assertClean(await runStackPolicy(policy, [...services(), withRef({ name: unknown.string, port: 80 })]));
-            assertClean(await runStackPolicy(policy, [...services(), withRef({ name: "exchange-router-service", port: unknown.number })]));
-            assertClean(await runStackPolicy(policy, [...services(), withRef({ name: "exchange-router-service", namespace: unknown.string, port: 80 })]));
-            assertClean(await runStackPolicy(policy, [...services(), mutate(httpRoute(), (p) => (p.spec.rules = unknown.array))]));
+            assertClean(
+                await runStackPolicy(policy, [
+                    ...services(),
+                    withRef({ name: "exchange-router-service", port: unknown.number }),
+                ]),
+            );
+            assertClean(
+                await runStackPolicy(policy, [
+                    ...services(),
+                    withRef({ name: "exchange-router-service", namespace: unknown.string, port: 80 }),
+                ]),
+            );
+            assertClean(
+                await runStackPolicy(policy, [
+                    ...services(),
+                    mutate(httpRoute(), (p) => (p.spec.rules = unknown.array)),
+                ]),
+            );
         });
 
         it("still flags a Service name that exists nowhere on the cluster while the namespace is unknown", async () => {
-            const route = mutate(withRef({ name: "missing", port: 80 }), (p) => (p.metadata.namespace = unknown.string));
+            const route = mutate(
+                withRef({ name: "missing", port: 80 }),
+                (p) => (p.metadata.namespace = unknown.string),
+            );
             assertOneViolation(await runStackPolicy(policy, [...services(), route]), '"missing"');
         });
     });

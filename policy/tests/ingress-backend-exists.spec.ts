@@ -5,8 +5,7 @@ import { TYPE, exchangeService, exchangeStack, ingress, mutate, onCluster, patch
 import { TestResource, runStackPolicy, unknown } from "./harness";
 
 const services = () => [exchangeService("router"), exchangeService("ws-stream")];
-const withBackend = (backend: unknown) =>
-    mutate(ingress(), (p) => (p.spec.rules[0].http.paths[0].backend = backend));
+const withBackend = (backend: unknown) => mutate(ingress(), (p) => (p.spec.rules[0].http.paths[0].backend = backend));
 
 describe("ingress-backend-exists", () => {
     it("has the documented name, description and default level", () => {
@@ -19,7 +18,10 @@ describe("ingress-backend-exists", () => {
     });
 
     it("flags a backend Service that is not in the stack", async () => {
-        const r = await runStackPolicy(policy, [...services(), withBackend({ service: { name: "exchange-routr-service", port: { number: 80 } } })]);
+        const r = await runStackPolicy(policy, [
+            ...services(),
+            withBackend({ service: { name: "exchange-routr-service", port: { number: 80 } } }),
+        ]);
         assertOneViolation(
             r,
             'Ingress "exchange-ingress" host "exchange.test" path "/backend" routes to Service "exchange-routr-service"',
@@ -38,43 +40,70 @@ describe("ingress-backend-exists", () => {
     });
 
     it("flags a port number the Service does not expose, listing the ports it does", async () => {
-        const r = await runStackPolicy(policy, [...services(), withBackend({ service: { name: "exchange-router-service", port: { number: 8080 } } })]);
+        const r = await runStackPolicy(policy, [
+            ...services(),
+            withBackend({ service: { name: "exchange-router-service", port: { number: 8080 } } }),
+        ]);
         assertOneViolation(r, 'Service "exchange-router-service" port 8080', 'exposes 80 ("http")', "port.number");
     });
 
     it("resolves a port by name", async () => {
-        assertClean(await runStackPolicy(policy, [...services(), withBackend({ service: { name: "exchange-router-service", port: { name: "http" } } })]));
+        assertClean(
+            await runStackPolicy(policy, [
+                ...services(),
+                withBackend({ service: { name: "exchange-router-service", port: { name: "http" } } }),
+            ]),
+        );
         assertOneViolation(
-            await runStackPolicy(policy, [...services(), withBackend({ service: { name: "exchange-router-service", port: { name: "web" } } })]),
+            await runStackPolicy(policy, [
+                ...services(),
+                withBackend({ service: { name: "exchange-router-service", port: { name: "web" } } }),
+            ]),
             'port "web"',
             "port.name",
         );
     });
 
     it("flags a backend port that the Service exposes only over UDP (an Ingress carries TCP)", async () => {
-        const udp = mutate(exchangeService("router"), (p) => (p.spec.ports = [{ name: "http", port: 80, targetPort: 8080, protocol: "UDP" }]));
-        assertOneViolation(await runStackPolicy(policy, [udp, exchangeService("ws-stream"), ingress()]), "port 80", 'exposes 80/UDP ("http")');
+        const udp = mutate(
+            exchangeService("router"),
+            (p) => (p.spec.ports = [{ name: "http", port: 80, targetPort: 8080, protocol: "UDP" }]),
+        );
+        assertOneViolation(
+            await runStackPolicy(policy, [udp, exchangeService("ws-stream"), ingress()]),
+            "port 80",
+            'exposes 80/UDP ("http")',
+        );
         const both = mutate(udp, (p) => p.spec.ports.push({ name: "http-tcp", port: 80, targetPort: 8080 }));
         assertClean(await runStackPolicy(policy, [both, exchangeService("ws-stream"), ingress()]));
     });
 
     it("flags a backend without a port", async () => {
         assertOneViolation(
-            await runStackPolicy(policy, [...services(), withBackend({ service: { name: "exchange-router-service" } })]),
+            await runStackPolicy(policy, [
+                ...services(),
+                withBackend({ service: { name: "exchange-router-service" } }),
+            ]),
             "without a port",
         );
     });
 
     it("checks the defaultBackend", async () => {
         const ing = ingress({ spec: { defaultBackend: { service: { name: "missing", port: { number: 80 } } } } });
-        assertOneViolation(await runStackPolicy(policy, [...services(), ing]), 'defaultBackend routes to Service "missing"');
+        assertOneViolation(
+            await runStackPolicy(policy, [...services(), ing]),
+            'defaultBackend routes to Service "missing"',
+        );
     });
 
     it("checks the v1beta1 serviceName/servicePort form", async () => {
         const beta = (servicePort: unknown): TestResource => ({
             type: "kubernetes:networking.k8s.io/v1beta1:Ingress",
             name: "legacy",
-            props: { metadata: { name: "legacy" }, spec: { backend: { serviceName: "exchange-router-service", servicePort } } },
+            props: {
+                metadata: { name: "legacy" },
+                spec: { backend: { serviceName: "exchange-router-service", servicePort } },
+            },
         });
         assertClean(await runStackPolicy(policy, [...services(), beta(80)]));
         assertClean(await runStackPolicy(policy, [...services(), beta("http")]));
@@ -82,7 +111,12 @@ describe("ingress-backend-exists", () => {
     });
 
     it("ignores resource backends", async () => {
-        assertClean(await runStackPolicy(policy, [...services(), withBackend({ resource: { apiGroup: "k8s.example", kind: "Bucket", name: "static" } })]));
+        assertClean(
+            await runStackPolicy(policy, [
+                ...services(),
+                withBackend({ resource: { apiGroup: "k8s.example", kind: "Bucket", name: "static" } }),
+            ]),
+        );
     });
 
     it("accepts Services listed in externalServices", async () => {
@@ -105,13 +139,27 @@ describe("ingress-backend-exists", () => {
 
     describe("during preview", () => {
         it("reports nothing when a backend service name or port is unknown", async () => {
-            assertClean(await runStackPolicy(policy, [...services(), withBackend({ service: { name: unknown.string, port: { number: 80 } } })]));
-            assertClean(await runStackPolicy(policy, [...services(), withBackend({ service: { name: "exchange-router-service", port: unknown.object } })]));
+            assertClean(
+                await runStackPolicy(policy, [
+                    ...services(),
+                    withBackend({ service: { name: unknown.string, port: { number: 80 } } }),
+                ]),
+            );
+            assertClean(
+                await runStackPolicy(policy, [
+                    ...services(),
+                    withBackend({ service: { name: "exchange-router-service", port: unknown.object } }),
+                ]),
+            );
         });
 
         it("reports nothing when the rules or the whole spec are unknown", async () => {
-            assertClean(await runStackPolicy(policy, [...services(), mutate(ingress(), (p) => (p.spec.rules = unknown.array))]));
-            assertClean(await runStackPolicy(policy, [...services(), mutate(ingress(), (p) => (p.spec = unknown.object))]));
+            assertClean(
+                await runStackPolicy(policy, [...services(), mutate(ingress(), (p) => (p.spec.rules = unknown.array))]),
+            );
+            assertClean(
+                await runStackPolicy(policy, [...services(), mutate(ingress(), (p) => (p.spec = unknown.object))]),
+            );
         });
 
         it("reports nothing when the target Service's ports are unknown", async () => {
@@ -134,7 +182,10 @@ describe("ingress-backend-exists", () => {
                 p.metadata.generateName = "router-";
             });
             // Logical name "exchange-router-service": the API server names it "router-xxxxx".
-            assertOneViolation(await runStackPolicy(policy, [generated, exchangeService("ws-stream"), ingress()]), 'routes to Service "exchange-router-service"');
+            assertOneViolation(
+                await runStackPolicy(policy, [generated, exchangeService("ws-stream"), ingress()]),
+                'routes to Service "exchange-router-service"',
+            );
         });
 
         it("takes a name left unknown in the planned state of a Service with generateName as generated", async () => {
@@ -142,7 +193,10 @@ describe("ingress-backend-exists", () => {
                 p.metadata.name = unknown.string;
                 p.metadata.generateName = "router-";
             });
-            assertOneViolation(await runStackPolicy(policy, [planned, exchangeService("ws-stream"), ingress()]), 'routes to Service "exchange-router-service"');
+            assertOneViolation(
+                await runStackPolicy(policy, [planned, exchangeService("ws-stream"), ingress()]),
+                'routes to Service "exchange-router-service"',
+            );
         });
 
         it("reports nothing for a backend name the generated name may turn out to be", async () => {
@@ -158,7 +212,11 @@ describe("ingress-backend-exists", () => {
         it("prints readable text, never an internal marker, when the Service's ports are unknown", async () => {
             const svc = mutate(exchangeService("router"), (p) => (p.spec.ports = unknown.array));
             const msg = assertOneViolation(
-                await runStackPolicy(policy, [svc, exchangeService("ws-stream"), withBackend({ service: { name: "exchange-router-service" } })]),
+                await runStackPolicy(policy, [
+                    svc,
+                    exchangeService("ws-stream"),
+                    withBackend({ service: { name: "exchange-router-service" } }),
+                ]),
                 "without a port",
                 "ports unknown during preview",
             );
@@ -172,18 +230,33 @@ describe("ingress-backend-exists", () => {
                 metadata: { name: "exchange-ingress" },
                 spec: { defaultBackend: { service: { name: "exchange-routr-service", port: { number: 80 } } } },
             });
-            assertOneViolation(await runStackPolicy(policy, [...services(), ingPatch]), 'IngressPatch "exchange-ingress" defaultBackend routes to Service "exchange-routr-service"');
+            assertOneViolation(
+                await runStackPolicy(policy, [...services(), ingPatch]),
+                'IngressPatch "exchange-ingress" defaultBackend routes to Service "exchange-routr-service"',
+            );
             const merged = await runStackPolicy(policy, [...services(), ingress(), ingPatch]);
             assertOneViolation(merged, 'Ingress "exchange-ingress" (as patched by "reroute") defaultBackend');
         });
 
         it("counts a Service that a ServicePatch patches as existing, with the ports it may have", async () => {
-            const svcPatch = patch("ServicePatch", "legacy-affinity", { metadata: { name: "legacy" }, spec: { sessionAffinity: "None" } });
-            assertClean(await runStackPolicy(policy, [...services(), svcPatch, withBackend({ service: { name: "legacy", port: { number: 8080 } } })]));
+            const svcPatch = patch("ServicePatch", "legacy-affinity", {
+                metadata: { name: "legacy" },
+                spec: { sessionAffinity: "None" },
+            });
+            assertClean(
+                await runStackPolicy(policy, [
+                    ...services(),
+                    svcPatch,
+                    withBackend({ service: { name: "legacy", port: { number: 8080 } } }),
+                ]),
+            );
         });
 
         it("sees ports that a ServicePatch adds to a Service of the stack", async () => {
-            const addPort = patch("ServicePatch", "admin-port", { metadata: { name: "exchange-router-service" }, spec: { ports: [{ name: "admin", port: 9000, targetPort: 9090 }] } });
+            const addPort = patch("ServicePatch", "admin-port", {
+                metadata: { name: "exchange-router-service" },
+                spec: { ports: [{ name: "admin", port: 9000, targetPort: 9090 }] },
+            });
             const ing = withBackend({ service: { name: "exchange-router-service", port: { name: "admin" } } });
             assertClean(await runStackPolicy(policy, [...services(), addPort, ing]));
             assertOneViolation(await runStackPolicy(policy, [...services(), ing]), 'port "admin"');
@@ -192,27 +265,52 @@ describe("ingress-backend-exists", () => {
 
     describe("several clusters (providers) in one stack", () => {
         it("does not find a Service on another cluster", async () => {
-            const r = await runStackPolicy(policy, [onCluster(exchangeService("router"), "eu-cluster"), exchangeService("ws-stream"), ingress()]);
+            const r = await runStackPolicy(policy, [
+                onCluster(exchangeService("router"), "eu-cluster"),
+                exchangeService("ws-stream"),
+                ingress(),
+            ]);
             assertOneViolation(r, 'routes to Service "exchange-router-service"', "found only elsewhere");
         });
 
         it("finds the Services of its own cluster", async () => {
-            const eu = [onCluster(exchangeService("router"), "eu-cluster"), onCluster(exchangeService("ws-stream"), "eu-cluster"), onCluster(ingress(), "eu-cluster")];
+            const eu = [
+                onCluster(exchangeService("router"), "eu-cluster"),
+                onCluster(exchangeService("ws-stream"), "eu-cluster"),
+                onCluster(ingress(), "eu-cluster"),
+            ];
             assertClean(await runStackPolicy(policy, [...eu, ...exchangeStack()]));
         });
     });
 
     describe("unknown values that leave no choice", () => {
         it("flags a backend whose Service exists nowhere on the cluster while the Ingress's namespace is unknown", async () => {
-            const ing = mutate(withBackend({ service: { name: "exchange-routr-service", port: { number: 80 } } }), (p) => (p.metadata.namespace = unknown.string));
-            assertOneViolation(await runStackPolicy(policy, [...services(), ing]), 'routes to Service "exchange-routr-service"');
-            assertClean(await runStackPolicy(policy, [...services(), mutate(ingress(), (p) => (p.metadata.namespace = unknown.string))]));
+            const ing = mutate(
+                withBackend({ service: { name: "exchange-routr-service", port: { number: 80 } } }),
+                (p) => (p.metadata.namespace = unknown.string),
+            );
+            assertOneViolation(
+                await runStackPolicy(policy, [...services(), ing]),
+                'routes to Service "exchange-routr-service"',
+            );
+            assertClean(
+                await runStackPolicy(policy, [
+                    ...services(),
+                    mutate(ingress(), (p) => (p.metadata.namespace = unknown.string)),
+                ]),
+            );
         });
 
         it("reports nothing when the namespace is unknown and a namespace/name entry of externalServices has the name", async () => {
-            const ing = mutate(withBackend({ service: { name: "legacy", port: { number: 80 } } }), (p) => (p.metadata.namespace = unknown.string));
-            assertClean(await runStackPolicy(policy, [...services(), ing], { "ingress-backend-exists": { externalServices: ["legacy-ns/legacy"] } }));
+            const ing = mutate(
+                withBackend({ service: { name: "legacy", port: { number: 80 } } }),
+                (p) => (p.metadata.namespace = unknown.string),
+            );
+            assertClean(
+                await runStackPolicy(policy, [...services(), ing], {
+                    "ingress-backend-exists": { externalServices: ["legacy-ns/legacy"] },
+                }),
+            );
         });
     });
 });
-

@@ -15,8 +15,20 @@ describe("ingress-tls-required", () => {
     });
 
     it("flags an Ingress without spec.tls", async () => {
-        assertOneViolation(await runResourcePolicy(policy, mutate(ingress(), (p) => delete p.spec.tls)), 'Ingress "exchange-ingress" has no spec.tls');
-        assertOneViolation(await runResourcePolicy(policy, mutate(ingress(), (p) => (p.spec.tls = []))), "has no spec.tls");
+        assertOneViolation(
+            await runResourcePolicy(
+                policy,
+                mutate(ingress(), (p) => delete p.spec.tls),
+            ),
+            'Ingress "exchange-ingress" has no spec.tls',
+        );
+        assertOneViolation(
+            await runResourcePolicy(
+                policy,
+                mutate(ingress(), (p) => (p.spec.tls = [])),
+            ),
+            "has no spec.tls",
+        );
     });
 
     it("flags hosts that no TLS entry covers", async () => {
@@ -24,7 +36,11 @@ describe("ingress-tls-required", () => {
             p.spec.rules.push({ host: "admin.exchange.test", http: p.spec.rules[0].http });
             p.spec.rules.push({ host: "ws.other.test", http: p.spec.rules[0].http });
         });
-        assertOneViolation(await runResourcePolicy(policy, ing), 'host(s) "admin.exchange.test", "ws.other.test"', 'TLS hosts: "exchange.test"');
+        assertOneViolation(
+            await runResourcePolicy(policy, ing),
+            'host(s) "admin.exchange.test", "ws.other.test"',
+            'TLS hosts: "exchange.test"',
+        );
     });
 
     it("accepts a single-level wildcard TLS host", async () => {
@@ -51,9 +67,29 @@ describe("ingress-tls-required", () => {
     });
 
     it("reports nothing during preview when TLS or hosts are unknown", async () => {
-        assertClean(await runResourcePolicy(policy, mutate(ingress(), (p) => (p.spec.tls = unknown.array))));
-        assertClean(await runResourcePolicy(policy, mutate(ingress(), (p) => (p.spec.tls[0].hosts = unknown.array))));
-        assertClean(await runResourcePolicy(policy, mutate(ingress(), (p) => (p.spec.rules[0].host = unknown.string))));
-        assertClean(await runResourcePolicy(policy, mutate(ingress(), (p) => (p.spec = unknown.object))));
+        assertClean(
+            await runResourcePolicy(
+                policy,
+                mutate(ingress(), (p) => (p.spec.tls = unknown.array)),
+            ),
+        );
+        assertClean(
+            await runResourcePolicy(
+                policy,
+                mutate(ingress(), (p) => (p.spec.tls[0].hosts = unknown.array)),
+            ),
+        );
+        assertClean(
+            await runResourcePolicy(
+                policy,
+                mutate(ingress(), (p) => (p.spec.rules[0].host = unknown.string)),
+            ),
+        );
+        assertClean(
+            await runResourcePolicy(
+                policy,
+                mutate(ingress(), (p) => (p.spec = unknown.object)),
+            ),
+        );
     });
 });

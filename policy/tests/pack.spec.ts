@@ -24,7 +24,8 @@ import {
 
 const PACK_DIR = path.resolve(__dirname, "..", "..");
 
-const kindOf = (p: Policy): "stack" | "resource" => (typeof (p as StackValidationPolicy).validateStack === "function" ? "stack" : "resource");
+const kindOf = (p: Policy): "stack" | "resource" =>
+    typeof (p as StackValidationPolicy).validateStack === "function" ? "stack" : "resource";
 
 /** Every leaf value replaced by the engine's unknown sentinel of its type (a fully unknown preview). */
 function allLeavesUnknown(v: unknown): unknown {
@@ -48,18 +49,26 @@ function platformWithVariants(): TestResource[] {
     ];
 }
 
-const allowRouterLb: HarnessConfig = { "service-clusterip-by-default": { allowedLoadBalancers: ["exchange-router-external"] } };
+const allowRouterLb: HarnessConfig = {
+    "service-clusterip-by-default": { allowedLoadBalancers: ["exchange-router-external"] },
+};
 
 describe("policy pack", () => {
     it("serves each policy from policies/<policy name>.ts, mandatory ones first, names unique", () => {
         for (const p of policies) {
             assert.match(p.name, /^[a-z0-9]+(-[a-z0-9]+)*$/, p.name);
             assert.ok(fs.existsSync(path.join(PACK_DIR, "policies", `${p.name}.ts`)), `policies/${p.name}.ts`);
-            // eslint-disable-next-line @typescript-eslint/no-var-requires
-            assert.ok(Object.values(require(`../policies/${p.name}`)).includes(p), `policies/${p.name}.ts exports ${p.name}`);
+
+            assert.ok(
+                Object.values(require(`../policies/${p.name}`)).includes(p),
+                `policies/${p.name}.ts exports ${p.name}`,
+            );
         }
         const levels = policies.map((p) => p.enforcementLevel);
-        assert.deepEqual(levels, [...levels].sort((a, b) => (a === b ? 0 : a === "mandatory" ? -1 : 1)));
+        assert.deepEqual(
+            levels,
+            [...levels].sort((a, b) => (a === b ? 0 : a === "mandatory" ? -1 : 1)),
+        );
         assert.equal(new Set(policies.map((p) => p.name)).size, policies.length);
         const files = fs.readdirSync(path.join(PACK_DIR, "policies")).filter((f) => f !== "index.ts");
         assert.deepEqual(files.sort(), policies.map((p) => `${p.name}.ts`).sort());
@@ -68,7 +77,11 @@ describe("policy pack", () => {
     it("documents every policy with its kind and default level, and every config key, in README.md", () => {
         const readme = fs.readFileSync(path.join(PACK_DIR, "README.md"), "utf8");
         for (const p of policies) {
-            assert.match(readme, new RegExp(`\\| \`${p.name}\` \\| ${kindOf(p)} \\| ${p.enforcementLevel} \\|`), `README row for ${p.name}`);
+            assert.match(
+                readme,
+                new RegExp(`\\| \`${p.name}\` \\| ${kindOf(p)} \\| ${p.enforcementLevel} \\|`),
+                `README row for ${p.name}`,
+            );
             for (const key of Object.keys(p.configSchema?.properties ?? {})) {
                 assert.ok(readme.includes(`\`${key}\``), `README should document ${p.name}'s config key ${key}`);
             }
@@ -77,7 +90,9 @@ describe("policy pack", () => {
     });
 
     it("accepts the example config file (policy-config.example.json)", async () => {
-        const config = JSON.parse(fs.readFileSync(path.join(PACK_DIR, "policy-config.example.json"), "utf8")) as HarnessConfig;
+        const config = JSON.parse(
+            fs.readFileSync(path.join(PACK_DIR, "policy-config.example.json"), "utf8"),
+        ) as HarnessConfig;
         for (const p of policies) {
             policyConfig(p, config); // throws on an unknown key or a wrongly typed value
         }
@@ -85,7 +100,6 @@ describe("policy pack", () => {
     });
 
     it("uses the engine's own sentinels for unknown values", () => {
-        // eslint-disable-next-line @typescript-eslint/no-var-requires
         const sdk = require("@pulumi/policy/proxy");
         assert.equal(UNKNOWN_SENTINELS.string, sdk.unknownStringValue);
         assert.equal(UNKNOWN_SENTINELS.number, sdk.unknownNumberValue);
@@ -94,7 +108,7 @@ describe("policy pack", () => {
         assert.equal(UNKNOWN_SENTINELS.object, sdk.unknownObjectValue);
         assert.equal(UNKNOWN_SENTINELS.asset, sdk.unknownAssetValue);
         assert.equal(UNKNOWN_SENTINELS.archive, sdk.unknownArchiveValue);
-        // eslint-disable-next-line @typescript-eslint/no-var-requires
+
         assert.equal(UNKNOWN_SENTINELS.string, require("@pulumi/pulumi/runtime/rpc").unknownValue);
     });
 
@@ -114,7 +128,9 @@ describe("policy pack", () => {
 
         it("raises a mandatory violation for a selector typo, attributed to the Service", async () => {
             const resources = exchangeStack().map((r) =>
-                r.name === "exchange-redis-service" ? mutate(r, (p) => (p.spec.selector = { app: "exchange-rdis" })) : r,
+                r.name === "exchange-redis-service"
+                    ? mutate(r, (p) => (p.spec.selector = { app: "exchange-rdis" }))
+                    : r,
             );
             const v = mandatory(await runStackPolicies(resources));
             assert.deepEqual(
@@ -125,7 +141,10 @@ describe("policy pack", () => {
         });
 
         it("raises nothing while every value of every resource is unknown (a first preview)", async () => {
-            const resources = platformWithVariants().map((r) => ({ ...r, props: allLeavesUnknown(r.props) as Record<string, unknown> }));
+            const resources = platformWithVariants().map((r) => ({
+                ...r,
+                props: allLeavesUnknown(r.props) as Record<string, unknown>,
+            }));
             const v = await runPolicyPack(resources);
             assert.deepEqual(v, [], formatViolations(v));
         });
@@ -166,15 +185,25 @@ describe("policy pack", () => {
             for (const step of [2, 3, 5, 7]) {
                 for (let offset = 0; offset < step; offset++) {
                     const v = await runPolicyPack(someLeavesUnknown(broken, step, offset));
-                    assert.deepEqual(v.filter((x) => x.previewSkipped), []);
+                    assert.deepEqual(
+                        v.filter((x) => x.previewSkipped),
+                        [],
+                    );
                     for (const x of v) {
-                        assert.doesNotMatch(x.message, /Symbol\(|\[object Object\]|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/, x.message);
+                        assert.doesNotMatch(
+                            x.message,
+                            /Symbol\(|\[object Object\]|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/,
+                            x.message,
+                        );
                         messages++;
                         showingUnknown += x.message.includes("(unknown during preview)") ? 1 : 0;
                     }
                 }
             }
-            assert.ok(messages > 10 && showingUnknown > 0, `expected messages, some naming unknown values: ${messages}, ${showingUnknown}`);
+            assert.ok(
+                messages > 10 && showingUnknown > 0,
+                `expected messages, some naming unknown values: ${messages}, ${showingUnknown}`,
+            );
         });
     });
 
@@ -191,9 +220,15 @@ describe("policy pack", () => {
             };
             const r = await runResourcePolicy(naive, service({ spec: { type: unknown.string } }));
             assert.deepEqual(r.violations, []);
-            assert.match(r.previewSkip ?? "", /can't run policy 'naive' .*during preview: string value at \.spec\.type can't be known during preview/);
+            assert.match(
+                r.previewSkip ?? "",
+                /can't run policy 'naive' .*during preview: string value at \.spec\.type can't be known during preview/,
+            );
             const v = await runResourcePolicies([service({ spec: { type: unknown.string } })], {}, [naive]);
-            assert.deepEqual(v.map((x) => [x.policyName, x.enforcementLevel, x.previewSkipped]), [["naive", "advisory", true]]);
+            assert.deepEqual(
+                v.map((x) => [x.policyName, x.enforcementLevel, x.previewSkipped]),
+                [["naive", "advisory", true]],
+            );
         });
 
         it("resolves levels like the CLI: policy entry, then 'all', then the policy default", async () => {
@@ -213,25 +248,35 @@ describe("policy pack", () => {
                 ["container-readiness-probe", "advisory"],
                 ["service-clusterip-by-default", "advisory"],
             ]);
-            assert.deepEqual(await levels({ all: "disabled", "service-clusterip-by-default": { enforcementLevel: "mandatory" } }), [
-                ["service-clusterip-by-default", "mandatory"],
-            ]);
+            assert.deepEqual(
+                await levels({ all: "disabled", "service-clusterip-by-default": { enforcementLevel: "mandatory" } }),
+                [["service-clusterip-by-default", "mandatory"]],
+            );
         });
 
         it("reports a stack policy set to remediate as mandatory (stack policies cannot remediate)", async () => {
             const typo = service({ spec: { selector: { app: "x" } } });
-            const v = await runStackPolicies([deployment(), typo], { "service-selector-matches-workload": "remediate" });
-            assert.deepEqual(v.map((x) => x.enforcementLevel), ["mandatory"]);
+            const v = await runStackPolicies([deployment(), typo], {
+                "service-selector-matches-workload": "remediate",
+            });
+            assert.deepEqual(
+                v.map((x) => x.enforcementLevel),
+                ["mandatory"],
+            );
         });
 
         it("rejects config for unknown policies, unknown keys and wrongly typed values", async () => {
             await assert.rejects(runStackPolicies([], { "no-such-policy": "advisory" }), /not in the pack/);
             await assert.rejects(
-                runStackPolicies([deployment(), service()], { "service-selector-matches-workload": { externalWorkloads: [] } }),
+                runStackPolicies([deployment(), service()], {
+                    "service-selector-matches-workload": { externalWorkloads: [] },
+                }),
                 /unknown property "externalWorkloads"/,
             );
             await assert.rejects(
-                runResourcePolicies([service()], { "service-clusterip-by-default": { allowedLoadBalancers: "exchange-router-external" } }),
+                runResourcePolicies([service()], {
+                    "service-clusterip-by-default": { allowedLoadBalancers: "exchange-router-external" },
+                }),
                 /must be of type array/,
             );
         });
@@ -240,8 +285,13 @@ describe("policy pack", () => {
             for (const p of policies) {
                 const declared = Object.keys(p.configSchema?.properties ?? {});
                 const args = (config: Record<string, unknown>) => ({ getConfig: <T extends object>() => config as T });
-                assert.doesNotThrow(() => readConfig(args(Object.fromEntries(declared.map((k) => [k, []]))), p.name, p.configSchema));
-                assert.throws(() => readConfig(args({ typoKey: 1 }), p.name, p.configSchema), new RegExp(`"${p.name}": unknown key\\(s\\) "typoKey"`));
+                assert.doesNotThrow(() =>
+                    readConfig(args(Object.fromEntries(declared.map((k) => [k, []]))), p.name, p.configSchema),
+                );
+                assert.throws(
+                    () => readConfig(args({ typoKey: 1 }), p.name, p.configSchema),
+                    new RegExp(`"${p.name}": unknown key\\(s\\) "typoKey"`),
+                );
             }
         });
 

@@ -28,7 +28,11 @@ describe("Patch kinds", () => {
             ["kubernetes:gateway.networking.k8s.io/v1:GatewayPatch", "gateway.networking.k8s.io", "Gateway"],
         ];
         for (const [token, group, kind] of tokens) {
-            assert.deepEqual(parseK8sType(token), { group, version: token.split(":")[1].split("/").pop(), kind, patch: true }, token);
+            assert.deepEqual(
+                parseK8sType(token),
+                { group, version: token.split(":")[1].split("/").pop(), kind, patch: true },
+                token,
+            );
         }
         assert.deepEqual(parseK8sType("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"), {
             group: "gateway.networking.k8s.io",
@@ -47,7 +51,13 @@ describe("Patch kinds", () => {
         assert.deepEqual(v, [], formatViolations(v));
         const unpinned = patch("StatefulSetPatch", "bump", {
             metadata: { name: "exchange-postgres" },
-            spec: { template: { spec: { containers: [{ name: "postgres", image: "postgres:latest", securityContext: { runAsUser: 0 } }] } } },
+            spec: {
+                template: {
+                    spec: {
+                        containers: [{ name: "postgres", image: "postgres:latest", securityContext: { runAsUser: 0 } }],
+                    },
+                },
+            },
         });
         assert.deepEqual(
             (await runPolicyPack([unpinned])).map((x) => [x.policyName, x.enforcementLevel]),
@@ -59,17 +69,31 @@ describe("Patch kinds", () => {
     });
 
     it("a patch of a Service of the stack is checked on the merged Service, attached to that Service", async () => {
-        const retarget = patch("ServicePatch", "retarget", { metadata: { name: "exchange-router-service" }, spec: { ports: [{ port: 80, protocol: "TCP", targetPort: 8081 }] } });
-        const v = (await runPolicyPack([deployment(), service(), retarget])).filter((x) => x.enforcementLevel === "mandatory");
-        assert.deepEqual(v.map((x) => [x.policyName, x.resourceName]), [["service-target-port-resolves", "exchange-router-service"]]);
+        const retarget = patch("ServicePatch", "retarget", {
+            metadata: { name: "exchange-router-service" },
+            spec: { ports: [{ port: 80, protocol: "TCP", targetPort: 8081 }] },
+        });
+        const v = (await runPolicyPack([deployment(), service(), retarget])).filter(
+            (x) => x.enforcementLevel === "mandatory",
+        );
+        assert.deepEqual(
+            v.map((x) => [x.policyName, x.resourceName]),
+            [["service-target-port-resolves", "exchange-router-service"]],
+        );
         assert.match(v[0].message, /as patched by "retarget"/);
     });
 
     describe("merging like server-side apply", () => {
         it("merges maps key by key and replaces a selector whole", () => {
-            const base = { metadata: { name: "s", labels: { a: "1" } }, spec: { selector: { app: "x", tier: "web" }, type: "ClusterIP" } };
+            const base = {
+                metadata: { name: "s", labels: { a: "1" } },
+                spec: { selector: { app: "x", tier: "web" }, type: "ClusterIP" },
+            };
             const merged = mergeValue(base, { metadata: { labels: { b: "2" } }, spec: { selector: { app: "y" } } }, "");
-            assert.deepEqual(merged, { metadata: { name: "s", labels: { a: "1", b: "2" } }, spec: { selector: { app: "y" }, type: "ClusterIP" } });
+            assert.deepEqual(merged, {
+                metadata: { name: "s", labels: { a: "1", b: "2" } },
+                spec: { selector: { app: "y" }, type: "ClusterIP" },
+            });
         });
 
         it("merges ports by port and protocol, containers and env by name; replaces other lists", () => {
@@ -78,12 +102,19 @@ describe("Patch kinds", () => {
                     { port: 53, protocol: "UDP", targetPort: "dns" },
                     { port: 53, targetPort: "dns-tcp" },
                 ],
-                containers: [{ name: "a", image: "a:1", env: [{ name: "X", value: "1" }] }, { name: "b", image: "b:1" }],
+                containers: [
+                    { name: "a", image: "a:1", env: [{ name: "X", value: "1" }] },
+                    { name: "b", image: "b:1" },
+                ],
                 args: ["--one"],
             };
             const merged = mergeValue(
                 base,
-                { ports: [{ port: 53, protocol: "TCP", targetPort: 5353 }], containers: [{ name: "b", image: "b:2" }], args: ["--two"] },
+                {
+                    ports: [{ port: 53, protocol: "TCP", targetPort: 5353 }],
+                    containers: [{ name: "b", image: "b:2" }],
+                    args: ["--two"],
+                },
                 "",
             );
             assert.deepEqual(merged, {
@@ -91,7 +122,10 @@ describe("Patch kinds", () => {
                     { port: 53, protocol: "UDP", targetPort: "dns" },
                     { port: 53, targetPort: 5353, protocol: "TCP" },
                 ],
-                containers: [{ name: "a", image: "a:1", env: [{ name: "X", value: "1" }] }, { name: "b", image: "b:2" }],
+                containers: [
+                    { name: "a", image: "a:1", env: [{ name: "X", value: "1" }] },
+                    { name: "b", image: "b:2" },
+                ],
                 args: ["--two"],
             });
         });

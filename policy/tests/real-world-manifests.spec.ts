@@ -11,24 +11,45 @@ describe("real-world manifests", () => {
     for (const [name, manifests] of Object.entries(REAL_WORLD_MANIFESTS)) {
         it(`${name}: no mandatory violation, no credential finding (with the rest of the stack)`, async () => {
             const own = new Set(asResources(manifests).map((r) => r.name));
-            const v = (await runPolicyPack(asResources(everything()))).filter((x) => x.resourceName !== undefined && own.has(x.resourceName));
+            const v = (await runPolicyPack(asResources(everything()))).filter(
+                (x) => x.resourceName !== undefined && own.has(x.resourceName),
+            );
             assert.deepEqual(mandatory(v), [], formatViolations(v));
-            assert.deepEqual(v.filter((x) => /credentials/.test(x.policyName)), [], formatViolations(v));
+            assert.deepEqual(
+                v.filter((x) => /credentials/.test(x.policyName)),
+                [],
+                formatViolations(v),
+            );
         });
     }
 
     it("the same stack on two clusters (default provider and an explicit one) raises no mandatory violation", async () => {
-        const v = await runPolicyPack([...asResources(everything()), ...asResources(everything(), "dr-cluster").map((r) => ({ ...r, name: `dr-${r.name}` }))]);
+        const v = await runPolicyPack([
+            ...asResources(everything()),
+            ...asResources(everything(), "dr-cluster").map((r) => ({ ...r, name: `dr-${r.name}` })),
+        ]);
         assert.deepEqual(mandatory(v), [], formatViolations(v));
     });
 
     it("raises no preview diagnostic and no violation-free run is vacuous: one broken reference is found", async () => {
         const broken = asResources(everything()).map((r) =>
             r.props.kind === "Service" && r.props.metadata.name === "dns"
-                ? { ...r, props: { ...r.props, spec: { ...r.props.spec, ports: [{ name: "dns", port: 53, targetPort: "dns-tcp", protocol: "UDP" }] } } }
+                ? {
+                      ...r,
+                      props: {
+                          ...r.props,
+                          spec: {
+                              ...r.props.spec,
+                              ports: [{ name: "dns", port: 53, targetPort: "dns-tcp", protocol: "UDP" }],
+                          },
+                      },
+                  }
                 : r,
         );
         const v = mandatory(await runPolicyPack(broken));
-        assert.deepEqual(v.map((x) => [x.policyName, x.resourceName]), [["service-target-port-resolves", "kube-system-service-dns"]]);
+        assert.deepEqual(
+            v.map((x) => [x.policyName, x.resourceName]),
+            [["service-target-port-resolves", "kube-system-service-dns"]],
+        );
     });
 });

@@ -34,7 +34,10 @@ const kvStore: Manifest[] = [
         apiVersion: "v1",
         kind: "Service",
         metadata: { name: "kv", namespace: "storage" },
-        spec: { selector: { "app.kubernetes.io/name": "kv" }, ports: [{ name: "client", port: 2379, targetPort: "client" }] },
+        spec: {
+            selector: { "app.kubernetes.io/name": "kv" },
+            ports: [{ name: "client", port: 2379, targetPort: "client" }],
+        },
     },
     {
         apiVersion: "apps/v1",
@@ -67,7 +70,10 @@ const kvStore: Manifest[] = [
                 },
             },
             volumeClaimTemplates: [
-                { metadata: { name: "data" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "10Gi" } } } },
+                {
+                    metadata: { name: "data" },
+                    spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "10Gi" } } },
+                },
             ],
         },
     },
@@ -76,7 +82,10 @@ const kvStore: Manifest[] = [
         apiVersion: "v1",
         kind: "Service",
         metadata: { name: "kv-0", namespace: "storage" },
-        spec: { selector: { "statefulset.kubernetes.io/pod-name": "kv-0" }, ports: [{ name: "client", port: 2379, targetPort: "client" }] },
+        spec: {
+            selector: { "statefulset.kubernetes.io/pod-name": "kv-0" },
+            ports: [{ name: "client", port: 2379, targetPort: "client" }],
+        },
     },
 ];
 
@@ -107,7 +116,9 @@ const clusterDns: Manifest[] = [
                             volumeMounts: [{ name: "config", mountPath: "/etc/coredns", readOnly: true }],
                         },
                     ],
-                    volumes: [{ name: "config", configMap: { name: "dns", items: [{ key: "Corefile", path: "Corefile" }] } }],
+                    volumes: [
+                        { name: "config", configMap: { name: "dns", items: [{ key: "Corefile", path: "Corefile" }] } },
+                    ],
                 },
             },
         },
@@ -116,7 +127,10 @@ const clusterDns: Manifest[] = [
         apiVersion: "v1",
         kind: "ConfigMap",
         metadata: { name: "dns", namespace: "kube-system" },
-        data: { Corefile: ".:5353 {\n    errors\n    health\n    ready\n    kubernetes cluster.local in-addr.arpa ip6.arpa\n    forward . /etc/resolv.conf\n    cache 30\n}\n" },
+        data: {
+            Corefile:
+                ".:5353 {\n    errors\n    health\n    ready\n    kubernetes cluster.local in-addr.arpa ip6.arpa\n    forward . /etc/resolv.conf\n    cache 30\n}\n",
+        },
     },
     {
         apiVersion: "v1",
@@ -167,7 +181,11 @@ const nodeAgent: Manifest[] = [
         apiVersion: "v1",
         kind: "Service",
         metadata: { name: "node-exporter", namespace: "monitoring" },
-        spec: { clusterIP: "None", selector: { app: "node-exporter" }, ports: [{ name: "metrics", port: 9100, targetPort: "metrics" }] },
+        spec: {
+            clusterIP: "None",
+            selector: { app: "node-exporter" },
+            ports: [{ name: "metrics", port: 9100, targetPort: "metrics" }],
+        },
     },
 ];
 
@@ -201,7 +219,12 @@ const batchJobs: Manifest[] = [
                             name: "migrate",
                             image: "ghcr.io/shop/migrations:2024.11.3",
                             envFrom: [{ configMapRef: { name: "migrate" } }],
-                            env: [{ name: "DB_PASSWORD", valueFrom: { secretKeyRef: { name: "shop-db", key: "password" } } }],
+                            env: [
+                                {
+                                    name: "DB_PASSWORD",
+                                    valueFrom: { secretKeyRef: { name: "shop-db", key: "password" } },
+                                },
+                            ],
                             resources: small,
                         },
                     ],
@@ -228,7 +251,10 @@ const batchJobs: Manifest[] = [
                                     name: "backup",
                                     image: "ghcr.io/shop/backup:1.2.0@sha256:" + "0123456789abcdef".repeat(4),
                                     env: [
-                                        { name: "PGPASSWORD", valueFrom: { secretKeyRef: { name: "shop-db", key: "password" } } },
+                                        {
+                                            name: "PGPASSWORD",
+                                            valueFrom: { secretKeyRef: { name: "shop-db", key: "password" } },
+                                        },
                                         { name: "S3_ENDPOINT", value: "https://s3.storage.test" },
                                     ],
                                     resources: small,
@@ -245,7 +271,11 @@ const batchJobs: Manifest[] = [
         apiVersion: "v1",
         kind: "Service",
         metadata: { name: "train", namespace: "ml" },
-        spec: { clusterIP: "None", selector: { "batch.kubernetes.io/job-name": "train" }, ports: [{ name: "rendezvous", port: 29500 }] },
+        spec: {
+            clusterIP: "None",
+            selector: { "batch.kubernetes.io/job-name": "train" },
+            ports: [{ name: "rendezvous", port: 29500 }],
+        },
     },
     {
         apiVersion: "batch/v1",
@@ -306,13 +336,23 @@ const webApp: Manifest[] = [
                             ports: [{ name: "http", containerPort: 8080 }],
                             readinessProbe: { httpGet: { path: "/healthz", port: "http" } },
                             resources: small,
-                            env: [{ name: "SESSION_SECRET", valueFrom: { secretKeyRef: { name: "storefront", key: "session" } } }],
+                            env: [
+                                {
+                                    name: "SESSION_SECRET",
+                                    valueFrom: { secretKeyRef: { name: "storefront", key: "session" } },
+                                },
+                            ],
                         },
                     ],
                     volumes: [
                         {
                             name: "settings",
-                            projected: { sources: [{ configMap: { name: "storefront" } }, { secret: { name: "storefront-tls" } }] },
+                            projected: {
+                                sources: [
+                                    { configMap: { name: "storefront" } },
+                                    { secret: { name: "storefront-tls" } },
+                                ],
+                            },
                         },
                     ],
                 },
@@ -324,8 +364,10 @@ const webApp: Manifest[] = [
         kind: "ConfigMap",
         metadata: { name: "storefront", namespace: "shop" },
         data: {
-            "proxy.yaml": "listen: 8443\nupstream: http://127.0.0.1:8080\ntls:\n  certFile: /etc/proxy/tls.crt\n  keyFile: /etc/proxy/tls.key\n",
-            "app.properties": "catalog.url=http://catalog.shop.svc:8080\ncache.ttl=300\npayment.api_key=${PAYMENT_API_KEY}\n",
+            "proxy.yaml":
+                "listen: 8443\nupstream: http://127.0.0.1:8080\ntls:\n  certFile: /etc/proxy/tls.crt\n  keyFile: /etc/proxy/tls.key\n",
+            "app.properties":
+                "catalog.url=http://catalog.shop.svc:8080\ncache.ttl=300\npayment.api_key=${PAYMENT_API_KEY}\n",
         },
     },
     {
@@ -349,14 +391,40 @@ const webApp: Manifest[] = [
     {
         apiVersion: "networking.k8s.io/v1",
         kind: "Ingress",
-        metadata: { name: "storefront", namespace: "shop", annotations: { "cert-manager.io/cluster-issuer": "letsencrypt" } },
+        metadata: {
+            name: "storefront",
+            namespace: "shop",
+            annotations: { "cert-manager.io/cluster-issuer": "letsencrypt" },
+        },
         spec: {
             ingressClassName: "traefik",
             defaultBackend: { service: { name: "not-found", port: { number: 8080 } } },
             tls: [{ hosts: ["shop.test", "www.shop.test"], secretName: "storefront-tls" }],
             rules: [
-                { host: "shop.test", http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "storefront", port: { name: "http" } } } }] } },
-                { host: "www.shop.test", http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "storefront", port: { number: 80 } } } }] } },
+                {
+                    host: "shop.test",
+                    http: {
+                        paths: [
+                            {
+                                path: "/",
+                                pathType: "Prefix",
+                                backend: { service: { name: "storefront", port: { name: "http" } } },
+                            },
+                        ],
+                    },
+                },
+                {
+                    host: "www.shop.test",
+                    http: {
+                        paths: [
+                            {
+                                path: "/",
+                                pathType: "Prefix",
+                                backend: { service: { name: "storefront", port: { number: 80 } } },
+                            },
+                        ],
+                    },
+                },
             ],
         },
     },
@@ -376,7 +444,14 @@ const gatewayFrontDoor: Manifest[] = [
         spec: {
             gatewayClassName: "traefik",
             listeners: [
-                { name: "https", protocol: "HTTPS", port: 443, hostname: "*.shop.test", tls: { certificateRefs: [{ name: "wildcard-tls" }] }, allowedRoutes: { namespaces: { from: "All" } } },
+                {
+                    name: "https",
+                    protocol: "HTTPS",
+                    port: 443,
+                    hostname: "*.shop.test",
+                    tls: { certificateRefs: [{ name: "wildcard-tls" }] },
+                    allowedRoutes: { namespaces: { from: "All" } },
+                },
             ],
         },
     },
@@ -406,14 +481,19 @@ const gatewayFrontDoor: Manifest[] = [
         apiVersion: "gateway.networking.k8s.io/v1beta1",
         kind: "ReferenceGrant",
         metadata: { name: "shop-routes", namespace: "storage" },
-        spec: { from: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace: "shop" }], to: [{ group: "", kind: "Service", name: "kv" }] },
+        spec: {
+            from: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace: "shop" }],
+            to: [{ group: "", kind: "Service", name: "kv" }],
+        },
     },
 ];
 
 /** The manifests above as the provider types them; `provider` puts them on another cluster. */
 export function asResources(manifests: Manifest[], provider?: string): TestResource[] {
     return manifests.map((m) => {
-        const [group, version] = String(m.apiVersion).includes("/") ? String(m.apiVersion).split("/") : ["core", m.apiVersion];
+        const [group, version] = String(m.apiVersion).includes("/")
+            ? String(m.apiVersion).split("/")
+            : ["core", m.apiVersion];
         const type = `kubernetes:${group}/${version}:${m.kind}`;
         const name = `${m.metadata.namespace ?? "default"}-${m.kind.toLowerCase()}-${m.metadata.name}`;
         return { type, name, props: m, ...(provider ? { provider: { name: provider, props: {} } } : {}) };

@@ -34,7 +34,9 @@ describe("service-clusterip-by-default", () => {
 
     it("passes a headless Service and an ExternalName Service", async () => {
         assertClean(await runResourcePolicy(policy, exchangeService("router", "headless")));
-        assertClean(await runResourcePolicy(policy, service({ spec: { type: "ExternalName", externalName: "db.internal" } })));
+        assertClean(
+            await runResourcePolicy(policy, service({ spec: { type: "ExternalName", externalName: "db.internal" } })),
+        );
     });
 
     it("flags a LoadBalancer Service that is not allowlisted", async () => {
@@ -67,7 +69,9 @@ describe("service-clusterip-by-default", () => {
     });
 
     it("supports namespace/name allowlist entries", async () => {
-        const config = { "service-clusterip-by-default": { allowedLoadBalancers: ["trading/exchange-router-external"] } };
+        const config = {
+            "service-clusterip-by-default": { allowedLoadBalancers: ["trading/exchange-router-external"] },
+        };
         const inTrading = mutate(lb(), (p) => (p.metadata.namespace = "trading"));
         assertClean(await runResourcePolicy(policy, inTrading, config));
         assertOneViolation(await runResourcePolicy(policy, lb(), config), "LoadBalancer");
@@ -76,10 +80,16 @@ describe("service-clusterip-by-default", () => {
     it("does not let allowedLoadBalancers exempt a NodePort Service (and vice versa)", async () => {
         const np = nodePort();
         assertOneViolation(
-            await runResourcePolicy(policy, np, { "service-clusterip-by-default": { allowedLoadBalancers: ["exchange-router-nodeport"] } }),
+            await runResourcePolicy(policy, np, {
+                "service-clusterip-by-default": { allowedLoadBalancers: ["exchange-router-nodeport"] },
+            }),
             "NodePort",
         );
-        assertClean(await runResourcePolicy(policy, np, { "service-clusterip-by-default": { allowedNodePorts: ["exchange-router-nodeport"] } }));
+        assertClean(
+            await runResourcePolicy(policy, np, {
+                "service-clusterip-by-default": { allowedNodePorts: ["exchange-router-nodeport"] },
+            }),
+        );
     });
 
     it("is not applicable to other resource types", async () => {
@@ -101,7 +111,10 @@ describe("service-clusterip-by-default", () => {
         const allow = (...entries: string[]) => ({ "service-clusterip-by-default": { allowedLoadBalancers: entries } });
 
         it("flags a LoadBalancer whose name is unknown when the allowlist is empty (a violation for any name)", async () => {
-            assertOneViolation(await runResourcePolicy(policy, unnamed()), "Service (name unknown during preview) is of type LoadBalancer");
+            assertOneViolation(
+                await runResourcePolicy(policy, unnamed()),
+                "Service (name unknown during preview) is of type LoadBalancer",
+            );
         });
 
         it("reports nothing for a LoadBalancer whose name is unknown when the allowlist could match it", async () => {
@@ -135,11 +148,16 @@ describe("service-clusterip-by-default", () => {
                 delete p.metadata.name;
                 p.metadata.generateName = prefix;
             });
-        const allowLogicalName = { "service-clusterip-by-default": { allowedLoadBalancers: ["exchange-router-external"] } };
+        const allowLogicalName = {
+            "service-clusterip-by-default": { allowedLoadBalancers: ["exchange-router-external"] },
+        };
 
         it("does not take the Pulumi logical name for the name of a Service with generateName only", async () => {
             // Logical name "exchange-router-external"; the API server names it "edge-<5 random characters>".
-            assertOneViolation(await runResourcePolicy(policy, generated("edge-"), allowLogicalName), 'Service "edge-<random suffix>" is of type LoadBalancer');
+            assertOneViolation(
+                await runResourcePolicy(policy, generated("edge-"), allowLogicalName),
+                'Service "edge-<random suffix>" is of type LoadBalancer',
+            );
         });
 
         it("reports nothing when an allowlist entry may be the generated name", async () => {
@@ -149,10 +167,18 @@ describe("service-clusterip-by-default", () => {
 
     describe("ServicePatch", () => {
         const servicePatch = (spec: Record<string, unknown>) =>
-            patch("ServicePatch", "router-lb-patch", { apiVersion: "v1", kind: "Service", metadata: { name: "exchange-router-service" }, spec });
+            patch("ServicePatch", "router-lb-patch", {
+                apiVersion: "v1",
+                kind: "Service",
+                metadata: { name: "exchange-router-service" },
+                spec,
+            });
 
         it("flags a ServicePatch that turns an existing Service into a LoadBalancer or a NodePort", async () => {
-            assertOneViolation(await runResourcePolicy(policy, servicePatch({ type: "LoadBalancer" })), 'ServicePatch "exchange-router-service" is of type LoadBalancer');
+            assertOneViolation(
+                await runResourcePolicy(policy, servicePatch({ type: "LoadBalancer" })),
+                'ServicePatch "exchange-router-service" is of type LoadBalancer',
+            );
             assertOneViolation(await runResourcePolicy(policy, servicePatch({ type: "NodePort" })), "NodePort");
         });
 
@@ -164,7 +190,10 @@ describe("service-clusterip-by-default", () => {
         });
 
         it("remediates a ServicePatch like a Service", async () => {
-            const r = await runRemediation(policy, servicePatch({ type: "LoadBalancer", externalTrafficPolicy: "Local" }));
+            const r = await runRemediation(
+                policy,
+                servicePatch({ type: "LoadBalancer", externalTrafficPolicy: "Local" }),
+            );
             assert.deepEqual(r.props?.spec, { type: "ClusterIP" });
         });
     });
@@ -175,7 +204,13 @@ describe("service-clusterip-by-default", () => {
             assert.ok(r.props, "expected remediated props");
             const spec = r.props!.spec;
             assert.equal(spec.type, "ClusterIP");
-            for (const f of ["externalTrafficPolicy", "loadBalancerSourceRanges", "loadBalancerClass", "allocateLoadBalancerNodePorts", "healthCheckNodePort"]) {
+            for (const f of [
+                "externalTrafficPolicy",
+                "loadBalancerSourceRanges",
+                "loadBalancerClass",
+                "allocateLoadBalancerNodePorts",
+                "healthCheckNodePort",
+            ]) {
                 assert.equal(f in spec, false, `${f} should be removed`);
             }
             assert.deepEqual(spec.ports, [{ name: "http", port: 80, targetPort: 8080 }]);
@@ -215,9 +250,17 @@ describe("service-clusterip-by-default", () => {
         it("at level remediate, the pack run reports no violation for the rewritten Service", async () => {
             const config = { "service-clusterip-by-default": { enforcementLevel: "remediate" as const } };
             const violations = await runPolicyPack([deployment(), lb()], config);
-            assert.deepEqual(violations.filter((v) => v.policyName === "service-clusterip-by-default"), []);
+            assert.deepEqual(
+                violations.filter((v) => v.policyName === "service-clusterip-by-default"),
+                [],
+            );
             const mandatoryByDefault = await runPolicyPack([deployment(), lb()]);
-            assert.equal(mandatoryByDefault.filter((v) => v.policyName === "service-clusterip-by-default" && v.enforcementLevel === "mandatory").length, 1);
+            assert.equal(
+                mandatoryByDefault.filter(
+                    (v) => v.policyName === "service-clusterip-by-default" && v.enforcementLevel === "mandatory",
+                ).length,
+                1,
+            );
         });
     });
 });

@@ -2,7 +2,18 @@ import * as assert from "node:assert/strict";
 import { serviceSelectorMatchesWorkload as policy } from "../policies";
 import { EXTERNAL_WORKLOAD_ANNOTATION } from "../lib/k8s";
 import { assertClean, assertMetadata, assertOneViolation } from "./assertions";
-import { daemonSet, deployment, exchangeService, exchangeStack, mutate, onCluster, patch, service, statefulSet, workload } from "./fixtures";
+import {
+    daemonSet,
+    deployment,
+    exchangeService,
+    exchangeStack,
+    mutate,
+    onCluster,
+    patch,
+    service,
+    statefulSet,
+    workload,
+} from "./fixtures";
 import { runStackPolicy, unknown } from "./harness";
 
 const typo = () => service({ spec: { selector: { app: "exchange-routr" } } });
@@ -14,7 +25,11 @@ describe("service-selector-matches-workload", () => {
     });
 
     it("passes the whole exchange platform, with its headless and multi-port variants", async () => {
-        const variants = [exchangeService("router", "headless"), exchangeService("router", "multiport"), exchangeService("router", "external")];
+        const variants = [
+            exchangeService("router", "headless"),
+            exchangeService("router", "multiport"),
+            exchangeService("router", "external"),
+        ];
         assertClean(await runStackPolicy(policy, [...exchangeStack(), ...variants]));
     });
 
@@ -24,7 +39,9 @@ describe("service-selector-matches-workload", () => {
     });
 
     it("passes when the selector is a subset of the pod labels", async () => {
-        const d = deployment({ spec: { template: { metadata: { labels: { app: "exchange-router", tier: "backend" } } } } });
+        const d = deployment({
+            spec: { template: { metadata: { labels: { app: "exchange-router", tier: "backend" } } } },
+        });
         assertClean(await runStackPolicy(policy, [d, service()]));
     });
 
@@ -37,12 +54,20 @@ describe("service-selector-matches-workload", () => {
             "(0 of 1 selector labels match)",
             EXTERNAL_WORKLOAD_ANNOTATION,
         );
-        assert.equal(r.urns[0], "urn:pulumi:test::exchange-platform::kubernetes:core/v1:Service::exchange-router-service");
+        assert.equal(
+            r.urns[0],
+            "urn:pulumi:test::exchange-platform::kubernetes:core/v1:Service::exchange-router-service",
+        );
     });
 
     it("picks as nearest the workload sharing the most selector key/values", async () => {
         const svc = service({ spec: { selector: { app: "exchange-router", tier: "edge" } } });
-        const r = await runStackPolicy(policy, [deployment({}, "ws-stream"), deployment(), deployment({}, "redis"), svc]);
+        const r = await runStackPolicy(policy, [
+            deployment({}, "ws-stream"),
+            deployment(),
+            deployment({}, "redis"),
+            svc,
+        ]);
         assertOneViolation(r, 'Deployment "exchange-router"', "(1 of 2 selector labels match)");
     });
 
@@ -63,14 +88,22 @@ describe("service-selector-matches-workload", () => {
     });
 
     it("reports each non-matching Service once, and only those", async () => {
-        const r = await runStackPolicy(policy, [...exchangeStack(), typo(), service({ metadata: { name: "other" }, spec: { selector: { app: "nope" } } })]);
+        const r = await runStackPolicy(policy, [
+            ...exchangeStack(),
+            typo(),
+            service({ metadata: { name: "other" }, spec: { selector: { app: "nope" } } }),
+        ]);
         assert.equal(r.violations.length, 2, r.violations.join("\n"));
     });
 
     it("ignores Services without a selector and ExternalName Services", async () => {
         assertClean(await runStackPolicy(policy, [service({ spec: { selector: undefined } })]));
         assertClean(await runStackPolicy(policy, [mutate(service(), (p) => (p.spec.selector = {}))]));
-        assertClean(await runStackPolicy(policy, [service({ metadata: { name: "x" }, spec: { type: "ExternalName", selector: { a: "b" } } })]));
+        assertClean(
+            await runStackPolicy(policy, [
+                service({ metadata: { name: "x" }, spec: { type: "ExternalName", selector: { a: "b" } } }),
+            ]),
+        );
     });
 
     it("exempts a Service annotated as selecting an external workload", async () => {
@@ -81,7 +114,9 @@ describe("service-selector-matches-workload", () => {
     });
 
     it("exempts a Service listed in externalWorkloadServices", async () => {
-        const config = { "service-selector-matches-workload": { externalWorkloadServices: ["exchange-router-service"] } };
+        const config = {
+            "service-selector-matches-workload": { externalWorkloadServices: ["exchange-router-service"] },
+        };
         assertClean(await runStackPolicy(policy, [deployment(), typo()], config));
         const other = { "service-selector-matches-workload": { externalWorkloadServices: ["something-else"] } };
         assertOneViolation(await runStackPolicy(policy, [deployment(), typo()], other), "exchange-routr");
@@ -95,7 +130,9 @@ describe("service-selector-matches-workload", () => {
 
     describe("during preview", () => {
         it("reports nothing when a selector value is unknown", async () => {
-            assertClean(await runStackPolicy(policy, [deployment(), service({ spec: { selector: { app: unknown.string } } })]));
+            assertClean(
+                await runStackPolicy(policy, [deployment(), service({ spec: { selector: { app: unknown.string } } })]),
+            );
         });
 
         it("reports nothing when the selector is unknown", async () => {
@@ -119,7 +156,10 @@ describe("service-selector-matches-workload", () => {
 
         it("still checks the other Services when one resource is unknown", async () => {
             const unknownSpec = deployment({ metadata: { name: "exchange-other" }, spec: unknown.object }, "redis");
-            const bad = service({ metadata: { name: "bad", namespace: "trading" }, spec: { selector: { app: "nope" } } });
+            const bad = service({
+                metadata: { name: "bad", namespace: "trading" },
+                spec: { selector: { app: "nope" } },
+            });
             const r = await runStackPolicy(policy, [...exchangeStack(), unknownSpec, bad]);
             assertOneViolation(r, 'Service "bad" in namespace "trading"');
         });
@@ -127,39 +167,104 @@ describe("service-selector-matches-workload", () => {
 
     describe("labels that controllers add to pods", () => {
         const sts = (overrides = {}) => statefulSet({ spec: { replicas: 3, ...overrides } });
-        const podSvc = (selector: Record<string, string>) => service({ metadata: { name: "postgres-0" }, spec: { selector } }, "postgres");
+        const podSvc = (selector: Record<string, string>) =>
+            service({ metadata: { name: "postgres-0" }, spec: { selector } }, "postgres");
 
         it("selects one StatefulSet pod by statefulset.kubernetes.io/pod-name or apps.kubernetes.io/pod-index", async () => {
-            assertClean(await runStackPolicy(policy, [sts(), podSvc({ "statefulset.kubernetes.io/pod-name": "exchange-postgres-0" })]));
-            assertClean(await runStackPolicy(policy, [sts(), podSvc({ "statefulset.kubernetes.io/pod-name": "exchange-postgres-2" })]));
-            assertClean(await runStackPolicy(policy, [sts(), podSvc({ app: "exchange-postgres", "apps.kubernetes.io/pod-index": "1" })]));
+            assertClean(
+                await runStackPolicy(policy, [
+                    sts(),
+                    podSvc({ "statefulset.kubernetes.io/pod-name": "exchange-postgres-0" }),
+                ]),
+            );
+            assertClean(
+                await runStackPolicy(policy, [
+                    sts(),
+                    podSvc({ "statefulset.kubernetes.io/pod-name": "exchange-postgres-2" }),
+                ]),
+            );
+            assertClean(
+                await runStackPolicy(policy, [
+                    sts(),
+                    podSvc({ app: "exchange-postgres", "apps.kubernetes.io/pod-index": "1" }),
+                ]),
+            );
         });
 
         it("flags a pod name or index beyond the replicas, or of another StatefulSet", async () => {
-            assertOneViolation(await runStackPolicy(policy, [sts(), podSvc({ "statefulset.kubernetes.io/pod-name": "exchange-postgres-3" })]), "selects no pods");
-            assertOneViolation(await runStackPolicy(policy, [sts(), podSvc({ "apps.kubernetes.io/pod-index": "3" })]), "selects no pods");
-            assertOneViolation(await runStackPolicy(policy, [sts(), podSvc({ "statefulset.kubernetes.io/pod-name": "exchange-redis-0" })]), "selects no pods");
+            assertOneViolation(
+                await runStackPolicy(policy, [
+                    sts(),
+                    podSvc({ "statefulset.kubernetes.io/pod-name": "exchange-postgres-3" }),
+                ]),
+                "selects no pods",
+            );
+            assertOneViolation(
+                await runStackPolicy(policy, [sts(), podSvc({ "apps.kubernetes.io/pod-index": "3" })]),
+                "selects no pods",
+            );
+            assertOneViolation(
+                await runStackPolicy(policy, [
+                    sts(),
+                    podSvc({ "statefulset.kubernetes.io/pod-name": "exchange-redis-0" }),
+                ]),
+                "selects no pods",
+            );
         });
 
         it("honours spec.ordinals.start, and an unknown replica count", async () => {
             const from5 = sts({ ordinals: { start: 5 } });
-            assertClean(await runStackPolicy(policy, [from5, podSvc({ "statefulset.kubernetes.io/pod-name": "exchange-postgres-7" })]));
-            assertOneViolation(await runStackPolicy(policy, [from5, podSvc({ "statefulset.kubernetes.io/pod-name": "exchange-postgres-0" })]), "selects no pods");
-            assertClean(await runStackPolicy(policy, [sts({ replicas: unknown.number }), podSvc({ "statefulset.kubernetes.io/pod-name": "exchange-postgres-9" })]));
+            assertClean(
+                await runStackPolicy(policy, [
+                    from5,
+                    podSvc({ "statefulset.kubernetes.io/pod-name": "exchange-postgres-7" }),
+                ]),
+            );
+            assertOneViolation(
+                await runStackPolicy(policy, [
+                    from5,
+                    podSvc({ "statefulset.kubernetes.io/pod-name": "exchange-postgres-0" }),
+                ]),
+                "selects no pods",
+            );
+            assertClean(
+                await runStackPolicy(policy, [
+                    sts({ replicas: unknown.number }),
+                    podSvc({ "statefulset.kubernetes.io/pod-name": "exchange-postgres-9" }),
+                ]),
+            );
         });
 
         it("selects a Job's pods by batch.kubernetes.io/job-name or job-name, and a CronJob's by the name prefix", async () => {
             const job = workload("Job");
-            assertClean(await runStackPolicy(policy, [job, service({ spec: { selector: { "batch.kubernetes.io/job-name": "exchange-router" } } })]));
-            assertClean(await runStackPolicy(policy, [job, service({ spec: { selector: { "job-name": "exchange-router" } } })]));
-            assertOneViolation(await runStackPolicy(policy, [job, service({ spec: { selector: { "job-name": "exchange-routr" } } })]), "selects no pods");
+            assertClean(
+                await runStackPolicy(policy, [
+                    job,
+                    service({ spec: { selector: { "batch.kubernetes.io/job-name": "exchange-router" } } }),
+                ]),
+            );
+            assertClean(
+                await runStackPolicy(policy, [job, service({ spec: { selector: { "job-name": "exchange-router" } } })]),
+            );
+            assertOneViolation(
+                await runStackPolicy(policy, [job, service({ spec: { selector: { "job-name": "exchange-routr" } } })]),
+                "selects no pods",
+            );
             const cron = workload("CronJob");
-            assertClean(await runStackPolicy(policy, [cron, service({ spec: { selector: { "job-name": "exchange-router-29012345" } } })]));
+            assertClean(
+                await runStackPolicy(policy, [
+                    cron,
+                    service({ spec: { selector: { "job-name": "exchange-router-29012345" } } }),
+                ]),
+            );
         });
 
         it("selects Indexed Job pods by completion index, and counts controller hashes and UIDs as possible matches", async () => {
             const indexed = workload("Job", "router", { spec: { completionMode: "Indexed", completions: 2 } });
-            const byIndex = (i: string) => service({ spec: { selector: { app: "exchange-router", "batch.kubernetes.io/job-completion-index": i } } });
+            const byIndex = (i: string) =>
+                service({
+                    spec: { selector: { app: "exchange-router", "batch.kubernetes.io/job-completion-index": i } },
+                });
             assertClean(await runStackPolicy(policy, [indexed, byIndex("1")]));
             assertOneViolation(await runStackPolicy(policy, [indexed, byIndex("2")]), "selects no pods");
             assertOneViolation(await runStackPolicy(policy, [workload("Job"), byIndex("0")]), "selects no pods");
@@ -179,9 +284,24 @@ describe("service-selector-matches-workload", () => {
         });
 
         it("matches within each cluster, including the default provider against an explicit one", async () => {
-            assertClean(await runStackPolicy(policy, [onCluster(deployment(), "eu-cluster"), onCluster(service(), "eu-cluster")]));
-            assertClean(await runStackPolicy(policy, [deployment(), service(), onCluster(deployment(), "eu-cluster"), onCluster(service(), "eu-cluster")]));
-            assertOneViolation(await runStackPolicy(policy, [deployment(), onCluster(service(), "eu-cluster")]), "only in another namespace or cluster");
+            assertClean(
+                await runStackPolicy(policy, [
+                    onCluster(deployment(), "eu-cluster"),
+                    onCluster(service(), "eu-cluster"),
+                ]),
+            );
+            assertClean(
+                await runStackPolicy(policy, [
+                    deployment(),
+                    service(),
+                    onCluster(deployment(), "eu-cluster"),
+                    onCluster(service(), "eu-cluster"),
+                ]),
+            );
+            assertOneViolation(
+                await runStackPolicy(policy, [deployment(), onCluster(service(), "eu-cluster")]),
+                "only in another namespace or cluster",
+            );
         });
     });
 
@@ -191,14 +311,23 @@ describe("service-selector-matches-workload", () => {
 
         it("applies a ServicePatch to the Service of the stack it patches (the selector is replaced whole)", async () => {
             const r = await runStackPolicy(policy, [deployment(), service(), svcPatch({ app: "exchange-routr" })]);
-            assertOneViolation(r, 'Service "exchange-router-service" (as patched by "redirect") has selector {app=exchange-routr}');
+            assertOneViolation(
+                r,
+                'Service "exchange-router-service" (as patched by "redirect") has selector {app=exchange-routr}',
+            );
             assert.match(r.urns[0] ?? "", /Service::exchange-router-service$/);
             assertClean(await runStackPolicy(policy, [deployment(), typo(), svcPatch({ app: "exchange-router" })]));
         });
 
         it("checks a ServicePatch of a Service outside the stack when it sets a selector, not when it does not", async () => {
-            assertOneViolation(await runStackPolicy(policy, [deployment(), svcPatch({ app: "nope" })]), 'ServicePatch "exchange-router-service"');
-            const noSelector = patch("ServicePatch", "affinity", { metadata: { name: "legacy" }, spec: { sessionAffinity: "None" } });
+            assertOneViolation(
+                await runStackPolicy(policy, [deployment(), svcPatch({ app: "nope" })]),
+                'ServicePatch "exchange-router-service"',
+            );
+            const noSelector = patch("ServicePatch", "affinity", {
+                metadata: { name: "legacy" },
+                spec: { sessionAffinity: "None" },
+            });
             assertClean(await runStackPolicy(policy, [deployment(), noSelector]));
         });
 
@@ -222,7 +351,9 @@ describe("service-selector-matches-workload", () => {
         }
 
         it("matches a label literally named constructor", async () => {
-            const d = mutate(deployment(), (p) => Object.defineProperty(p.spec.template.metadata.labels, "constructor", { value: "x", enumerable: true }));
+            const d = mutate(deployment(), (p) =>
+                Object.defineProperty(p.spec.template.metadata.labels, "constructor", { value: "x", enumerable: true }),
+            );
             assertClean(await runStackPolicy(policy, [d, service({ spec: { selector: { constructor: "x" } } })]));
         });
     });
@@ -234,16 +365,30 @@ describe("service-selector-matches-workload", () => {
         });
 
         it("reports nothing while the annotations map or the exemption's value is unknown", async () => {
-            assertClean(await runStackPolicy(policy, [deployment(), mutate(typo(), (p) => (p.metadata.annotations = unknown.object))]));
-            assertClean(await runStackPolicy(policy, [deployment(), mutate(typo(), (p) => (p.metadata.annotations = { [EXTERNAL_WORKLOAD_ANNOTATION]: unknown.string }))]));
+            assertClean(
+                await runStackPolicy(policy, [
+                    deployment(),
+                    mutate(typo(), (p) => (p.metadata.annotations = unknown.object)),
+                ]),
+            );
+            assertClean(
+                await runStackPolicy(policy, [
+                    deployment(),
+                    mutate(
+                        typo(),
+                        (p) => (p.metadata.annotations = { [EXTERNAL_WORKLOAD_ANNOTATION]: unknown.string }),
+                    ),
+                ]),
+            );
         });
 
         it("with an unknown Service namespace, matches workloads of any namespace of its cluster", async () => {
             const svc = mutate(typo(), (p) => (p.metadata.namespace = unknown.string));
             assertOneViolation(await runStackPolicy(policy, [deployment(), svc]), "selects no pods");
             const good = mutate(service(), (p) => (p.metadata.namespace = unknown.string));
-            assertClean(await runStackPolicy(policy, [mutate(deployment(), (p) => (p.metadata.namespace = "trading")), good]));
+            assertClean(
+                await runStackPolicy(policy, [mutate(deployment(), (p) => (p.metadata.namespace = "trading")), good]),
+            );
         });
     });
 });
-

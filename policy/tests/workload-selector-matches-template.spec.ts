@@ -41,7 +41,11 @@ describe("workload-selector-matches-template", () => {
 
     it("flags a missing or empty selector", async () => {
         assertOneViolation(await runResourcePolicy(policy, withSelector(undefined)), "has no spec.selector");
-        assertOneViolation(await runResourcePolicy(policy, withSelector({})), "has no spec.selector", "{app=exchange-router}");
+        assertOneViolation(
+            await runResourcePolicy(policy, withSelector({})),
+            "has no spec.selector",
+            "{app=exchange-router}",
+        );
     });
 
     it("evaluates matchExpressions", async () => {
@@ -51,7 +55,12 @@ describe("workload-selector-matches-template", () => {
             { key: "app", operator: "Exists" },
             { key: "tier", operator: "DoesNotExist" },
         ];
-        assertClean(await runResourcePolicy(policy, withSelector({ matchLabels: { app: "exchange-router" }, matchExpressions: ok })));
+        assertClean(
+            await runResourcePolicy(
+                policy,
+                withSelector({ matchLabels: { app: "exchange-router" }, matchExpressions: ok }),
+            ),
+        );
         const cases: [unknown, string][] = [
             [{ key: "app", operator: "In", values: ["x"] }, 'requires label "app" to be one of [x]'],
             [{ key: "app", operator: "NotIn", values: ["exchange-router"] }, 'excludes "app=exchange-router"'],
@@ -76,8 +85,18 @@ describe("workload-selector-matches-template", () => {
             assertClean(await runResourcePolicy(policy, withSelector(unknown.object)));
             assertClean(await runResourcePolicy(policy, withSelector({ matchLabels: { app: unknown.string } })));
             assertClean(await runResourcePolicy(policy, withSelector({ matchLabels: unknown.object })));
-            assertClean(await runResourcePolicy(policy, mutate(deployment(), (p) => (p.spec.template.metadata.labels = unknown.object))));
-            assertClean(await runResourcePolicy(policy, mutate(deployment(), (p) => (p.spec.template = unknown.object))));
+            assertClean(
+                await runResourcePolicy(
+                    policy,
+                    mutate(deployment(), (p) => (p.spec.template.metadata.labels = unknown.object)),
+                ),
+            );
+            assertClean(
+                await runResourcePolicy(
+                    policy,
+                    mutate(deployment(), (p) => (p.spec.template = unknown.object)),
+                ),
+            );
         });
 
         it("still flags the known mismatches", async () => {
@@ -91,7 +110,13 @@ describe("workload-selector-matches-template", () => {
     describe("inherited JavaScript properties are not labels", () => {
         it("flags Exists on a key such as constructor that the template lacks", async () => {
             assertOneViolation(
-                await runResourcePolicy(policy, withSelector({ matchLabels: { app: "exchange-router" }, matchExpressions: [{ key: "constructor", operator: "Exists" }] })),
+                await runResourcePolicy(
+                    policy,
+                    withSelector({
+                        matchLabels: { app: "exchange-router" },
+                        matchExpressions: [{ key: "constructor", operator: "Exists" }],
+                    }),
+                ),
                 'requires label "constructor", which the template lacks',
             );
         });
@@ -101,32 +126,51 @@ describe("workload-selector-matches-template", () => {
                 { key: "toString", operator: "DoesNotExist" },
                 { key: "valueOf", operator: "NotIn", values: ["x"] },
             ];
-            assertClean(await runResourcePolicy(policy, withSelector({ matchLabels: { app: "exchange-router" }, matchExpressions: expressions })));
+            assertClean(
+                await runResourcePolicy(
+                    policy,
+                    withSelector({ matchLabels: { app: "exchange-router" }, matchExpressions: expressions }),
+                ),
+            );
         });
 
         it("says a matchLabels key such as hasOwnProperty is missing, not that it differs", async () => {
             assertOneViolation(
-                await runResourcePolicy(policy, withSelector({ matchLabels: { app: "exchange-router", hasOwnProperty: "x" } })),
+                await runResourcePolicy(
+                    policy,
+                    withSelector({ matchLabels: { app: "exchange-router", hasOwnProperty: "x" } }),
+                ),
                 'matchLabels "hasOwnProperty=x" is missing from the template labels',
             );
         });
     });
 
     describe("patches", () => {
-        const deploymentPatch = (spec: Record<string, unknown>) => patch("DeploymentPatch", "router-patch", { metadata: { name: "exchange-router" }, spec });
+        const deploymentPatch = (spec: Record<string, unknown>) =>
+            patch("DeploymentPatch", "router-patch", { metadata: { name: "exchange-router" }, spec });
 
         it("leaves alone a patch that sets neither the selector nor the template labels, or only one of them", async () => {
             assertClean(await runResourcePolicy(policy, deploymentPatch({ replicas: 3 })));
-            assertClean(await runResourcePolicy(policy, deploymentPatch({ template: { metadata: { labels: { track: "canary" } } } })));
+            assertClean(
+                await runResourcePolicy(
+                    policy,
+                    deploymentPatch({ template: { metadata: { labels: { track: "canary" } } } }),
+                ),
+            );
             assertClean(await runResourcePolicy(policy, deploymentPatch({ selector: { matchLabels: { app: "x" } } })));
         });
 
         it("flags a patch whose selector contradicts the template labels it sets, not labels it leaves alone", async () => {
             const both = (labels: Record<string, string>) =>
-                deploymentPatch({ selector: { matchLabels: { app: "exchange-router", track: "stable" } }, template: { metadata: { labels } } });
-            assertOneViolation(await runResourcePolicy(policy, both({ track: "canary" })), '"track=stable" differs from the template label "track=canary"');
+                deploymentPatch({
+                    selector: { matchLabels: { app: "exchange-router", track: "stable" } },
+                    template: { metadata: { labels } },
+                });
+            assertOneViolation(
+                await runResourcePolicy(policy, both({ track: "canary" })),
+                '"track=stable" differs from the template label "track=canary"',
+            );
             assertClean(await runResourcePolicy(policy, both({ track: "stable" })));
         });
     });
 });
-

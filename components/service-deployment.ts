@@ -209,9 +209,17 @@ function podSpec(args: ServiceDeploymentArgs): k8s.types.input.core.v1.PodSpec {
     const ports: k8s.types.input.core.v1.ContainerPort[] = [
         { name: contract.portName, containerPort: contract.containerPort, protocol: "TCP" },
     ];
+    // The platform's apps learn their metrics port from METRICS_PORT: the named port, the
+    // Service port and the server then agree on one number, written once in the stack config.
+    const metricsEnv: k8s.types.input.core.v1.EnvVar[] = [];
     if (settings.metricsPort !== undefined) {
         ports.push({ name: "metrics", containerPort: settings.metricsPort, protocol: "TCP" });
+        metricsEnv.push({ name: "METRICS_PORT", value: String(settings.metricsPort) });
     }
+    const env = pulumi.output(args.env ?? []).apply((list) => {
+        const all = [...list, ...metricsEnv];
+        return all.length > 0 ? all : undefined;
+    });
     const volumes = args.volumes ?? [];
     return {
         // None of the services talks to the Kubernetes API.
@@ -231,7 +239,7 @@ function podSpec(args: ServiceDeploymentArgs): k8s.types.input.core.v1.PodSpec {
                 image: settings.image,
                 args: args.args,
                 ports,
-                env: args.env,
+                env,
                 resources: settings.resources,
                 readinessProbe: { ...args.healthCheck, ...timings.readiness },
                 livenessProbe: { ...args.healthCheck, ...timings.liveness },

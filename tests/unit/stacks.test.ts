@@ -118,6 +118,8 @@ function describeCommonFacts(stack: string, load: () => ProgramRun, redisAuth: b
                     valueFrom: { secretKeyRef: { name: "exchange-postgres-credentials", key: "DATABASE_URL" } },
                 },
                 redisUrlReference(redisAuth),
+                // Prod's router serves metrics; its port number is not a credential.
+                ...(stack === "prod" ? [{ name: "METRICS_PORT", value: "9090" }] : []),
             ]);
         });
 

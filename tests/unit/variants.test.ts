@@ -87,6 +87,17 @@ describe("variants", () => {
             container.ports.map((p: any) => p.name),
             ["redis", "metrics"],
         );
+        // The server learns the same number: nothing would listen on the port otherwise.
+        assert.deepStrictEqual(
+            container.env.filter((e: any) => e.name === "METRICS_PORT"),
+            [{ name: "METRICS_PORT", value: "9121" }],
+        );
+    });
+
+    it("no metricsPort, no METRICS_PORT", async () => {
+        const run = await devWith({});
+        const container = named(run, TYPES.deployment, REDIS.appName).inputs.spec.template.spec.containers[0];
+        assert.ok(!(container.env ?? []).some((e: any) => e.name === "METRICS_PORT"));
     });
 
     it("postgres.headless adds exchange-postgres-headless; the main Service is unchanged", async () => {

@@ -1,137 +1,381 @@
 /**
- * Benchmark: Pulumi against plain `kubectl apply` of the same manifests, on the local cluster.
- * Prints a table of medians (and the ratios); it asserts nothing. Run it through bench/run.sh,
- * which builds everything and starts a cluster of its own.
+ * Benchmark: Pulumi against Helm and plain kubectl on the operations a team runs every day, on
+ * one local cluster, side by side: preview (Pulumi with and without the policy pack; Helm as
+ * `helm template | kubectl diff`), install from empty, no-op, and the image bump of the router
+ * and the stream. Helm deploys a chart generated from the program's own rendered manifests
+ * (chart.ts), kubectl applies what that chart renders, so all three handle the same objects.
  *
- * Every figure is wall-clock time of whole commands, median of BENCH_RUNS runs (default 3), and
- * peak memory is the largest sum of RSS over the command's process tree (pulumi, the language
- * host, node, the provider plugins), sampled every 50 ms.
+ * Each round runs every operation with each tool in turn and tears down after each tool, so a
+ * change in the machine's load reaches the three alike; figures are medians of BENCH_RUNS rounds
+ * (default 3). Then instrumented Pulumi runs show where its own time goes (breakdown.ts). It
+ * prints Markdown tables and asserts nothing. Run it through bench/run.sh, which builds
+ * everything and starts a cluster of its own.
  */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { spawn } from "child_process";
-import { PLATFORM_SERVICES } from "../seed";
-import { POLICY_PACK, PulumiWorkspace, runCommand } from "../tests/integration/workspace";
-import { PROJECT_ROOT, stackConfig } from "../tests/unit/harness";
+import { EventLogTail, RunTimeline, report, timeline } from "./breakdown";
+import { Chart, IMAGE_VALUES, Images, checkSameObjects, generateChart, parseObjects } from "./chart";
+import { Measure, measure, measureScript, median } from "./measure";
+import { POLICY_PACK, PulumiWorkspace } from "../tests/integration/workspace";
+import { PROJECT_ROOT, stackConfig, withConfig } from "../tests/unit/harness";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const kubeconfig = process.env.EXCHANGE_TEST_KUBECONFIG!;
-const DEPLOYMENTS = PLATFORM_SERVICES.map((s) => s.appName);
+const RELEASE = "exchange";
+const ROLLOUT_TIMEOUT = "300s";
 
-interface Measure {
-    seconds: number;
-    peakMiB: number;
-}
+/** The image bump: every bumped image gets another (still pinned) tag. */
+const bumped = (images: Images): Images =>
+    Object.fromEntries(Object.entries(images).map(([key, image]) => [key, `${image}-bump`])) as Images;
 
-/** Sum of RSS (KiB) of `pid` and all its descendants, from /proc. */
-function treeRssKiB(pid: number): number {
-    const children = new Map<number, number[]>();
-    const rss = new Map<number, number>();
-    for (const entry of fs.readdirSync("/proc")) {
-        if (!/^\d+$/.test(entry)) {
-            continue;
-        }
-        try {
-            const status = fs.readFileSync(`/proc/${entry}/status`, "utf8");
-            const ppid = Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]);
-            rss.set(Number(entry), Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0));
-            children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-        } catch {
-            // The process ended while we looked.
-        }
+/** The operations, in table order; each is measured for Pulumi (some in two variants), Helm and kubectl. */
+const OPERATIONS = {
+    previewEmpty: "preview, nothing deployed",
+    install: "install from empty, until every Deployment is available",
+    noop: "no-op update",
+    previewBump: "preview of the image bump (router and ws-stream), deployed",
+    bump: "image bump of router and ws-stream",
+} as const;
+type Operation = keyof typeof OPERATIONS;
+type Tool = "pulumi" | "pulumiWithoutPack" | "pulumiWithPreview" | "helm" | "kubectl";
+type Results = Record<Operation, Partial<Record<Tool, Measure[]>>>;
+
+/** What each tool runs, for the table's notes. */
+const COMMANDS: Record<Tool, string> = {
+    pulumi: "`pulumi preview` / `pulumi up --yes --skip-preview` (what CI's pulumi/actions runs), with the policy pack",
+    pulumiWithoutPack: "the same without the policy pack",
+    pulumiWithPreview: "`pulumi up --yes` with the policy pack: a preview first, as scripts/deploy-dev.sh runs it",
+    helm:
+        "`helm template | kubectl diff --server-side` (a `helm diff` without the plugin) / " +
+        "`helm upgrade --install --wait` (Helm 4: kstatus watcher)",
+    kubectl: "`kubectl diff` / `kubectl apply` + `kubectl rollout status` of every Deployment",
+};
+
+class Bench {
+    readonly results = Object.fromEntries(Object.keys(OPERATIONS).map((op) => [op, {}])) as Results;
+    readonly loads: string[] = [];
+    private readonly workspace = new PulumiWorkspace(kubeconfig);
+    private readonly helmEnv: NodeJS.ProcessEnv;
+    private readonly toolEnv: NodeJS.ProcessEnv;
+    private chart!: Chart;
+    private namespace = "default";
+    private readonly manifests: Record<"base" | "bump", string>;
+
+    constructor(private readonly scratch: string) {
+        this.toolEnv = { ...process.env, KUBECONFIG: kubeconfig };
+        // Helm's own cache, config and data stay in the scratch folder, not in the user's home.
+        this.helmEnv = {
+            ...this.toolEnv,
+            HELM_CACHE_HOME: path.join(scratch, "helm", "cache"),
+            HELM_CONFIG_HOME: path.join(scratch, "helm", "config"),
+            HELM_DATA_HOME: path.join(scratch, "helm", "data"),
+        };
+        this.manifests = { base: path.join(scratch, "base.yaml"), bump: path.join(scratch, "bump.yaml") };
     }
-    const walk = (p: number): number => (rss.get(p) ?? 0) + (children.get(p) ?? []).reduce((sum, c) => sum + walk(c), 0);
-    return walk(pid);
-}
 
-/** Runs a command to completion, timing it and sampling its process tree's memory. */
-function measure(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Measure> {
-    return new Promise((resolve, reject) => {
-        const started = process.hrtime.bigint();
-        const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
-        let output = "";
-        child.stdout.on("data", (chunk) => (output += chunk));
-        child.stderr.on("data", (chunk) => (output += chunk));
-        let peakKiB = 0;
-        const sampler = setInterval(() => (peakKiB = Math.max(peakKiB, treeRssKiB(child.pid!))), 50);
-        child.on("exit", (code) => {
-            clearInterval(sampler);
-            const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-            if (code !== 0) {
-                reject(new Error(`${command} ${args.join(" ")} failed (${code}):\n${output}`));
-            } else {
-                resolve({ seconds, peakMiB: peakKiB / 1024 });
-            }
+    private record(op: Operation, tool: Tool, m: Measure): void {
+        (this.results[op][tool] ??= []).push(m);
+        process.stderr.write(`  ${OPERATIONS[op]} [${tool}]: ${m.seconds.toFixed(2)} s\n`);
+    }
+
+    // --- Pulumi ----------------------------------------------------------------------------
+    private pulumi(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Measure> {
+        return measure("pulumi", [...args, "--stack", "dev", "--non-interactive", "--color", "never"], {
+            cwd: this.workspace.dir,
+            env: { ...this.workspace.env, ...extraEnv },
         });
-    });
+    }
+
+    private setImages(images: Images): void {
+        const overrides = Object.fromEntries(Object.entries(images).map(([key, image]) => [key, { image }]));
+        this.workspace.writeStackConfig("dev", withConfig(stackConfig("dev"), overrides));
+    }
+
+    private async pulumiDestroy(): Promise<void> {
+        await this.pulumi(["destroy", "--yes", "--skip-preview"]);
+    }
+
+    private readonly preview = (pack: boolean): string[] => [
+        "preview",
+        ...(pack ? ["--policy-pack", POLICY_PACK] : []),
+    ];
+    private readonly up = ["up", "--yes", "--skip-preview", "--policy-pack", POLICY_PACK];
+
+    private async pulumiRound(): Promise<void> {
+        this.setImages(this.chart.images);
+        this.record("previewEmpty", "pulumi", await this.pulumi(this.preview(true)));
+        this.record("previewEmpty", "pulumiWithoutPack", await this.pulumi(this.preview(false)));
+        this.record("install", "pulumi", await this.pulumi(this.up));
+        this.record("noop", "pulumi", await this.pulumi(this.up));
+        this.setImages(bumped(this.chart.images));
+        this.record("previewBump", "pulumi", await this.pulumi(this.preview(true)));
+        this.record("previewBump", "pulumiWithoutPack", await this.pulumi(this.preview(false)));
+        this.record("bump", "pulumi", await this.pulumi(this.up));
+        // Back to the first images: the same bump in the other direction, preview included.
+        this.setImages(this.chart.images);
+        this.record("bump", "pulumiWithPreview", await this.pulumi(["up", "--yes", "--policy-pack", POLICY_PACK]));
+        await this.pulumiDestroy();
+    }
+
+    // --- Helm ------------------------------------------------------------------------------
+    private setFlags(images: Images): string[] {
+        return Object.entries(images).flatMap(([key, image]) => ["--set", `${key}.image=${image}`]);
+    }
+
+    /** `helm template | kubectl diff`: exit 1 of kubectl diff means "differences", not failure. */
+    private helmDiff(images: Images): Promise<Measure> {
+        return measureScript(
+            `set +e
+            helm template "$1" "$2" --namespace "$3" "\${@:4}" | kubectl diff --server-side --field-manager=helm -f -
+            codes=("\${PIPESTATUS[@]}")
+            (( codes[0] == 0 && codes[1] <= 1 ))`,
+            [RELEASE, this.chart.dir, this.namespace, ...this.setFlags(images)],
+            { env: this.helmEnv },
+        );
+    }
+
+    private helmUpgrade(images: Images): Promise<Measure> {
+        return measure(
+            "helm",
+            [
+                "upgrade",
+                "--install",
+                RELEASE,
+                this.chart.dir,
+                "--namespace",
+                this.namespace,
+                "--wait",
+                "--timeout",
+                ROLLOUT_TIMEOUT,
+                ...this.setFlags(images),
+            ],
+            { env: this.helmEnv },
+        );
+    }
+
+    private async helmRound(): Promise<void> {
+        const images = this.chart.images;
+        this.record("previewEmpty", "helm", await this.helmDiff(images));
+        this.record("install", "helm", await this.helmUpgrade(images));
+        this.record("noop", "helm", await this.helmUpgrade(images));
+        this.record("previewBump", "helm", await this.helmDiff(bumped(images)));
+        this.record("bump", "helm", await this.helmUpgrade(bumped(images)));
+        await measure("helm", ["uninstall", RELEASE, "--namespace", this.namespace, "--wait"], { env: this.helmEnv });
+    }
+
+    // --- kubectl ---------------------------------------------------------------------------
+    private kubectlDiff(file: string): Promise<Measure> {
+        return measure("kubectl", ["diff", "-f", file], { env: this.toolEnv, okCodes: [0, 1] });
+    }
+
+    private kubectlApply(file: string): Promise<Measure> {
+        return measureScript(
+            `kubectl apply -f "$1"
+            for deployment in "\${@:3}"; do
+                kubectl rollout status "deployment/$deployment" --namespace "$2" --timeout=${ROLLOUT_TIMEOUT}
+            done`,
+            [file, this.namespace, ...this.deployments()],
+            { env: this.toolEnv },
+        );
+    }
+
+    private deployments(): string[] {
+        return this.chart.objects.filter((o) => o.kind === "Deployment").map((o) => o.metadata.name);
+    }
+
+    private async kubectlRound(): Promise<void> {
+        this.record("previewEmpty", "kubectl", await this.kubectlDiff(this.manifests.base));
+        this.record("install", "kubectl", await this.kubectlApply(this.manifests.base));
+        this.record("noop", "kubectl", await this.kubectlApply(this.manifests.base));
+        this.record("previewBump", "kubectl", await this.kubectlDiff(this.manifests.bump));
+        this.record("bump", "kubectl", await this.kubectlApply(this.manifests.bump));
+        await measure("kubectl", ["delete", "-f", this.manifests.bump, "--ignore-not-found", "--wait=true"], {
+            env: this.toolEnv,
+        });
+    }
+
+    // --- set-up ----------------------------------------------------------------------------
+    /** Renders the dev stack's manifests, generates the chart and what kubectl applies. */
+    async prepare(): Promise<void> {
+        await this.workspace.initStack("dev");
+        await this.workspace.initStack("render");
+        const rendered = path.join(this.scratch, "rendered");
+        this.workspace.writeStackConfig("render", {
+            ...stackConfig("dev"),
+            "kubernetes:renderYamlToDirectory": rendered,
+        });
+        const render = await this.workspace.pulumi(["up", "--stack", "render", "--yes", "--skip-preview"]);
+        if (render.code !== 0) {
+            throw new Error(`rendering the program's manifests failed:\n${render.output}`);
+        }
+        this.chart = generateChart(rendered, path.join(this.scratch, "chart"));
+        const router = this.chart.objects.find((o) => o.metadata.name === IMAGE_VALUES.router.appName);
+        this.namespace = router?.metadata.namespace ?? "default";
+        for (const [variant, images] of [
+            ["base", this.chart.images],
+            ["bump", bumped(this.chart.images)],
+        ] as const) {
+            const templated = await measure(
+                "helm",
+                ["template", RELEASE, this.chart.dir, "--namespace", this.namespace, ...this.setFlags(images)],
+                { env: this.helmEnv },
+            );
+            if (variant === "base") {
+                checkSameObjects(this.chart, parseObjects(templated.output));
+            }
+            fs.writeFileSync(this.manifests[variant], templated.output);
+        }
+    }
+
+    async rounds(): Promise<void> {
+        for (let round = 1; round <= RUNS; round++) {
+            this.loads.push(`round ${round}: ${loadAverage()}`);
+            process.stderr.write(`round ${round}/${RUNS} (${loadAverage()})\n`);
+            await this.pulumiRound();
+            await this.helmRound();
+            await this.kubectlRound();
+        }
+        this.loads.push(`after the last round: ${loadAverage()}`);
+    }
+
+    // --- where Pulumi's time goes -------------------------------------------------------------
+    /** One Pulumi run with its event log tailed and node-marks.ts preloaded into its node processes. */
+    private async instrumented(args: string[], name: string): Promise<[RunTimeline, number]> {
+        const dir = path.join(this.scratch, "instrumented");
+        fs.mkdirSync(dir, { recursive: true });
+        const eventLog = path.join(dir, `${name}.events.jsonl`);
+        const marks = path.join(dir, `${name}.marks.jsonl`);
+        const tail = new EventLogTail(eventLog);
+        const run = await this.pulumi([...args, "--event-log", eventLog], {
+            NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${path.join(PROJECT_ROOT, "bin", "bench", "node-marks.js")}`,
+            BENCH_NODE_MARKS: marks,
+            // The CLI accepts --event-log only with its debug commands on (as the Automation API runs it).
+            PULUMI_DEBUG_COMMANDS: "true",
+            BENCH_PROJECT_ROOT: fs.realpathSync(PROJECT_ROOT),
+        });
+        return [timeline(run, tail.stop(), marks), run.seconds];
+    }
+
+    async breakdowns(): Promise<string[]> {
+        const cases: [string, string[], Images][] = [
+            ["`pulumi preview` of the image bump, with the policy pack", this.preview(true), bumped(this.chart.images)],
+            [
+                "`pulumi preview` of the image bump, without the policy pack",
+                this.preview(false),
+                bumped(this.chart.images),
+            ],
+            ["`pulumi up`, no changes, with the policy pack", this.up, this.chart.images],
+        ];
+        this.setImages(this.chart.images);
+        await this.pulumi(this.up);
+        const reports: string[] = [];
+        for (const [index, [title, args, images]] of cases.entries()) {
+            this.setImages(images);
+            const runs: RunTimeline[] = [];
+            const seconds: number[] = [];
+            for (let i = 0; i < RUNS; i++) {
+                const [run, s] = await this.instrumented(args, `case${index}-run${i}`);
+                runs.push(run);
+                seconds.push(s);
+                process.stderr.write(`  instrumented: ${title}: ${s.toFixed(2)} s\n`);
+            }
+            reports.push(report(title, runs, seconds));
+        }
+        await this.pulumiDestroy();
+        return reports;
+    }
+
+    remove(): void {
+        this.workspace.remove();
+    }
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const loadAverage = (): string =>
+    `load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(" / ")}`;
 
-async function repeat(label: string, prepare: () => Promise<unknown>, run: () => Promise<Measure>): Promise<[string, Measure]> {
-    const results: Measure[] = [];
-    for (let i = 0; i < RUNS; i++) {
-        await prepare();
-        results.push(await run());
-        process.stderr.write(`  ${label}: run ${i + 1}/${RUNS} ${results[i].seconds.toFixed(2)} s\n`);
+const sec = (ms: Measure[] | undefined): number | undefined => (ms ? median(ms.map((m) => m.seconds)) : undefined);
+const peak = (ms: Measure[] | undefined): string => (ms ? Math.max(...ms.map((m) => m.peakMiB)).toFixed(0) : "");
+const fmt = (s: number | undefined): string => (s === undefined ? "" : s.toFixed(2));
+const ratio = (a: number | undefined, b: number | undefined): string =>
+    a === undefined || b === undefined ? "" : `${(a / b).toFixed(1)}x`;
+
+function table(results: Results): string {
+    const lines = [
+        "| operation | Pulumi s | Helm s | kubectl s | Pulumi / Helm | Pulumi / kubectl | Helm / kubectl | " +
+            "peak MiB Pulumi / Helm / kubectl |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ];
+    const variants: [Tool, string][] = [
+        ["pulumi", ""],
+        ["pulumiWithoutPack", ", Pulumi without the policy pack"],
+        ["pulumiWithPreview", ", Pulumi `up --yes` with its preview"],
+    ];
+    for (const [op, label] of Object.entries(OPERATIONS) as [Operation, string][]) {
+        const row = results[op];
+        const helm = sec(row.helm);
+        const kubectl = sec(row.kubectl);
+        for (const [tool, suffix] of variants) {
+            const pulumi = sec(row[tool]);
+            if (pulumi === undefined) {
+                continue;
+            }
+            lines.push(
+                `| ${label}${suffix} | ${fmt(pulumi)} | ${fmt(helm)} | ${fmt(kubectl)} | ${ratio(pulumi, helm)} | ` +
+                    `${ratio(pulumi, kubectl)} | ${ratio(helm, kubectl)} | ` +
+                    `${peak(row[tool])} / ${peak(row.helm)} / ${peak(row.kubectl)} |`,
+            );
+        }
     }
-    return [label, { seconds: median(results.map((r) => r.seconds)), peakMiB: Math.max(...results.map((r) => r.peakMiB)) }];
+    return lines.join("\n");
+}
+
+function targets(results: Results): string {
+    const previewPack = sec(results.previewBump.pulumi)!;
+    const previewBare = sec(results.previewBump.pulumiWithoutPack)!;
+    const noop = sec(results.noop.pulumi)!;
+    const bump = sec(results.bump.pulumi)!;
+    const helmBump = sec(results.bump.helm)!;
+    const verdict = (met: boolean): string => (met ? "met" : "not met");
+    return [
+        "Issue 16's targets (the daily preview is the image bump's):",
+        `- preview with the pack ${previewPack.toFixed(2)} s (target <= 3 s: ${verdict(previewPack <= 3)}); ` +
+            `the pack's share ${(previewPack - previewBare).toFixed(2)} s (target < 0.5 s: ${verdict(previewPack - previewBare < 0.5)})`,
+        `- no-op up ${noop.toFixed(2)} s (target <= 2 s: ${verdict(noop <= 2)})`,
+        `- image-bump up ${(bump / helmBump).toFixed(2)}x Helm's upgrade --wait (target <= 1.5x: ${verdict(bump / helmBump <= 1.5)})`,
+    ].join("\n");
 }
 
 async function main(): Promise<void> {
-    const workspace = new PulumiWorkspace(kubeconfig);
-    const pulumi = (args: string[]) => measure("pulumi", [...args, "--non-interactive", "--color", "never"], { cwd: workspace.dir, env: workspace.env });
-    const destroy = () => workspace.destroy("dev");
-    const nothing = async () => undefined;
-    await workspace.initStack("dev");
-
-    // The same manifests as the program, rendered by the Kubernetes provider instead of applied.
-    const manifests = fs.mkdtempSync(path.join(os.tmpdir(), "exchange-manifests-"));
-    await workspace.initStack("render");
-    workspace.writeStackConfig("render", { ...stackConfig("dev"), "kubernetes:renderYamlToDirectory": manifests });
-    const render = await workspace.pulumi(["up", "--stack", "render", "--yes", "--skip-preview"]);
-    if (render.code !== 0) {
-        throw new Error(`rendering failed:\n${render.output}`);
+    // Everything generated stays here and goes at the end: the rendered Secret is in plaintext.
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "exchange-bench-"));
+    const bench = new Bench(scratch);
+    try {
+        await bench.prepare();
+        await bench.rounds();
+        const breakdowns = await bench.breakdowns();
+        const commit = process.env.BENCH_COMMIT ?? "unknown";
+        console.log(
+            `\nBenchmark at commit ${commit}, local cluster (kwok nodes), ${os.cpus().length} cores, ` +
+                `median of ${RUNS} rounds; peak memory is the largest over the rounds.\n`,
+        );
+        console.log(table(bench.results));
+        console.log(
+            "\nCommands:\n" +
+                Object.values(COMMANDS)
+                    .map((c) => `- ${c}`)
+                    .join("\n"),
+        );
+        console.log(`\nLoad: ${bench.loads.join("; ")}\n`);
+        console.log(targets(bench.results));
+        console.log("\n### Where Pulumi's time goes\n\n" + breakdowns.join("\n\n"));
+    } finally {
+        bench.remove();
+        fs.rmSync(scratch, { recursive: true, force: true });
     }
-    const kubectlArgs = ["--kubeconfig", kubeconfig, "--namespace", "default"];
-    const kubectlApply = async (): Promise<Measure> => {
-        const apply = await measure("kubectl", [...kubectlArgs, "apply", "--recursive", "-f", manifests]);
-        let seconds = apply.seconds;
-        for (const deployment of DEPLOYMENTS) {
-            seconds += (await measure("kubectl", [...kubectlArgs, "rollout", "status", `deployment/${deployment}`, "--timeout=300s"])).seconds;
-        }
-        return { seconds, peakMiB: apply.peakMiB };
-    };
-    const kubectlDelete = () => runCommand("kubectl", [...kubectlArgs, "delete", "--recursive", "-f", manifests, "--ignore-not-found", "--wait=true"]);
-
-    const rows: [string, Measure][] = [];
-    rows.push(await repeat("TypeScript compile (npm run build), saved on every run", nothing, () => measure("npx", ["tsc", "-p", "tsconfig.json"], { cwd: PROJECT_ROOT })));
-    rows.push(await repeat("unit tests (mocks)", nothing, () => measure("npx", ["mocha", "bin/tests/unit/**/*.test.js"], { cwd: PROJECT_ROOT })));
-    rows.push(await repeat("policy pack tests", nothing, () => measure("npx", ["mocha"], { cwd: path.join(PROJECT_ROOT, "policy") })));
-    rows.push(await repeat("pulumi preview, empty stack, no policy pack", destroy, () => pulumi(["preview", "--stack", "dev"])));
-    rows.push(await repeat("pulumi preview, empty stack, with the policy pack", destroy, () => pulumi(["preview", "--stack", "dev", "--policy-pack", POLICY_PACK])));
-    rows.push(await repeat("pulumi up from empty until every Deployment is Available", destroy, () => pulumi(["up", "--stack", "dev", "--yes", "--skip-preview", "--policy-pack", POLICY_PACK])));
-    rows.push(await repeat("pulumi up, no changes", nothing, () => pulumi(["up", "--stack", "dev", "--yes", "--skip-preview", "--policy-pack", POLICY_PACK])));
-    await destroy();
-    rows.push(await repeat("kubectl apply + rollout status, from empty", kubectlDelete, kubectlApply));
-    rows.push(await repeat("kubectl apply + rollout status, no changes", nothing, kubectlApply));
-    await kubectlDelete();
-
-    const seconds = Object.fromEntries(rows.map(([label, m]) => [label, m.seconds]));
-    console.log(`\nBenchmark on the local cluster, ${os.cpus().length} cores, median of ${RUNS} runs\n`);
-    console.log(`| step | seconds | peak MiB |\n|---|---:|---:|`);
-    for (const [label, m] of rows) {
-        console.log(`| ${label} | ${m.seconds.toFixed(2)} | ${m.peakMiB.toFixed(0)} |`);
-    }
-    const ratio = (a: string, b: string) => (seconds[a] / seconds[b]).toFixed(1);
-    console.log(`\nratios: up from empty / kubectl from empty = ${ratio("pulumi up from empty until every Deployment is Available", "kubectl apply + rollout status, from empty")}x; ` +
-        `no-op up / kubectl no-op = ${ratio("pulumi up, no changes", "kubectl apply + rollout status, no changes")}x; ` +
-        `policy pack cost in preview = ${ratio("pulumi preview, empty stack, with the policy pack", "pulumi preview, empty stack, no policy pack")}x`);
-
-    // Nothing of the bench may stay behind: the rendered Secret is in plaintext in these files.
-    fs.rmSync(manifests, { recursive: true, force: true });
-    workspace.remove();
 }
 
 main().catch((error) => {

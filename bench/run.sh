@@ -1,10 +1,21 @@
 #!/usr/bin/env bash
-# Benchmark: prints a table of Pulumi against kubectl on a local cluster of its own.
-#   bench/run.sh            (BENCH_RUNS=5 bench/run.sh for more runs)
+# Benchmark: prints Markdown tables of Pulumi against Helm and kubectl on a local cluster of its
+# own, and where Pulumi's time goes.
+#   bench/run.sh            (BENCH_RUNS=5 bench/run.sh for more rounds; default 3)
+# BENCH_COMMIT names what is measured when this is no git checkout (e.g. an exported commit).
 set -euo pipefail
 . "$(dirname "$0")/../scripts/env.sh"
 
+if [[ -z "${BENCH_COMMIT:-}" ]]; then
+  BENCH_COMMIT="$(git -C "$REPO_ROOT" rev-parse --short HEAD)"
+  if git -C "$REPO_ROOT" status --porcelain --untracked-files=no | grep -q .; then
+    BENCH_COMMIT+=" with uncommitted changes"
+  fi
+fi
+export BENCH_COMMIT
+
 toolchain_env
+eval "$("$REPO_ROOT/toolchain/build-helm.sh")"
 build_program
 # Its own cluster, so neither dev nor the tests are disturbed.
 fresh_cluster bench-cluster 2000

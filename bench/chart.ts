@@ -1,0 +1,125 @@
+/**
+ * A minimal Helm chart of exactly the objects the program produces, for the comparison with
+ * Helm: generated from the manifests the Kubernetes provider renders for the dev stack
+ * (`kubernetes:renderYamlToDirectory`), never written by hand, so it follows every change to the
+ * program. The router's and the stream's images are the chart's only values, which makes the
+ * daily image bump a `--set`.
+ */
+import * as fs from "fs";
+import * as yaml from "js-yaml";
+import * as path from "path";
+import { isDeepStrictEqual } from "util";
+import { PlatformService, ROUTER, WS_STREAM } from "../contract";
+
+/** The chart's values: the program's config keys whose image the bump changes. */
+export const IMAGE_VALUES = { router: ROUTER, wsStream: WS_STREAM } as const satisfies Record<string, PlatformService>;
+export type Images = Record<keyof typeof IMAGE_VALUES, string>;
+
+type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } } & Record<
+    string,
+    unknown
+>;
+
+const objectKey = (o: KubeObject): string => `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`;
+
+/** Every object of a rendered directory (the provider writes one object per file), by file. */
+function renderedObjects(dir: string): Map<string, KubeObject> {
+    const files = new Map<string, KubeObject>();
+    const walk = (d: string): void => {
+        for (const entry of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+            const file = path.join(d, entry.name);
+            if (entry.isDirectory()) {
+                walk(file);
+            } else if (/\.ya?ml$/.test(entry.name)) {
+                for (const object of yaml.loadAll(fs.readFileSync(file, "utf8"))) {
+                    if (object) {
+                        files.set(`${path.basename(d)}-${entry.name}`, object as KubeObject);
+                    }
+                }
+            }
+        }
+    };
+    walk(dir);
+    if (files.size === 0) {
+        throw new Error(`no manifests rendered in ${dir}`);
+    }
+    return files;
+}
+
+/** The objects of a multi-document YAML stream, e.g. `helm template`'s output. */
+export function parseObjects(text: string): KubeObject[] {
+    return yaml.loadAll(text).filter((o): o is KubeObject => o !== null && o !== undefined);
+}
+
+function containersOf(object: KubeObject): { image?: string }[] {
+    const spec = (object.spec as { template?: { spec?: { containers?: { image?: string }[] } } } | undefined)?.template
+        ?.spec;
+    return spec?.containers ?? [];
+}
+
+export interface Chart {
+    dir: string;
+    /** The images the program's dev config gives, i.e. the chart's default values. */
+    images: Images;
+    /** The rendered objects, to check `helm template`'s output against. */
+    objects: KubeObject[];
+}
+
+/**
+ * Writes a chart to `chartDir` from the manifests in `renderedDir`: each object becomes one
+ * template, unchanged but for the router's and the stream's image, which become values.
+ */
+export function generateChart(renderedDir: string, chartDir: string): Chart {
+    const rendered = renderedObjects(renderedDir);
+    const images: Partial<Images> = {};
+    fs.mkdirSync(path.join(chartDir, "templates"), { recursive: true });
+    for (const [file, object] of rendered) {
+        const text = yaml.dump(object);
+        // Anything that looks like a template action would be executed by Helm, not copied.
+        if (text.includes("{{")) {
+            throw new Error(`${file} contains "{{", which Helm would read as a template`);
+        }
+        const templated = structuredClone(object);
+        for (const [key, service] of Object.entries(IMAGE_VALUES) as [keyof Images, PlatformService][]) {
+            if (object.kind === "Deployment" && object.metadata.name === service.appName) {
+                for (const container of containersOf(templated)) {
+                    images[key] ??= container.image;
+                    if (container.image !== images[key]) {
+                        throw new Error(`${service.appName} has containers of different images`);
+                    }
+                    container.image = `{{ .Values.${key}.image }}`;
+                }
+            }
+        }
+        fs.writeFileSync(path.join(chartDir, "templates", file), yaml.dump(templated, { lineWidth: -1 }));
+    }
+    for (const key of Object.keys(IMAGE_VALUES) as (keyof Images)[]) {
+        if (images[key] === undefined) {
+            throw new Error(`no Deployment ${IMAGE_VALUES[key].appName} among the rendered manifests`);
+        }
+    }
+    const values = Object.fromEntries(Object.entries(images).map(([key, image]) => [key, { image }]));
+    fs.writeFileSync(path.join(chartDir, "values.yaml"), yaml.dump(values));
+    fs.writeFileSync(
+        path.join(chartDir, "Chart.yaml"),
+        yaml.dump({
+            apiVersion: "v2",
+            name: "exchange",
+            description: "Generated by the benchmark from the program's rendered manifests; not a product.",
+            type: "application",
+            version: "0.1.0",
+        }),
+    );
+    return { dir: chartDir, images: images as Images, objects: [...rendered.values()] };
+}
+
+/** Throws unless `templated` (helm template with the default values) is the rendered objects. */
+export function checkSameObjects(chart: Chart, templated: KubeObject[]): void {
+    const expected = new Map(chart.objects.map((o) => [objectKey(o), o]));
+    const actual = new Map(templated.map((o) => [objectKey(o), o]));
+    const keys = new Set([...expected.keys(), ...actual.keys()]);
+    const different = [...keys].filter((key) => !isDeepStrictEqual(expected.get(key), actual.get(key)));
+    if (different.length > 0) {
+        throw new Error(`the chart does not render the program's objects: ${different.join(", ")} differ`);
+    }
+}

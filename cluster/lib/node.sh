@@ -1,0 +1,246 @@
+# A real node: containerd (with Debian's runc and CNI plugins), kubelet and kube-proxy in the
+# node's own namespaces (netns.sh), the images built here, and the add-ons that make it a working
+# cluster: CoreDNS, Traefik (Ingress, ingress-nginx annotations, Gateway API) and local volumes
+# that Kubernetes' recycler wipes. Source it.
+# shellcheck shell=bash
+
+NODE_NAME=exchange-node
+NODE_DIR="$STATE/node"
+# The bridge's address in the node's namespace: the pods' gateway and the node's InternalIP (the
+# kubelet refuses a loopback node IP). Every cluster has its own namespace, so they all use it.
+NODE_IP=10.244.0.1
+NODE_POD_SUBNET=10.244.0.0/24
+NODE_API_PORT=6443
+CLUSTER_DNS_IP=10.96.0.10
+# Traefik's Service: the address Ingresses get as their status, inside the node's namespace.
+INGRESS_IP=10.96.0.80
+# The node's cgroup subtree in every hierarchy: the pods' (kubelet's cgroupRoot) and the node
+# processes' own, so stop finds every process this node started, shims and containers included.
+CGROUP_NAME="exchange-local-$PORT_OFFSET"
+NODE_COMPONENTS=(node-namespace api-forwarder-host api-forwarder-node kubelet-egress containerd kubelet kube-proxy)
+CONTAINERD_SOCKET="$RUN/containerd.sock"
+IMAGE_LIST="$STATE/images.list"
+
+APISERVER_NODE_FLAGS=(
+  --kubelet-client-certificate="$PKI/apiserver-kubelet-client.crt"
+  --kubelet-client-key="$PKI/apiserver-kubelet-client.key"
+  --kubelet-preferred-address-types=InternalIP
+  --egress-selector-config-file="$STATE/egress-selector.yaml"
+)
+CONTROLLER_MANAGER_NODE_FLAGS=(--pv-recycler-pod-template-filepath-hostpath="$STATE/pv-recycler-pod.yaml")
+
+node_healthy() {
+  case "$1" in
+    node-namespace) netns_healthy ;;
+    api-forwarder-host | api-forwarder-node | kubelet-egress) true ;;
+    containerd) ctr --address "$CONTAINERD_SOCKET" version >/dev/null 2>&1 ;;
+    kubelet) node_exec curl --silent --fail --max-time 3 --output /dev/null http://127.0.0.1:10248/healthz ;;
+    kube-proxy) node_exec curl --silent --fail --max-time 3 --output /dev/null http://127.0.0.1:10256/livez ;;
+    *) return 1 ;;
+  esac
+}
+
+# --- cgroups ---------------------------------------------------------------------------------
+
+# cgroup_mounts: the mount point of every cgroup hierarchy (v1 controllers, v2 or both).
+cgroup_mounts() { awk '$9 == "cgroup" || $9 == "cgroup2" { print $5 }' /proc/self/mountinfo; }
+
+node_cgroup_procs() {
+  local mount
+  for mount in $(cgroup_mounts); do printf '%s ' "$mount/$CGROUP_NAME/node/cgroup.procs"; done
+}
+
+create_node_cgroups() {
+  local mount dir file
+  for mount in $(cgroup_mounts); do
+    for dir in "$mount/$CGROUP_NAME" "$mount/$CGROUP_NAME/node"; do
+      mkdir -p "$dir"
+      # v1 cpuset: a new group has no CPUs or memory nodes until given its parent's.
+      for file in cpuset.cpus cpuset.mems; do
+        if [[ -f "$dir/$file" && -z "$(cat "$dir/$file")" ]]; then cat "$(dirname "$dir")/$file" >"$dir/$file"; fi
+      done
+    done
+    # v2 alone (no v1 controllers): the kubelet's groups below need the controllers delegated.
+    if [[ "$mount" == /sys/fs/cgroup && -f "$mount/cgroup.controllers" ]]; then
+      sed 's/\([^ ]*\)/+\1/g' "$mount/cgroup.controllers" >"$mount/$CGROUP_NAME/cgroup.subtree_control"
+    fi
+  done
+}
+
+# cgroup_pids: every process in the node's cgroup subtree, in any hierarchy.
+cgroup_pids() {
+  local mount
+  for mount in $(cgroup_mounts); do
+    # A group may vanish while it is read.
+    if [[ -d "$mount/$CGROUP_NAME" ]]; then find "$mount/$CGROUP_NAME" -name cgroup.procs -exec cat {} + 2>/dev/null || true; fi
+  done | sort -un
+}
+
+# remove_node_cgroups: ends whatever still runs in the subtree (containers, shims, the holder),
+# politely first, then removes the groups, deepest first.
+remove_node_cgroups() {
+  local pids i mount
+  pids="$(cgroup_pids)"
+  if [[ -n "$pids" ]]; then
+    log "ending $(wc -w <<<"$pids") remaining node processes (containers, shims)"
+    # shellcheck disable=SC2086 # a list of pids
+    kill -TERM $pids 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do [[ -z "$(cgroup_pids)" ]] && break; sleep 0.2; done
+    pids="$(cgroup_pids)"
+    # shellcheck disable=SC2086
+    [[ -z "$pids" ]] || kill -KILL $pids 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do [[ -z "$(cgroup_pids)" ]] && break; sleep 0.1; done
+  fi
+  for mount in $(cgroup_mounts); do
+    if [[ -d "$mount/$CGROUP_NAME" ]]; then
+      find "$mount/$CGROUP_NAME" -depth -type d -exec rmdir {} + || log "could not remove every group of $mount/$CGROUP_NAME"
+    fi
+  done
+}
+
+# --- certificates and configuration ----------------------------------------------------------
+
+# The node's credentials, its components' configuration files and the API server's flags'
+# files, all from templates in cluster/node/ and cluster/addons/.
+prepare_node() {
+  client_cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client"
+  client_cert kubelet "/O=system:nodes/CN=system:node:$NODE_NAME"
+  client_cert kube-proxy "/CN=system:kube-proxy"
+  # Through the namespace's forwarder; the API server's certificate names "kubernetes".
+  write_kubeconfig "$PKI/kubelet.kubeconfig" "system:node:$NODE_NAME" kubelet "https://$NODE_IP:$NODE_API_PORT" kubernetes
+  write_kubeconfig "$PKI/kube-proxy.kubeconfig" system:kube-proxy kube-proxy "https://$NODE_IP:$NODE_API_PORT" kubernetes
+
+  mkdir -p "$NODE_DIR/cni" "$NODE_DIR/containerd" "$NODE_DIR/cni-ipam"
+  local values=(STATE="$STATE" RUN="$RUN" PKI="$PKI" NODE_DIR="$NODE_DIR" NODE_IP="$NODE_IP"
+    NODE_POD_SUBNET="$NODE_POD_SUBNET" POD_CIDR="$POD_CIDR" CLUSTER_DNS_IP="$CLUSTER_DNS_IP"
+    CGROUP_NAME="$CGROUP_NAME" NODE_NAME="$NODE_NAME" CONTAINERD_SOCKET="$CONTAINERD_SOCKET"
+    SANDBOX_IMAGE="$(image_ref pause)" RECYCLER_IMAGE="$(image_ref postgres)")
+  fill node/containerd.toml "${values[@]}" >"$NODE_DIR/containerd.toml"
+  # The pods' network: one /24 on the bridge, addresses kept in the node's state, no masquerade
+  # (there is nothing outside the namespace to reach).
+  fill node/cni.conflist "${values[@]}" >"$NODE_DIR/cni/10-exchange.conflist"
+  fill node/kubelet.yaml "${values[@]}" >"$NODE_DIR/kubelet.yaml"
+  fill node/kube-proxy.yaml "${values[@]}" >"$NODE_DIR/kube-proxy.yaml"
+  fill node/egress-selector.yaml "${values[@]}" >"$STATE/egress-selector.yaml"
+  fill addons/pv-recycler-pod.yaml "${values[@]}" >"$STATE/pv-recycler-pod.yaml"
+}
+
+# --- images ----------------------------------------------------------------------------------
+
+# Every image the cluster and the platform run is built here (images/build.sh prints one
+# "<ref> <archive>" line per image) and imported into containerd: nothing can be pulled.
+build_images() {
+  log "building or reusing the images (images/build.sh)"
+  "$REPO_DIR/images/build.sh" >"$IMAGE_LIST.partial" || die "images/build.sh failed"
+  mv "$IMAGE_LIST.partial" "$IMAGE_LIST"
+}
+
+# image_ref NAME: the built image whose repository is localhost/exchange/NAME.
+image_ref() {
+  local ref
+  ref="$(awk -v repo="localhost/exchange/$1" 'index($1, repo ":") == 1 { print $1; exit }' "$IMAGE_LIST")"
+  [[ -n "$ref" ]] || die "images/build.sh built no localhost/exchange/$1 image"
+  echo "$ref"
+}
+
+# import_images: each archive into containerd's k8s.io namespace, skipped when containerd already
+# has that archive (same path, size and time) under that name.
+import_images() {
+  local ref archive stamp_dir="$NODE_DIR/imported" stamp output
+  mkdir -p "$stamp_dir"
+  while read -r ref archive; do
+    [[ -n "$ref" ]] || continue
+    stamp="$stamp_dir/$(sha256sum <<<"$ref" | cut -c1-16)"
+    if [[ "$(cat "$stamp" 2>/dev/null)" == "$(stat -c '%n %s %Y' "$archive")" ]] \
+      && ctr --address "$CONTAINERD_SOCKET" -n k8s.io images ls -q "name==$ref" 2>/dev/null | grep -q .; then
+      continue
+    fi
+    log "importing $ref"
+    # ctr's own chatter (a cgroup v1 deprecation notice on every call) only matters on failure.
+    output="$(ctr --address "$CONTAINERD_SOCKET" -n k8s.io images import "$archive" 2>&1)" \
+      || die "could not import $archive: $output"
+    ctr --address "$CONTAINERD_SOCKET" -n k8s.io images ls -q "name==$ref" 2>/dev/null | grep -q . \
+      || die "$archive did not give an image named $ref"
+    stat -c '%n %s %Y' "$archive" >"$stamp"
+  done <"$IMAGE_LIST"
+}
+
+# --- components ------------------------------------------------------------------------------
+
+start_containerd() {
+  launch_in_node containerd "$(command -v containerd)" --config "$NODE_DIR/containerd.toml"
+}
+
+start_kubelet() {
+  launch_in_node kubelet "$(command -v kubelet)" --config="$NODE_DIR/kubelet.yaml" \
+    --kubeconfig="$PKI/kubelet.kubeconfig" --root-dir="$NODE_DIR/kubelet" \
+    --hostname-override="$NODE_NAME" --node-ip="$NODE_IP"
+}
+
+start_kube_proxy() {
+  launch_in_node kube-proxy "$(command -v kube-proxy)" --config="$NODE_DIR/kube-proxy.yaml"
+}
+
+start_node() {
+  register_node
+  create_node_cgroups
+  start_node_namespace
+  wait_up node-namespace 20
+  start_api_forwarder_host
+  start_api_forwarder_node
+  start_kubelet_egress
+  start_containerd
+  wait_up containerd 60
+  import_images
+  start_kubelet
+  start_kube_proxy
+  wait_up kubelet 60
+  wait_up kube-proxy 60
+}
+
+# stop_node: the node's components, then whatever they left running, then the machine record.
+stop_node() {
+  local i
+  for ((i = ${#NODE_COMPONENTS[@]} - 1; i >= 0; i--)); do stop_component "${NODE_COMPONENTS[i]}"; done
+  remove_node_cgroups
+  unregister_node
+}
+
+# --- cluster objects -------------------------------------------------------------------------
+
+node_objects() {
+  local i crd
+  echo ---
+  fill addons/kubernetes-endpoints.yaml NODE_IP="$NODE_IP" NODE_API_PORT="$NODE_API_PORT"
+  for ((i = 1; i <= PV_COUNT; i++)); do
+    # World-writable: each pod writes as its own user, and hostPath volumes get no fsGroup.
+    mkdir -p "$VOLUMES/pv-$i" && chmod 0777 "$VOLUMES/pv-$i"
+    echo ---
+    fill manifests/persistent-volume.yaml NAME="exchange-pv-$i" PATH="$VOLUMES/pv-$i" RECLAIM_POLICY=Recycle
+  done
+  for crd in "$GATEWAY_API_CRDS"/*.yaml; do echo ---; cat "$crd"; done
+  echo ---
+  fill addons/coredns.yaml CLUSTER_DNS_IP="$CLUSTER_DNS_IP" COREDNS_IMAGE="$(image_ref coredns)"
+  echo ---
+  fill addons/traefik.yaml INGRESS_IP="$INGRESS_IP" TRAEFIK_IMAGE="$(image_ref traefik)"
+}
+
+# The Gateway and GatewayClass need the CRDs established first, so they go in a second apply.
+node_gateway_objects() { cat "$CLUSTER_DIR/addons/gateway.yaml"; }
+
+# wait_for_node SINCE: until the node is Ready and the add-ons serve, logging when each got
+# there (seconds since SECONDS was SINCE).
+wait_for_node() {
+  local since="$1"
+  kubectl wait --for=condition=Ready "node/$NODE_NAME" --timeout=90s >/dev/null \
+    || die "node $NODE_NAME not Ready; see $LOGS/kubelet.log"
+  log "node $NODE_NAME Ready after $((SECONDS - since)) s"
+  kubectl wait --for=condition=Established crd --all --timeout=60s >/dev/null \
+    || die "Gateway API CRDs not established"
+  node_gateway_objects | kubectl apply -f - >/dev/null
+  kubectl -n kube-system rollout status deployment/coredns --timeout=120s >/dev/null \
+    || die "CoreDNS not ready; see kubectl -n kube-system describe pods -l k8s-app=kube-dns"
+  kubectl -n traefik rollout status deployment/traefik --timeout=120s >/dev/null \
+    || die "Traefik not ready; see kubectl -n traefik describe pods"
+  log "CoreDNS and Traefik ready after $((SECONDS - since)) s"
+}

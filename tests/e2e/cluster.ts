@@ -1,0 +1,181 @@
+/**
+ * The real-node cluster the end-to-end tests run on (scripts/test.sh starts it with
+ * `local-cluster.sh start --node real` and exports EXCHANGE_E2E_KUBECONFIG and the cluster's
+ * EXCHANGE_CLUSTER_STATE), and the only ways the tests reach what runs there: the API server on
+ * 127.0.0.1, and processes started inside the node's network namespace (`local-cluster.sh
+ * netns-exec`). Nothing here opens a connection to a pod or Service address itself.
+ */
+import * as assert from "assert";
+import * as path from "path";
+import { PROJECT_ROOT, stackConfig, withConfig } from "../unit/harness";
+import { Kubectl } from "../integration/kubectl";
+import { CommandResult, runCommand } from "../integration/workspace";
+import type { HttpLoopResult, WsExchange } from "./netns-client";
+
+const LOCAL_CLUSTER = path.join(PROJECT_ROOT, "cluster", "local-cluster.sh");
+const NETNS_CLIENT = path.join(__dirname, "netns-client.js");
+
+export function e2eKubeconfig(): string {
+    const kubeconfig = process.env.EXCHANGE_E2E_KUBECONFIG;
+    assert.ok(
+        kubeconfig,
+        "EXCHANGE_E2E_KUBECONFIG must point at a local cluster with a real node (scripts/test.sh starts it)",
+    );
+    return kubeconfig;
+}
+
+/** CMD inside the node's network namespace, bounded by timeoutMs. */
+export function inNamespace(command: string[], timeoutMs = 60_000): Promise<CommandResult> {
+    return runCommand(LOCAL_CLUSTER, ["netns-exec", ...command], { timeoutMs });
+}
+
+export interface HttpAnswer {
+    status: number;
+    body: string;
+}
+
+/** One HTTP request from inside the namespace (curl, 10 s at most). */
+export async function httpGet(url: string, extraCurlArgs: string[] = []): Promise<HttpAnswer> {
+    const result = await runCommand(LOCAL_CLUSTER, ["curl", url, "--write-out", "\n%{http_code}", ...extraCurlArgs], {
+        timeoutMs: 30_000,
+    });
+    assert.strictEqual(result.code, 0, `curl ${url} from the node's namespace:\n${result.output}`);
+    const cut = result.stdout.lastIndexOf("\n");
+    return { status: Number(result.stdout.slice(cut + 1)), body: result.stdout.slice(0, cut) };
+}
+
+async function client<T>(args: string[], timeoutMs: number): Promise<T> {
+    const result = await inNamespace(
+        ["node", "--experimental-websocket", "--no-warnings", NETNS_CLIENT, ...args],
+        timeoutMs,
+    );
+    assert.strictEqual(result.code, 0, `netns-client ${args.join(" ")}:\n${result.output}`);
+    return JSON.parse(result.stdout) as T;
+}
+
+/** COUNT WebSocket connections to URL, one after another, each with its own timeout. */
+export function webSocketExchanges(url: string, count: number, timeoutMs = 10_000): Promise<WsExchange[]> {
+    return client<WsExchange[]>(["ws", url, String(count), String(timeoutMs)], count * timeoutMs + 30_000);
+}
+
+/** COUNT GET requests to URL, one every intervalMs, each with its own timeout. */
+export function httpLoop(url: string, count: number, intervalMs: number, timeoutMs = 5_000): Promise<HttpLoopResult> {
+    return client<HttpLoopResult>(
+        ["http-loop", url, String(count), String(intervalMs), String(timeoutMs)],
+        count * (intervalMs + timeoutMs) + 30_000,
+    );
+}
+
+/** The images imported into the node, by name (`router` for localhost/exchange/router:<tag>). */
+export async function nodeImages(): Promise<Record<string, string>> {
+    const result = await runCommand(LOCAL_CLUSTER, ["images"], { timeoutMs: 30_000 });
+    assert.strictEqual(result.code, 0, result.output);
+    return Object.fromEntries(
+        result.stdout
+            .split("\n")
+            .filter((line) => line.trim())
+            .map((line) => {
+                const ref = line.split(/\s+/)[0];
+                return [ref.slice(ref.lastIndexOf("/") + 1, ref.lastIndexOf(":")), ref];
+            }),
+    );
+}
+
+/** Polls `check` every intervalMs until it returns a value, at most timeoutMs. */
+export async function eventually<T>(
+    what: string,
+    timeoutMs: number,
+    check: () => Promise<T | undefined>,
+    intervalMs = 1_000,
+): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let lastError: unknown;
+    while (Date.now() < deadline) {
+        try {
+            const value = await check();
+            if (value !== undefined) {
+                return value;
+            }
+        } catch (error) {
+            lastError = error;
+        }
+        await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+    throw new Error(
+        `${what}: not within ${timeoutMs / 1000} s${lastError ? `; last error: ${(lastError as Error).message}` : ""}`,
+    );
+}
+
+/** kubectl on the e2e cluster. */
+export function e2eKubectl(namespace = "default"): Kubectl {
+    return new Kubectl(e2eKubeconfig(), namespace);
+}
+
+/** The ready pods of an app, by name, with their IPs. */
+export async function readyPods(kubectl: Kubectl, app: string): Promise<{ name: string; ip: string }[]> {
+    const pods = await kubectl.json(["get", "pods", "-l", `app=${app}`]);
+    return pods.items
+        .filter(
+            (pod: any) =>
+                !pod.metadata.deletionTimestamp &&
+                (pod.status.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True"),
+        )
+        .map((pod: any) => ({ name: pod.metadata.name, ip: pod.status.podIP }));
+}
+
+/** `kubectl apply` of one object (JSON), on the e2e cluster. */
+export async function apply(object: object): Promise<void> {
+    const result = await runCommand("kubectl", ["--kubeconfig", e2eKubeconfig(), "apply", "-f", "-"], {
+        input: JSON.stringify(object),
+        timeoutMs: 60_000,
+    });
+    assert.strictEqual(result.code, 0, `kubectl apply:\n${result.output}`);
+}
+
+/**
+ * A pod the tests run commands in, as any other workload of the namespace would: the PostgreSQL
+ * image (Debian: bash, getent, pg_isready), not part of the platform. It ends by itself after
+ * lifetimeSeconds in case a test run is killed before its cleanup.
+ */
+export async function startProbePod(kubectl: Kubectl, image: string, lifetimeSeconds = 900): Promise<string> {
+    const name = "exchange-e2e-probe";
+    await kubectl.run(["delete", "pod", name, "--ignore-not-found", "--wait=true"]);
+    await apply({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name, namespace: kubectl.namespace, labels: { "app.kubernetes.io/name": name } },
+        spec: {
+            restartPolicy: "Never",
+            automountServiceAccountToken: false,
+            terminationGracePeriodSeconds: 1,
+            containers: [
+                { name: "probe", image, imagePullPolicy: "Never", command: ["sleep", String(lifetimeSeconds)] },
+            ],
+        },
+    });
+    await kubectl.run(["wait", "--for=condition=Ready", `pod/${name}`, "--timeout=120s"]);
+    return name;
+}
+
+/** bash -c SCRIPT inside a pod's first container, bounded by timeoutMs. */
+export function execInPod(kubectl: Kubectl, pod: string, script: string, timeoutMs = 30_000): Promise<CommandResult> {
+    return runCommand(
+        "kubectl",
+        ["--kubeconfig", kubectl.kubeconfig, "--namespace", kubectl.namespace, "exec", pod, "--", "bash", "-c", script],
+        { timeoutMs },
+    );
+}
+
+/** The dev stack's config on the node's images (nodeImages), with `overrides` deep-merged. */
+export function localImagesConfig(
+    images: Record<string, string>,
+    overrides: Record<string, unknown> = {},
+): Record<string, string> {
+    const base = withConfig(stackConfig("dev"), {
+        router: { image: images.router },
+        wsStream: { image: images["ws-stream"] },
+        postgres: { image: images.postgres },
+        redis: { image: images.redis },
+    });
+    return withConfig(base, overrides);
+}

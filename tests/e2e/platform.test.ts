@@ -1,0 +1,216 @@
+/**
+ * End to end over real traffic: the dev stack, deployed with the real `pulumi` CLI and the policy
+ * pack onto a local cluster with a real node, its images built here (images/build.sh). Requests
+ * go from inside the node's network namespace or from a pod, never from the host's own network.
+ * Items 1-4, 7 and 8 of the platform's end-to-end list; variants.test.ts has 5 and 6.
+ */
+import * as assert from "assert";
+import { Kubectl } from "../integration/kubectl";
+import { PulumiWorkspace } from "../integration/workspace";
+import { PLATFORM_SERVICES, POSTGRES, REDIS, ROUTER, WS_STREAM } from "../../seed";
+import {
+    e2eKubeconfig,
+    e2eKubectl,
+    eventually,
+    execInPod,
+    httpGet,
+    httpLoop,
+    localImagesConfig,
+    nodeImages,
+    readyPods,
+    startProbePod,
+    webSocketExchanges,
+} from "./cluster";
+import { helloPod } from "./netns-client";
+
+/** How each Service's port 80 is checked from inside a pod: the protocol its container speaks. */
+const PORT_CHECKS: Record<string, (host: string) => string> = {
+    [ROUTER.serviceName]: (host) =>
+        `exec 3<>/dev/tcp/${host}/80 && printf 'GET /health HTTP/1.0\\r\\nHost: ${host}\\r\\n\\r\\n' >&3 && head -n 1 <&3`,
+    [WS_STREAM.serviceName]: (host) =>
+        `exec 3<>/dev/tcp/${host}/80 && printf 'GET /ws HTTP/1.1\\r\\nHost: ${host}\\r\\nUpgrade: websocket\\r\\nConnection: Upgrade\\r\\n` +
+        `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\\r\\nSec-WebSocket-Version: 13\\r\\n\\r\\n' >&3 && head -n 1 <&3`,
+    [POSTGRES.serviceName]: (host) => `pg_isready -h ${host} -p 80 -t 5`,
+    [REDIS.serviceName]: (host) => `exec 3<>/dev/tcp/${host}/80 && printf 'PING\\r\\n' >&3 && head -n 1 <&3`,
+};
+const PORT_ANSWERS: Record<string, RegExp> = {
+    [ROUTER.serviceName]: /^HTTP\/1\.[01] 200/,
+    [WS_STREAM.serviceName]: /^HTTP\/1\.1 101/,
+    [POSTGRES.serviceName]: /accepting connections/,
+    [REDIS.serviceName]: /^\+PONG/,
+};
+
+describe("end to end over real traffic: the dev stack on a real node", function () {
+    this.timeout(20 * 60 * 1000);
+    let workspace: PulumiWorkspace;
+    let kubectl: Kubectl;
+    let images: Record<string, string>;
+    let probe: string;
+    let ingressAddress: string;
+    let routerAddress: string;
+
+    before(async () => {
+        kubectl = e2eKubectl();
+        images = await nodeImages();
+        workspace = new PulumiWorkspace(e2eKubeconfig());
+        await workspace.initStack("dev");
+        workspace.writeStackConfig("dev", localImagesConfig(images, { router: { replicas: 2 } }));
+        const upStarted = Date.now();
+        const up = await workspace.up("dev");
+        assert.ok(up.succeeded, up.output);
+        const upSeconds = (Date.now() - upStarted) / 1000;
+        const ingress = await kubectl.json(["get", "ingress", "exchange-backend"]);
+        ingressAddress = ingress.status.loadBalancer.ingress[0].ip;
+        routerAddress = (await kubectl.json(["get", "service", ROUTER.serviceName])).spec.clusterIP;
+        await eventually(
+            "a first request through the ingress",
+            60_000,
+            async () => ((await httpGet(`http://${ingressAddress}/backend/health`)).status === 200 ? true : undefined),
+            250,
+        );
+        console.log(
+            `      pulumi up took ${upSeconds.toFixed(1)} s; first request served ${((Date.now() - upStarted) / 1000).toFixed(1)} s after it started`,
+        );
+        probe = await startProbePod(kubectl, images.postgres);
+    });
+
+    after(async () => {
+        // Leave the cluster as found even when a test failed half-way.
+        await kubectl?.run(["delete", "pod", probe ?? "exchange-e2e-probe", "--ignore-not-found", "--wait=false"]);
+        if (workspace) {
+            const destroyed = await workspace.destroy("dev");
+            assert.ok(destroyed.succeeded, destroyed.output);
+            workspace.remove();
+        }
+    });
+
+    it("1. every pod runs on the real node and became Ready through its own readiness probe", async () => {
+        for (const seed of PLATFORM_SERVICES) {
+            const pods = (await kubectl.json(["get", "pods", "-l", `app=${seed.appName}`])).items;
+            assert.ok(pods.length >= 1, `${seed.appName} has pods`);
+            for (const pod of pods) {
+                const node = await kubectl.json(["get", "node", pod.spec.nodeName]);
+                assert.match(
+                    node.status.nodeInfo.containerRuntimeVersion,
+                    /^containerd:\/\//,
+                    `${pod.metadata.name} runs under containerd`,
+                );
+                assert.ok(pod.spec.containers[0].readinessProbe, `${pod.metadata.name} has a readiness probe`);
+                const status = pod.status.containerStatuses[0];
+                assert.ok(status.state.running, `${pod.metadata.name} is running: ${JSON.stringify(status.state)}`);
+                assert.strictEqual(status.ready, true, `${pod.metadata.name} is ready`);
+                assert.ok((pod.status.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True"));
+            }
+        }
+    });
+
+    it("2. from a pod: each Service name resolves through CoreDNS and its port 80 reaches the container", async () => {
+        for (const seed of PLATFORM_SERVICES) {
+            const fqdn = `${seed.serviceName}.default.svc.cluster.local`;
+            const clusterIp = (await kubectl.json(["get", "service", seed.serviceName])).spec.clusterIP;
+            const resolved = await execInPod(kubectl, probe, `getent hosts ${fqdn}`);
+            assert.strictEqual(resolved.code, 0, `${fqdn} resolves:\n${resolved.output}`);
+            assert.strictEqual(resolved.stdout.trim().split(/\s+/)[0], clusterIp, `${fqdn} is the Service's address`);
+            const answer = await execInPod(
+                kubectl,
+                probe,
+                `timeout 10 bash -c "${PORT_CHECKS[seed.serviceName](fqdn).replace(/"/g, '\\"')}"`,
+            );
+            assert.strictEqual(answer.code, 0, `${fqdn}:80 answers:\n${answer.output}`);
+            assert.match(answer.stdout.trim(), PORT_ANSWERS[seed.serviceName], `${fqdn}:80 speaks ${seed.portName}`);
+        }
+    });
+
+    it("3. from the router pod, DATABASE_URL (the seed's form, port 80) runs SELECT 1 and REDIS_URL answers PING", async () => {
+        const secret = await kubectl.json(["get", "secret", "exchange-postgres-credentials"]);
+        const databaseUrl = Buffer.from(secret.data.DATABASE_URL, "base64").toString();
+        assert.match(
+            databaseUrl,
+            /^postgresql:\/\/exchange:[A-Za-z0-9]{32}@exchange-postgres-service:80\/exchange$/,
+            "the seed's connection string",
+        );
+        const deps = await httpGet(`http://${routerAddress}/deps`);
+        assert.strictEqual(deps.status, 200, deps.body);
+        const report = JSON.parse(deps.body);
+        assert.deepStrictEqual(
+            report.postgres,
+            { ok: true, result: "SELECT 1 = 1" },
+            "PostgreSQL through DATABASE_URL",
+        );
+        assert.deepStrictEqual(report.redis, { ok: true, result: "PONG" }, "Redis through REDIS_URL");
+        const routerPods = (await readyPods(kubectl, ROUTER.appName)).map((pod) => pod.name);
+        assert.ok(routerPods.includes(report.pod), `checked from a router pod (${report.pod})`);
+    });
+
+    it("4. through the ingress: /backend/api/v1/orders reaches the router as /api/v1/orders, /ws upgrades and echoes", async () => {
+        const routerPods = (await readyPods(kubectl, ROUTER.appName)).map((pod) => pod.name);
+        const answer = await httpGet(`http://${ingressAddress}/backend/api/v1/orders`);
+        assert.strictEqual(answer.status, 200, answer.body);
+        const echoed = JSON.parse(answer.body);
+        assert.strictEqual(echoed.path, "/api/v1/orders");
+        assert.ok(routerPods.includes(echoed.pod), `answered by a router pod (${echoed.pod})`);
+
+        const wsPods = (await readyPods(kubectl, WS_STREAM.appName)).map((pod) => pod.name);
+        const [exchange] = await webSocketExchanges(`ws://${ingressAddress}/ws`, 1);
+        assert.strictEqual(exchange.error, undefined, JSON.stringify(exchange));
+        assert.ok(wsPods.includes(helloPod(exchange)), `the first message names a ws-stream pod: ${exchange.first}`);
+        assert.strictEqual(exchange.echoed, exchange.sent);
+    });
+
+    it("7. a row written to PostgreSQL survives its pod being deleted and re-created", async () => {
+        const written = await httpGet(`http://${routerAddress}/rows`, ["--request", "POST"]);
+        assert.strictEqual(written.status, 201, written.body);
+        const rowId = JSON.parse(written.body).id as number;
+        const stored = JSON.parse((await httpGet(`http://${routerAddress}/rows`)).body) as {
+            count: number;
+            lastId: number;
+        };
+        assert.strictEqual(stored.lastId, rowId);
+        const [before] = await readyPods(kubectl, POSTGRES.appName);
+        await kubectl.run(["delete", "pod", before.name, "--wait=true"]);
+        const after = await eventually("a new PostgreSQL pod Ready", 180_000, async () => {
+            const pods = await readyPods(kubectl, POSTGRES.appName);
+            return pods.find((pod) => pod.name !== before.name);
+        });
+        assert.notStrictEqual(after.name, before.name);
+        const readBack = await eventually("the rows read back through the router", 60_000, async () => {
+            const answer = await httpGet(`http://${routerAddress}/rows`);
+            return answer.status === 200 ? (JSON.parse(answer.body) as { count: number; lastId: number }) : undefined;
+        });
+        assert.deepStrictEqual(
+            { count: readBack.count, lastId: readBack.lastId },
+            { count: stored.count, lastId: stored.lastId },
+        );
+    });
+
+    it("8. a rolling update of the 2 router replicas loses no request of a bounded loop", async () => {
+        const before = (await readyPods(kubectl, ROUTER.appName)).map((pod) => pod.name).sort();
+        assert.strictEqual(before.length, 2);
+        // 60 s of requests, one every 100 ms, through the ingress as a user's would come: longer
+        // than the update takes. Not /health: a router that has been told to stop answers it 503
+        // on purpose (its readiness signal) while it still serves requests for a few seconds.
+        const loop = httpLoop(`http://${ingressAddress}/backend/api/v1/orders`, 600, 100);
+        await new Promise((resolve) => setTimeout(resolve, 3_000));
+        // A changed CPU request changes the pod template: the Deployment rolls.
+        workspace.writeStackConfig(
+            "dev",
+            localImagesConfig(images, {
+                router: {
+                    replicas: 2,
+                    resources: { requests: { cpu: "110m", memory: "128Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
+                },
+            }),
+        );
+        const up = await workspace.up("dev");
+        assert.ok(up.succeeded, up.output);
+        const result = await loop;
+        const after = (await readyPods(kubectl, ROUTER.appName)).map((pod) => pod.name).sort();
+        assert.strictEqual(after.length, 2);
+        assert.ok(
+            after.every((name) => !before.includes(name)),
+            `both pods were replaced: ${before} -> ${after}`,
+        );
+        assert.deepStrictEqual(result.failures, [], `${result.failures.length} of ${result.total} requests failed`);
+        assert.strictEqual(result.ok, result.total);
+    });
+});

@@ -77,14 +77,15 @@ build_program() {
   (cd "$REPO_ROOT" && npm run --silent build >&2)
 }
 
-# fresh_cluster NAME PORT_OFFSET: a local cluster of the caller's own (state folder NAME, ports
-# shifted by PORT_OFFSET), wiped and started now and wiped again on exit, beside (not instead
-# of) the one deploy:dev uses. Exports KUBECONFIG and EXCHANGE_TEST_KUBECONFIG.
+# fresh_cluster NAME PORT_OFFSET [NODE_KIND]: a local cluster of the caller's own (state folder
+# NAME, ports shifted by PORT_OFFSET, kwok nodes unless NODE_KIND is real), wiped and started now
+# and wiped again on exit, beside (not instead of) the one deploy:dev uses. Exports KUBECONFIG and
+# EXCHANGE_TEST_KUBECONFIG.
 fresh_cluster() {
   export EXCHANGE_CLUSTER_STATE="$EXCHANGE_STATE/$1" EXCHANGE_CLUSTER_PORT_OFFSET="$2"
   trap '"$REPO_ROOT/cluster/local-cluster.sh" stop --purge || true' EXIT
   "$REPO_ROOT/cluster/local-cluster.sh" stop --purge
-  "$REPO_ROOT/cluster/local-cluster.sh" start
+  "$REPO_ROOT/cluster/local-cluster.sh" start --node "${3:-kwok}"
   eval "$("$REPO_ROOT/cluster/local-cluster.sh" env)"
   export EXCHANGE_TEST_KUBECONFIG="$KUBECONFIG"
 }

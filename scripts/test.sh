@@ -56,6 +56,14 @@ fresh_cluster test-cluster "${EXCHANGE_TEST_PORT_OFFSET:-1000}"
 
 run_suite integration npx mocha --timeout 1800000 --bail=false 'bin/tests/integration/**/*.test.js'
 
+# Real traffic: a cluster with a real node (containerd, kubelet, kube-proxy, CoreDNS, Traefik) in
+# a network namespace of its own, running the images built here. The kwok cluster goes first,
+# so the two never compete for the 2 cores.
+"$REPO_ROOT/cluster/local-cluster.sh" stop --purge
+fresh_cluster e2e-cluster "$(( ${EXCHANGE_TEST_PORT_OFFSET:-1000} + 500 ))" real
+export EXCHANGE_E2E_KUBECONFIG="$KUBECONFIG"
+run_suite e2e npx mocha --timeout 1800000 --bail=false 'bin/tests/e2e/**/*.test.js'
+
 # Stopped here rather than by the trap, so that the count below is the run's last line.
 trap - EXIT
 "$REPO_ROOT/cluster/local-cluster.sh" stop --purge

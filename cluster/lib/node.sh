@@ -19,6 +19,8 @@ INGRESS_IP=10.96.0.80
 CGROUP_NAME="exchange-local-$PORT_OFFSET"
 NODE_COMPONENTS=(node-namespace api-forwarder-host api-forwarder-node kubelet-egress containerd kubelet kube-proxy)
 CONTAINERD_SOCKET="$RUN/containerd.sock"
+# containerd's client, from the build cache (status runs without putting the build on PATH).
+CTR=("$EXCHANGE_CACHE/containerd-v$CONTAINERD_VERSION/bin/ctr" --address "$CONTAINERD_SOCKET")
 IMAGE_LIST="$STATE/images.list"
 
 APISERVER_NODE_FLAGS=(
@@ -33,7 +35,7 @@ node_healthy() {
   case "$1" in
     node-namespace) netns_healthy ;;
     api-forwarder-host | api-forwarder-node | kubelet-egress) true ;;
-    containerd) ctr --address "$CONTAINERD_SOCKET" version >/dev/null 2>&1 ;;
+    containerd) "${CTR[@]}" version >/dev/null 2>&1 ;;
     kubelet) node_exec curl --silent --fail --max-time 3 --output /dev/null http://127.0.0.1:10248/healthz ;;
     kube-proxy) node_exec curl --silent --fail --max-time 3 --output /dev/null http://127.0.0.1:10256/livez ;;
     *) return 1 ;;
@@ -152,14 +154,14 @@ import_images() {
     [[ -n "$ref" ]] || continue
     stamp="$stamp_dir/$(sha256sum <<<"$ref" | cut -c1-16)"
     if [[ "$(cat "$stamp" 2>/dev/null)" == "$(stat -c '%n %s %Y' "$archive")" ]] \
-      && ctr --address "$CONTAINERD_SOCKET" -n k8s.io images ls -q "name==$ref" 2>/dev/null | grep -q .; then
+      && "${CTR[@]}" -n k8s.io images ls -q "name==$ref" 2>/dev/null | grep -q .; then
       continue
     fi
     log "importing $ref"
     # ctr's own chatter (a cgroup v1 deprecation notice on every call) only matters on failure.
-    output="$(ctr --address "$CONTAINERD_SOCKET" -n k8s.io images import "$archive" 2>&1)" \
+    output="$("${CTR[@]}" -n k8s.io images import "$archive" 2>&1)" \
       || die "could not import $archive: $output"
-    ctr --address "$CONTAINERD_SOCKET" -n k8s.io images ls -q "name==$ref" 2>/dev/null | grep -q . \
+    "${CTR[@]}" -n k8s.io images ls -q "name==$ref" 2>/dev/null | grep -q . \
       || die "$archive did not give an image named $ref"
     stat -c '%n %s %Y' "$archive" >"$stamp"
   done <"$IMAGE_LIST"

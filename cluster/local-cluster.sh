@@ -44,7 +44,8 @@ REPO_DIR="$(dirname "$CLUSTER_DIR")"
 
 PV_COUNT=6
 
-usage() { sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+# usage: this file's opening comment.
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}" >&2; exit 2; }
 
 # existing_node_kind: the node kind of the cluster in $STATE, empty for none yet (clusters made
 # before there were two kinds have kwok nodes).

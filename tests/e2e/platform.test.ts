@@ -57,7 +57,7 @@ describe("end to end over real traffic: the dev stack on a real node", function 
         workspace.writeStackConfig("dev", localImagesConfig(images, { router: { replicas: 2 } }));
         const upStarted = Date.now();
         const up = await workspace.up("dev");
-        assert.ok(up.succeeded, up.output);
+        assert.strictEqual(up.code, 0, up.output);
         const upSeconds = (Date.now() - upStarted) / 1000;
         const ingress = await kubectl.json(["get", "ingress", "exchange-backend"]);
         ingressAddress = ingress.status.loadBalancer.ingress[0].ip;
@@ -79,7 +79,7 @@ describe("end to end over real traffic: the dev stack on a real node", function 
         await kubectl?.run(["delete", "pod", probe ?? "exchange-e2e-probe", "--ignore-not-found", "--wait=false"]);
         if (workspace) {
             const destroyed = await workspace.destroy("dev");
-            assert.ok(destroyed.succeeded, destroyed.output);
+            assert.strictEqual(destroyed.code, 0, destroyed.output);
             workspace.remove();
         }
     });
@@ -202,7 +202,7 @@ describe("end to end over real traffic: the dev stack on a real node", function 
             }),
         );
         const up = await workspace.up("dev");
-        assert.ok(up.succeeded, up.output);
+        assert.strictEqual(up.code, 0, up.output);
         const result = await loop;
         const after = (await readyPods(kubectl, ROUTER.appName)).map((pod) => pod.name).sort();
         assert.strictEqual(after.length, 2);

@@ -45,7 +45,7 @@ describe("end to end over real traffic: production variants on a real node", fun
         await workspace.initStack("dev");
         workspace.writeStackConfig("dev", localImagesConfig(images, variants("ClientIP")));
         const up = await workspace.up("dev");
-        assert.ok(up.succeeded, up.output);
+        assert.strictEqual(up.code, 0, up.output);
         wsAddress = (await kubectl.json(["get", "service", WS_STREAM.serviceName])).spec.clusterIP;
         probe = await startProbePod(kubectl, images.postgres);
     });
@@ -54,7 +54,7 @@ describe("end to end over real traffic: production variants on a real node", fun
         await kubectl?.run(["delete", "pod", probe ?? "exchange-e2e-probe", "--ignore-not-found", "--wait=false"]);
         if (workspace) {
             const destroyed = await workspace.destroy("dev");
-            assert.ok(destroyed.succeeded, destroyed.output);
+            assert.strictEqual(destroyed.code, 0, destroyed.output);
             workspace.remove();
         }
     });
@@ -76,7 +76,7 @@ describe("end to end over real traffic: production variants on a real node", fun
     it("5b. with affinity off, the same client's connections spread over more than one pod", async () => {
         workspace.writeStackConfig("dev", localImagesConfig(images, variants("None")));
         const up = await workspace.up("dev");
-        assert.ok(up.succeeded, up.output);
+        assert.strictEqual(up.code, 0, up.output);
         const service = await kubectl.json(["get", "service", WS_STREAM.serviceName]);
         assert.strictEqual(service.spec.sessionAffinity, "None");
         // 20 connections over 3 pods all landing on one: (1/3)^19, about 1 in a billion.

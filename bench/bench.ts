@@ -299,6 +299,7 @@ const loadAverage = (): string =>
 
 const sec = (ms: Measure[] | undefined): number | undefined => (ms ? median(ms.map((m) => m.seconds)) : undefined);
 const peak = (ms: Measure[] | undefined): string => (ms ? Math.max(...ms.map((m) => m.peakMiB)).toFixed(0) : "");
+const cpu = (ms: Measure[] | undefined): string => (ms ? median(ms.map((m) => m.cpuSeconds)).toFixed(1) : "");
 const fmt = (s: number | undefined): string => (s === undefined ? "" : s.toFixed(2));
 const ratio = (a: number | undefined, b: number | undefined): string =>
     a === undefined || b === undefined ? "" : `${(a / b).toFixed(1)}x`;
@@ -306,8 +307,8 @@ const ratio = (a: number | undefined, b: number | undefined): string =>
 function table(results: Results): string {
     const lines = [
         "| operation | Pulumi s | Helm s | kubectl s | Pulumi / Helm | Pulumi / kubectl | Helm / kubectl | " +
-            "peak MiB Pulumi / Helm / kubectl |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+            "CPU s Pulumi / Helm / kubectl | peak MiB Pulumi / Helm / kubectl |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ];
     const variants: [Tool, string][] = [
         ["pulumi", ""],
@@ -326,6 +327,7 @@ function table(results: Results): string {
             lines.push(
                 `| ${label}${suffix} | ${fmt(pulumi)} | ${fmt(helm)} | ${fmt(kubectl)} | ${ratio(pulumi, helm)} | ` +
                     `${ratio(pulumi, kubectl)} | ${ratio(helm, kubectl)} | ` +
+                    `${cpu(row[tool])} / ${cpu(row.helm)} / ${cpu(row.kubectl)} | ` +
                     `${peak(row[tool])} / ${peak(row.helm)} / ${peak(row.kubectl)} |`,
             );
         }
@@ -360,7 +362,8 @@ async function main(): Promise<void> {
         const commit = process.env.BENCH_COMMIT ?? "unknown";
         console.log(
             `\nBenchmark at commit ${commit}, local cluster (kwok nodes), ${os.cpus().length} cores, ` +
-                `median of ${RUNS} rounds; peak memory is the largest over the rounds.\n`,
+                `median of ${RUNS} rounds. CPU s: CPU time of the command's whole process tree (median), ` +
+                `which hardly depends on the machine's load; peak MiB: the largest RSS of the tree over the rounds.\n`,
         );
         console.log(table(bench.results));
         console.log(

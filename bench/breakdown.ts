@@ -129,18 +129,19 @@ export function timeline(run: Measure, events: StampedEvent[], marksFile: string
         }
     }
 
+    const firstOfType: Record<string, number> = {};
     const pre = new Map<string, number>();
     const k8sStepMs: number[] = [];
     for (const { atMs, event } of events) {
         const type = eventType(event);
-        milestones[`first ${type}`] ??= at(atMs);
-        milestones[`last ${type}`] = at(atMs);
-        const body = event[type] as { metadata?: StepMetadata; message?: string } | undefined;
-        const metadata = body?.metadata;
-        // The SDK's debug messages mark the program's own progress.
-        if (type === "diagnosticEvent" && body?.message?.startsWith("Running program")) {
-            milestones["program: SDK reports running the entry module"] ??= at(atMs);
+        if (!(type in firstOfType)) {
+            firstOfType[type] = at(atMs);
+            milestones[`first ${type}`] = at(atMs);
+        } else {
+            milestones[`last ${type}`] = at(atMs);
         }
+        const body = event[type] as { metadata?: StepMetadata } | undefined;
+        const metadata = body?.metadata;
         if (type === "resourcePreEvent" && metadata) {
             pre.set(metadata.urn, atMs);
             if (metadata.type.startsWith("kubernetes:") && !metadata.type.startsWith("kubernetes:helm")) {
@@ -201,25 +202,54 @@ export function report(title: string, runs: RunTimeline[], totalSeconds: number[
         );
     }
     for (const who of Object.values(LAUNCHERS)) {
-        const perRun = runs.map((r) => r.loads[who]).filter((l): l is Record<string, number> => l !== undefined);
+        const perRun = runs.filter((r) => r.loads[who] !== undefined);
         if (perRun.length === 0) {
             continue;
         }
-        const packages = new Set(perRun.flatMap((l) => Object.keys(l)));
-        const rows = [...packages]
-            .map((pkg) => ({ pkg, ms: median(perRun.map((l) => l[pkg] ?? 0)) }))
+        const groups = perRun.map((r) => loadGroups(r.loads[who], r.loadedBy[who]));
+        const names = new Set(groups.flatMap((g) => Object.keys(g)));
+        const rows = [...names]
+            .map((name) => ({ name, ms: median(groups.map((g) => g[name] ?? 0)) }))
             .sort((a, b) => b.ms - a.ms);
-        const total = rows.reduce((sum, row) => sum + row.ms, 0);
-        const by = runs.find((r) => r.loadedBy[who])?.loadedBy[who] ?? {};
+        const total = median(groups.map((g) => Object.values(g).reduce((sum, v) => sum + v, 0)));
         lines.push(
             "",
-            `Module loading in the ${who}'s node process until its entry module was loaded and run: ` +
-                `${ms(total)} ms in total; median exclusive ms per package (first loaded by):`,
+            `CPU time of module loading in the ${who}'s node process until it was ready (entry module ` +
+                `run, or port announced): ${ms(total)} ms. Median per package, with everything it loaded in ` +
+                `turn; "project" is the project's own modules, and running the entry module's top-level code:`,
             "",
-            "| package | ms | first loaded by |",
-            "|---|---:|---|",
-            ...rows.filter((row) => row.ms >= 5).map((row) => `| ${row.pkg} | ${ms(row.ms)} | ${by[row.pkg] ?? ""} |`),
+            "| package | loaded by | CPU ms |",
+            "|---|---|---:|",
+            ...rows
+                .slice(0, SHOWN_PACKAGES)
+                .map((row) => `| ${row.name.split(LOADED_BY).join(" | ")} | ${ms(row.ms)} |`),
+            `| other packages | | ${ms(rows.slice(SHOWN_PACKAGES).reduce((sum, row) => sum + row.ms, 0))} |`,
         );
     }
     return lines.join("\n");
+}
+
+/** The importers whose direct dependencies get a row of their own in the module-load table. */
+const ROOT_IMPORTERS = new Set(["project", "@pulumi/pulumi", "@pulumi/policy", ...Object.keys(LAUNCHERS)]);
+const LOADED_BY = "\u0000";
+const SHOWN_PACKAGES = 12;
+
+/**
+ * Exclusive load times summed per direct dependency of the project, the launcher or the SDK, each
+ * with everything it loaded in turn ("@npmcli/arborist, loaded by @pulumi/pulumi" rather than the
+ * dozens of npm and sigstore packages it brings).
+ */
+function loadGroups(loads: Record<string, number>, loadedBy: Record<string, string>): Record<string, number> {
+    const groups: Record<string, number> = {};
+    for (const [pkg, value] of Object.entries(loads)) {
+        // Up the chain of first importers (a tree: each package has one) to a root's dependency.
+        let member = pkg;
+        for (let by = loadedBy[member]; by !== undefined && !ROOT_IMPORTERS.has(member) && !ROOT_IMPORTERS.has(by);) {
+            member = by;
+            by = loadedBy[member];
+        }
+        const key = `${member}${LOADED_BY}${ROOT_IMPORTERS.has(member) ? "" : loadedBy[member]}`;
+        groups[key] = (groups[key] ?? 0) + value;
+    }
+    return groups;
 }

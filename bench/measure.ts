@@ -40,7 +40,6 @@ export interface Measure {
 }
 
 interface ProcStatus {
-    ppid: number;
     rssKiB: number;
     startTicks: number;
     cpuTicks: number;
@@ -55,7 +54,6 @@ function procStatus(pid: number): ProcStatus | undefined {
         // fields 14 and 15 of stat, starttime field 22.
         const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
         return {
-            ppid: Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]),
             rssKiB: Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0),
             startTicks: Number(fields[19]),
             cpuTicks: Number(fields[11]) + Number(fields[12]),
@@ -63,6 +61,26 @@ function procStatus(pid: number): ProcStatus | undefined {
     } catch {
         return undefined;
     }
+}
+
+/**
+ * The children of a process, from each of its threads' `children` file: walking down from the
+ * command costs a few reads per sample, where scanning all of /proc would load the machine.
+ */
+function childrenOf(pid: number): number[] {
+    let threads: string[];
+    try {
+        threads = fs.readdirSync(`/proc/${pid}/task`);
+    } catch {
+        return []; // The process ended while we looked.
+    }
+    return threads.flatMap((tid) => {
+        try {
+            return fs.readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").split(" ").filter(Boolean).map(Number);
+        } catch {
+            return []; // The thread ended while we looked.
+        }
+    });
 }
 
 function processName(pid: number): string {
@@ -98,22 +116,10 @@ class TreeSampler {
     }
 
     sample(): void {
-        const children = new Map<number, number[]>();
-        const statuses = new Map<number, ProcStatus>();
-        for (const entry of fs.readdirSync("/proc")) {
-            if (!/^\d+$/.test(entry)) {
-                continue;
-            }
-            const status = procStatus(Number(entry));
-            if (status) {
-                statuses.set(Number(entry), status);
-                children.set(status.ppid, [...(children.get(status.ppid) ?? []), Number(entry)]);
-            }
-        }
         const nowMs = Number(process.hrtime.bigint() - this.started) / 1e6;
         let totalKiB = 0;
         const visit = (pid: number): void => {
-            const status = statuses.get(pid);
+            const status = procStatus(pid);
             if (!status) {
                 return;
             }
@@ -127,9 +133,7 @@ class TreeSampler {
                 const startMs = ((status.startTicks - this.rootStartTicks) * 1000) / CLOCK_TICKS_PER_SECOND;
                 this.spans.set(pid, { pid, name: processName(pid), startMs, lastSeenMs: nowMs, cpuMs });
             }
-            for (const child of children.get(pid) ?? []) {
-                visit(child);
-            }
+            childrenOf(pid).forEach(visit);
         };
         visit(this.root);
         this.peakKiB = Math.max(this.peakKiB, totalKiB);

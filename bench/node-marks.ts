@@ -3,7 +3,7 @@
  * Pulumi run. Appends to the file named by BENCH_NODE_MARKS, one JSON line per mark, when this
  * process started, when the project's entry module (the program's or the policy pack's) began and
  * finished loading, when the process first wrote to stdout (a policy pack announces its port so),
- * and how long module loading took per npm package, exclusive of the packages it loaded in turn.
+ * and the CPU time module loading took per npm package, exclusive of the packages it loaded in turn.
  * bench/breakdown.ts reads the file. Loaded only by the benchmark, never by a real run.
  */
 import * as fs from "fs";
@@ -20,7 +20,7 @@ export interface NodeMark {
     atMs: number;
     /** CPU time (user + system) this process had used by then: unlike wall time, hardly load-dependent. */
     cpuMs: number;
-    /** With entry-end and first-stdout: milliseconds spent loading each package's own files so far. */
+    /** With entry-end and first-stdout: CPU milliseconds spent loading each package's own files so far. */
     loadMsByPackage?: Record<string, number>;
     /** With entry-end and first-stdout: which package first loaded each package. */
     loadedBy?: Record<string, string>;
@@ -42,6 +42,10 @@ function packageOf(file: string): string {
 
 if (marksFile) {
     const now = (): number => performance.timeOrigin + performance.now();
+    const cpuNow = (): number => {
+        const cpu = process.cpuUsage();
+        return (cpu.user + cpu.system) / 1000;
+    };
     // `node -e CODE ARG` puts ARG in argv[1]: the language host resolves modules that way.
     const evaluated = process.execArgv.some((arg) => arg === "-e" || arg.startsWith("--eval"));
     const script = process.argv[1] ?? "";
@@ -53,8 +57,7 @@ if (marksFile) {
     const loadMsByPackage: Record<string, number> = {};
     const loadedBy: Record<string, string> = {};
     const write = (mark: NodeMark["mark"], atMs: number, withLoads = false): void => {
-        const cpu = process.cpuUsage();
-        const record: NodeMark = { pid: process.pid, launcher, mark, atMs, cpuMs: (cpu.user + cpu.system) / 1000 };
+        const record: NodeMark = { pid: process.pid, launcher, mark, atMs, cpuMs: cpuNow() };
         if (withLoads) {
             Object.assign(record, { loadMsByPackage: { ...loadMsByPackage }, loadedBy: { ...loadedBy } });
         }
@@ -64,7 +67,8 @@ if (marksFile) {
     write("started", performance.timeOrigin);
 
     // Module.prototype.load runs once per module actually loaded (not for cached ones) and includes
-    // evaluating it, nested loads too; a stack makes each package's time exclusive of those.
+    // evaluating it, nested loads too; a stack makes each package's time exclusive of those. CPU time,
+    // not wall time, so that the figures hardly depend on what else the machine runs.
     const moduleProto = Module.prototype as unknown as { load: (this: unknown, filename: string) => void };
     const load = moduleProto.load;
     const stack: { pkg: string; start: number; nested: number }[] = [];
@@ -79,13 +83,13 @@ if (marksFile) {
         if (!(pkg in loadedBy)) {
             loadedBy[pkg] = stack.at(-1)?.pkg ?? launcher;
         }
-        const frame = { pkg, start: now(), nested: 0 };
+        const frame = { pkg, start: cpuNow(), nested: 0 };
         stack.push(frame);
         try {
             load.call(this, filename);
         } finally {
             stack.pop();
-            const elapsed = now() - frame.start;
+            const elapsed = cpuNow() - frame.start;
             loadMsByPackage[pkg] = (loadMsByPackage[pkg] ?? 0) + elapsed - frame.nested;
             const parent = stack.at(-1);
             if (parent) {

@@ -175,6 +175,19 @@ describe("every rule of the policy pack through a real `pulumi preview`", functi
     const events: PolicyEvent[] = [];
     let previewError: unknown;
 
+    // The test command exports the test cluster's KUBECONFIG, and the inline program runs in
+    // this process, where a Provider takes it as its kubeconfig, which renderYamlToDirectory
+    // refuses. Nothing here reaches a cluster: it is set aside for this file and put back after.
+    const callersKubeconfig = process.env.KUBECONFIG;
+    before(() => {
+        delete process.env.KUBECONFIG;
+    });
+    after(() => {
+        if (callersKubeconfig !== undefined) {
+            process.env.KUBECONFIG = callersKubeconfig;
+        }
+    });
+
     before(async () => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "exchange-policy-classes-"));
         const renderDirs = { a: path.join(dir, "render-a"), b: path.join(dir, "render-b") };

@@ -10,7 +10,7 @@ import * as path from "path";
 import { PLATFORM_SERVICES, POSTGRES, ROUTER, WS_STREAM } from "../../seed";
 import { stackConfig, withConfig } from "../unit/harness";
 import { Kubectl } from "./kubectl";
-import { PulumiWorkspace } from "./workspace";
+import { changeSummary, PulumiWorkspace, steps } from "./workspace";
 
 const kubeconfig = process.env.EXCHANGE_TEST_KUBECONFIG;
 
@@ -28,7 +28,11 @@ describe("end to end on the local cluster", function () {
         policyConfig = path.join(workspace.dir, "policy-config.json");
         fs.writeFileSync(
             policyConfig,
-            JSON.stringify({ "service-clusterip-by-default": { allowedLoadBalancers: ["exchange-router-service", "exchange-router-external"] } }),
+            JSON.stringify({
+                "service-clusterip-by-default": {
+                    allowedLoadBalancers: ["exchange-router-service", "exchange-router-external"],
+                },
+            }),
         );
     });
 
@@ -41,7 +45,11 @@ describe("end to end on the local cluster", function () {
     });
 
     it("pulumi up of dev from empty succeeds with the policy pack", async () => {
-        assert.deepStrictEqual(await kubectl.platformObjects(), [], "the namespace must start without platform objects");
+        assert.deepStrictEqual(
+            await kubectl.platformObjects(),
+            [],
+            "the namespace must start without platform objects",
+        );
         const result = await workspace.up("dev");
         assert.strictEqual(result.code, 0, result.output);
     });
@@ -49,7 +57,10 @@ describe("end to end on the local cluster", function () {
     it("every Deployment is Available and every Service has ready endpoints", async () => {
         for (const seed of PLATFORM_SERVICES) {
             assert.ok(await kubectl.deploymentAvailable(seed.appName), `${seed.appName} Available`);
-            assert.ok((await kubectl.readyEndpoints(seed.serviceName)) >= 1, `${seed.serviceName} has a ready endpoint`);
+            assert.ok(
+                (await kubectl.readyEndpoints(seed.serviceName)) >= 1,
+                `${seed.serviceName} has a ready endpoint`,
+            );
         }
     });
 
@@ -71,16 +82,22 @@ describe("end to end on the local cluster", function () {
         const backendPath = backend.spec.rules[0].http.paths[0];
         assert.strictEqual(backendPath.backend.service.name, "exchange-router-service");
         assert.strictEqual(backendPath.backend.service.port.number, 80);
-        assert.ok(backend.status.loadBalancer.ingress.length > 0, "the ingress controller stand-in published an address");
+        assert.ok(
+            backend.status.loadBalancer.ingress.length > 0,
+            "the ingress controller stand-in published an address",
+        );
         const ws = await kubectl.json(["get", "ingress", "exchange-ws"]);
-        assert.deepStrictEqual(ws.spec.rules[0].http.paths[0].backend.service, { name: "exchange-ws-stream-service", port: { number: 80 } });
+        assert.deepStrictEqual(ws.spec.rules[0].http.paths[0].backend.service, {
+            name: "exchange-ws-stream-service",
+            port: { number: 80 },
+        });
         for (const claim of ["exchange-postgres-data", "exchange-redis-data"]) {
             assert.strictEqual((await kubectl.json(["get", "pvc", claim])).status.phase, "Bound");
         }
     });
 
     it("a second pulumi up changes nothing", async () => {
-        const result = await workspace.up("dev", ["--expect-no-changes"]);
+        const result = await workspace.up("dev", { expectNoChanges: true });
         assert.strictEqual(result.code, 0, result.output);
     });
 
@@ -93,7 +110,7 @@ describe("end to end on the local cluster", function () {
                 postgres: { headless: true },
             }),
         );
-        const result = await workspace.up("dev", ["--policy-pack-config", policyConfig]);
+        const result = await workspace.up("dev", { policyPackConfigs: [policyConfig] });
         assert.strictEqual(result.code, 0, result.output);
 
         const router = await kubectl.json(["get", "service", ROUTER.serviceName]);
@@ -125,21 +142,33 @@ describe("end to end on the local cluster", function () {
         assert.deepStrictEqual(services, PLATFORM_SERVICES.map((s) => s.serviceName).sort());
         const router = await kubectl.json(["get", "service", ROUTER.serviceName]);
         assert.strictEqual(router.spec.type, "ClusterIP");
-        assert.deepStrictEqual(router.spec.ports.map((p: any) => p.name), ["http"]);
-        assert.strictEqual((await kubectl.json(["get", "service", WS_STREAM.serviceName])).spec.sessionAffinity, "None");
-        assert.strictEqual((await workspace.up("dev", ["--expect-no-changes"])).code, 0, "converged");
+        assert.deepStrictEqual(
+            router.spec.ports.map((p: any) => p.name),
+            ["http"],
+        );
+        assert.strictEqual(
+            (await kubectl.json(["get", "service", WS_STREAM.serviceName])).spec.sessionAffinity,
+            "None",
+        );
+        assert.strictEqual((await workspace.up("dev", { expectNoChanges: true })).code, 0, "converged");
     });
 
     it("a forced replacement of a fixed-name Service deletes it first and succeeds", async () => {
         const before = await kubectl.json(["get", "service", ROUTER.serviceName]);
-        const exported = await workspace.pulumi(["stack", "export", "--stack", "dev"]);
-        const urn: string | undefined = JSON.parse(exported.stdout)
-            .deployment.resources.map((r: { urn: string }) => r.urn)
+        const urn: string | undefined = (await workspace.exportState("dev")).deployment.resources
+            .map((r: { urn: string }) => r.urn)
             .find((candidate: string) => candidate.endsWith(`::${ROUTER.serviceName}`));
         assert.ok(urn, `URN of ${ROUTER.serviceName} in the state`);
-        const result = await workspace.up("dev", ["--replace", urn!]);
+        const result = await workspace.up("dev", { replace: [urn!] });
         assert.strictEqual(result.code, 0, result.output);
-        assert.match(result.output, /replaced/);
+        assert.strictEqual(changeSummary(result).replace, 1, "one resource replaced");
+        assert.deepStrictEqual(
+            steps(result)
+                .filter((step) => step.op === "replace")
+                .map((step) => step.urn),
+            [urn],
+            "the replaced resource is the Service",
+        );
         const after = await kubectl.json(["get", "service", ROUTER.serviceName]);
         assert.notStrictEqual(after.metadata.uid, before.metadata.uid, "a new object with the same name");
         assert.ok((await kubectl.readyEndpoints(ROUTER.serviceName)) >= 1);
@@ -147,11 +176,19 @@ describe("end to end on the local cluster", function () {
 
     it("an image change rolls the Deployments and leaves the data claims untouched", async () => {
         const claimUids = async () =>
-            Promise.all(["exchange-postgres-data", "exchange-redis-data"].map(async (claim) => (await kubectl.json(["get", "pvc", claim])).metadata.uid));
+            Promise.all(
+                ["exchange-postgres-data", "exchange-redis-data"].map(
+                    async (claim) => (await kubectl.json(["get", "pvc", claim])).metadata.uid,
+                ),
+            );
         const before = await claimUids();
         workspace.writeStackConfig(
             "dev",
-            withConfig(stackConfig("dev"), { postgres: { image: "postgres:16.7-alpine" }, redis: { image: "redis:7.4.3-alpine" }, router: { image: "exchange/router:1.0.1" } }),
+            withConfig(stackConfig("dev"), {
+                postgres: { image: "postgres:16.7-alpine" },
+                redis: { image: "redis:7.4.3-alpine" },
+                router: { image: "exchange/router:1.0.1" },
+            }),
         );
         const result = await workspace.up("dev");
         assert.strictEqual(result.code, 0, result.output);

@@ -3,10 +3,19 @@ import * as assert from "assert";
 import { runCommand } from "./workspace";
 
 export class Kubectl {
-    constructor(readonly kubeconfig: string, readonly namespace = "default") {}
+    constructor(
+        readonly kubeconfig: string,
+        readonly namespace = "default",
+    ) {}
 
     async run(args: string[]): Promise<string> {
-        const result = await runCommand("kubectl", ["--kubeconfig", this.kubeconfig, "--namespace", this.namespace, ...args]);
+        const result = await runCommand("kubectl", [
+            "--kubeconfig",
+            this.kubeconfig,
+            "--namespace",
+            this.namespace,
+            ...args,
+        ]);
         assert.strictEqual(result.code, 0, `kubectl ${args.join(" ")}:\n${result.output}`);
         return result.stdout;
     }
@@ -16,7 +25,9 @@ export class Kubectl {
     }
 
     /** The objects of `kinds` that carry the platform's label. */
-    async platformItems(kinds = "deployments,services,secrets,configmaps,persistentvolumeclaims,ingresses,networkpolicies"): Promise<any[]> {
+    async platformItems(
+        kinds = "deployments,services,secrets,configmaps,persistentvolumeclaims,ingresses,networkpolicies",
+    ): Promise<any[]> {
         return (await this.json(["get", kinds, "-l", "app.kubernetes.io/part-of=exchange"])).items;
     }
 

@@ -6,18 +6,13 @@ import * as assert from "assert";
 import * as fs from "fs";
 import { PLATFORM_SERVICES } from "../../seed";
 import { stackConfig, withConfig } from "../unit/harness";
-import { PulumiWorkspace, unreachableKubeconfig } from "./workspace";
+import { OperationResult, PulumiWorkspace, steps, unreachableKubeconfig } from "./workspace";
 
-
-interface PlannedStep {
-    op: string;
-    urn: string;
-    newState?: { type: string; inputs: any };
-}
-
-/** The planned inputs of `type`, from the steps of a `pulumi preview --json`. */
-function plannedResources(steps: PlannedStep[], type: string): any[] {
-    return steps.filter((step) => step.newState?.type === type).map((step) => step.newState!.inputs);
+/** The planned inputs of `type`, from the steps the engine announced during a preview. */
+function plannedResources(preview: OperationResult, type: string): any[] {
+    return steps(preview)
+        .filter((step) => step.new?.type === type)
+        .map((step) => step.new!.inputs);
 }
 
 /**
@@ -34,11 +29,15 @@ describe("pulumi preview with the policy pack", function () {
 
     before(async () => {
         if (!clusterKubeconfig) {
-            console.log("    (no local cluster: dev previews against an unreachable kubeconfig, planned from inputs only)");
+            console.log(
+                "    (no local cluster: dev previews against an unreachable kubeconfig, planned from inputs only)",
+            );
         }
         dev = new PulumiWorkspace(clusterKubeconfig ?? unreachableKubeconfig(["exchange-local"]));
         await dev.initStack("dev");
-        console.log("    (prod previews against a kubeconfig whose exchange-prod context is a closed loopback port: the provider plans from the program's inputs, without the server's dry run)");
+        console.log(
+            "    (prod previews against a kubeconfig whose exchange-prod context is a closed loopback port: the provider plans from the program's inputs, without the server's dry run)",
+        );
         prod = new PulumiWorkspace(unreachableKubeconfig(["exchange-prod"]));
         await prod.initStack("prod");
     });
@@ -51,10 +50,9 @@ describe("pulumi preview with the policy pack", function () {
     for (const stack of ["dev", "prod"]) {
         it(`${stack}: the plan holds the seed's Services and Deployments, with no mandatory violation`, async () => {
             const workspace = stack === "dev" ? dev : prod;
-            const result = await workspace.preview(stack, ["--json"]);
+            const result = await workspace.preview(stack);
             assert.strictEqual(result.code, 0, result.output);
-            const { steps } = JSON.parse(result.stdout) as { steps: PlannedStep[] };
-            const services = plannedResources(steps, "kubernetes:core/v1:Service");
+            const services = plannedResources(result, "kubernetes:core/v1:Service");
             for (const seed of PLATFORM_SERVICES) {
                 const service = services.find((s) => s.metadata.name === seed.serviceName);
                 assert.ok(service, `${seed.serviceName} planned`);
@@ -63,9 +61,12 @@ describe("pulumi preview with the policy pack", function () {
                 assert.strictEqual(service.spec.ports[0].port, 80);
                 assert.strictEqual(service.spec.ports[0].targetPort, seed.containerPort);
             }
-            const deployments = plannedResources(steps, "kubernetes:apps/v1:Deployment");
-            assert.deepStrictEqual(deployments.map((d) => d.metadata.name).sort(), PLATFORM_SERVICES.map((s) => s.appName).sort());
-            const ingresses = plannedResources(steps, "kubernetes:networking.k8s.io/v1:Ingress");
+            const deployments = plannedResources(result, "kubernetes:apps/v1:Deployment");
+            assert.deepStrictEqual(
+                deployments.map((d) => d.metadata.name).sort(),
+                PLATFORM_SERVICES.map((s) => s.appName).sort(),
+            );
+            const ingresses = plannedResources(result, "kubernetes:networking.k8s.io/v1:Ingress");
             assert.deepStrictEqual(ingresses.map((i) => i.metadata.name).sort(), ["exchange-backend", "exchange-ws"]);
         });
     }
@@ -73,25 +74,34 @@ describe("pulumi preview with the policy pack", function () {
     it("a LoadBalancer that is not allowlisted fails the preview with the policy's message", async () => {
         dev.writeStackConfig("dev", withConfig(stackConfig("dev"), { router: { serviceType: "LoadBalancer" } }));
         const result = await dev.preview("dev");
-        assert.notStrictEqual(result.code, 0);
-        assert.match(result.output, /service-clusterip-by-default/);
-        assert.match(result.output, /mandatory/);
-        assert.match(result.output, /exchange-router-service/);
+        assert.notStrictEqual(result.code, 0, result.output);
+        const violation = result.events.find(
+            (event) => event.policyEvent?.policyName === "service-clusterip-by-default",
+        )?.policyEvent;
+        assert.ok(violation, `a service-clusterip-by-default violation:\n${result.output}`);
+        assert.strictEqual(violation.enforcementLevel, "mandatory");
+        assert.match(violation.resourceUrn ?? "", /::exchange-router-service$/);
     });
 
     it("the same LoadBalancer passes once the pack's config allowlists it", async () => {
         dev.writeStackConfig("dev", withConfig(stackConfig("dev"), { router: { serviceType: "LoadBalancer" } }));
         const configFile = `${dev.dir}/policy-config.json`;
-        fs.writeFileSync(configFile, JSON.stringify({ "service-clusterip-by-default": { allowedLoadBalancers: ["exchange-router-service"] } }));
-        const result = await dev.preview("dev", ["--policy-pack-config", configFile]);
+        fs.writeFileSync(
+            configFile,
+            JSON.stringify({ "service-clusterip-by-default": { allowedLoadBalancers: ["exchange-router-service"] } }),
+        );
+        const result = await dev.preview("dev", { policyPackConfigs: [configFile] });
         assert.strictEqual(result.code, 0, result.output);
     });
 
     it("invalid stack config fails the preview with the program's message, naming the key", async () => {
         dev.writeStackConfig("dev", withConfig(stackConfig("dev"), { wsStream: { sessionAffinity: "Sticky" } }));
         const result = await dev.preview("dev");
-        assert.notStrictEqual(result.code, 0);
-        assert.match(result.output, /exchange:wsStream\.sessionAffinity: "Sticky" is not allowed; allowed values: None, ClientIP/);
+        assert.notStrictEqual(result.code, 0, result.output);
+        assert.match(
+            result.output,
+            /exchange:wsStream\.sessionAffinity: "Sticky" is not allowed; allowed values: None, ClientIP/,
+        );
         dev.writeStackConfig("dev", stackConfig("dev"));
     });
 });

@@ -48,5 +48,18 @@ export default tseslint.config(
             "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
         },
     },
+    {
+        // The pack's measuring scripts are plain CommonJS run by node.
+        files: ["**/*.js"],
+        languageOptions: {
+            sourceType: "commonjs",
+            globals: Object.fromEntries(
+                ["require", "module", "__dirname", "process", "console", "setTimeout", "clearTimeout"].map((name) => [
+                    name,
+                    "readonly",
+                ]),
+            ),
+        },
+    },
     prettier,
 );

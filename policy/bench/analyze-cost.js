@@ -16,7 +16,9 @@ const { Struct } = require(path.join(nm, "google-protobuf/google/protobuf/struct
 
 const [planFile, roundsText, ...packs] = process.argv.slice(2);
 const rounds = Number(roundsText);
-const steps = JSON.parse(fs.readFileSync(planFile, "utf8")).steps.filter((s) => s.newState && s.newState.custom && !s.newState.type.startsWith("pulumi:providers:"));
+const steps = JSON.parse(fs.readFileSync(planFile, "utf8")).steps.filter(
+    (s) => s.newState && s.newState.custom && !s.newState.type.startsWith("pulumi:providers:"),
+);
 
 function fill(msg, s) {
     msg.setType(s.newState.type);
@@ -39,7 +41,10 @@ function fill(msg, s) {
 }
 
 async function start(packDir) {
-    const child = spawn(process.execPath, [path.join(packDir, "bin", "index.js")], { cwd: packDir, stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(process.execPath, [path.join(packDir, "bin", "index.js")], {
+        cwd: packDir,
+        stdio: ["ignore", "pipe", "inherit"],
+    });
     const port = await new Promise((resolve, reject) => {
         let out = "";
         child.stdout.on("data", (d) => {
@@ -50,7 +55,8 @@ async function start(packDir) {
         child.on("exit", (code) => reject(new Error(`pack exited ${code}`)));
     });
     const client = new rpc.AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-    const call = (method, req) => new Promise((resolve, reject) => client[method](req, (e, r) => (e ? reject(e) : resolve(r))));
+    const call = (method, req) =>
+        new Promise((resolve, reject) => client[method](req, (e, r) => (e ? reject(e) : resolve(r))));
     return { child, client, call };
 }
 
@@ -74,7 +80,13 @@ async function round(pack) {
         for (let i = 0; i < started.length; i++) times[i].push(await round(started[i]));
     }
     const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-    console.log(JSON.stringify({ resources: steps.length, rounds, packs: packs.map((p, i) => ({ pack: p, medianRoundMs: Math.round(median(times[i])) })) }));
+    console.log(
+        JSON.stringify({
+            resources: steps.length,
+            rounds,
+            packs: packs.map((p, i) => ({ pack: p, medianRoundMs: Math.round(median(times[i])) })),
+        }),
+    );
     for (const s of started) {
         s.client.close();
         s.child.kill();

@@ -11,7 +11,10 @@ const runs = Number(process.argv[3] || 5);
 function startOnce() {
     return new Promise((resolve, reject) => {
         const started = process.hrtime.bigint();
-        const child = spawn(process.execPath, [path.join(packDir, "bin", "index.js")], { cwd: packDir, stdio: ["ignore", "pipe", "pipe"] });
+        const child = spawn(process.execPath, [path.join(packDir, "bin", "index.js")], {
+            cwd: packDir,
+            stdio: ["ignore", "pipe", "pipe"],
+        });
         let out = "";
         const timer = setTimeout(() => {
             child.kill();
@@ -36,7 +39,14 @@ function startOnce() {
         times.push(await startOnce());
     }
     times.sort((a, b) => a - b);
-    console.log(JSON.stringify({ packDir, runs, medianMs: Math.round(times[Math.floor(runs / 2)]), allMs: times.map(Math.round) }));
+    console.log(
+        JSON.stringify({
+            packDir,
+            runs,
+            medianMs: Math.round(times[Math.floor(runs / 2)]),
+            allMs: times.map(Math.round),
+        }),
+    );
 })().catch((e) => {
     console.error(e);
     process.exit(1);

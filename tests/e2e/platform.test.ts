@@ -7,7 +7,7 @@
 import * as assert from "assert";
 import { Kubectl } from "../integration/kubectl";
 import { PulumiWorkspace } from "../integration/workspace";
-import { PLATFORM_SERVICES, POSTGRES, REDIS, ROUTER, WS_STREAM } from "../../seed";
+import { PLATFORM_SERVICES, POSTGRES, REDIS, ROUTER, WS_STREAM } from "../../contract";
 import {
     e2eKubeconfig,
     e2eKubectl,

@@ -6,7 +6,7 @@
 import * as assert from "assert";
 import { Kubectl } from "../integration/kubectl";
 import { PulumiWorkspace } from "../integration/workspace";
-import { POSTGRES, ROUTER, WS_STREAM } from "../../seed";
+import { POSTGRES, ROUTER, WS_STREAM } from "../../contract";
 import {
     e2eKubeconfig,
     e2eKubectl,

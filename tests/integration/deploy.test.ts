@@ -7,7 +7,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { PLATFORM_SERVICES, POSTGRES, ROUTER, WS_STREAM } from "../../seed";
+import { PLATFORM_SERVICES, POSTGRES, ROUTER, WS_STREAM } from "../../contract";
 import { stackConfig, withConfig } from "../unit/harness";
 import { Kubectl } from "./kubectl";
 import { changeSummary, PulumiWorkspace, steps } from "./workspace";

@@ -7,7 +7,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { UpOptions } from "@pulumi/pulumi/automation";
-import { PLATFORM_SERVICES, REDIS, ROUTER, WS_STREAM } from "../../seed";
+import { PLATFORM_SERVICES, REDIS, ROUTER, WS_STREAM } from "../../contract";
 import { PROJECT_ROOT, stackConfig, withConfig } from "../unit/harness";
 import { Kubectl } from "./kubectl";
 import { PulumiWorkspace, runCommand, steps } from "./workspace";

@@ -41,7 +41,11 @@ const UNREACHABLE_KUBECONFIG = JSON.stringify({
 });
 
 /** A container that satisfies every container rule, unless `overrides` says otherwise. */
-function container(name: string, ports: k8s.types.input.core.v1.ContainerPort[], overrides: Partial<k8s.types.input.core.v1.Container> = {}) {
+function container(
+    name: string,
+    ports: k8s.types.input.core.v1.ContainerPort[],
+    overrides: Partial<k8s.types.input.core.v1.Container> = {},
+) {
     return {
         name,
         image: "registry.example.test/app:1.0.0",
@@ -52,22 +56,54 @@ function container(name: string, ports: k8s.types.input.core.v1.ContainerPort[],
     };
 }
 
-function podTemplate(labels: Labels, containers: k8s.types.input.core.v1.Container[], spec: Partial<k8s.types.input.core.v1.PodSpec> = {}) {
-    return { metadata: { labels }, spec: { securityContext: { runAsNonRoot: true, runAsUser: 10001 }, containers, ...spec } };
+function podTemplate(
+    labels: Labels,
+    containers: k8s.types.input.core.v1.Container[],
+    spec: Partial<k8s.types.input.core.v1.PodSpec> = {},
+) {
+    return {
+        metadata: { labels },
+        spec: { securityContext: { runAsNonRoot: true, runAsUser: 10001 }, containers, ...spec },
+    };
 }
 
-function deployment(name: string, labels: Labels, containers: k8s.types.input.core.v1.Container[], opts: pulumi.CustomResourceOptions, extra: Partial<k8s.types.input.apps.v1.DeploymentSpec> = {}) {
-    return new k8s.apps.v1.Deployment(name, { metadata: { name }, spec: { selector: { matchLabels: labels }, template: podTemplate(labels, containers), ...extra } }, opts);
+function deployment(
+    name: string,
+    labels: Labels,
+    containers: k8s.types.input.core.v1.Container[],
+    opts: pulumi.CustomResourceOptions,
+    extra: Partial<k8s.types.input.apps.v1.DeploymentSpec> = {},
+) {
+    return new k8s.apps.v1.Deployment(
+        name,
+        {
+            metadata: { name },
+            spec: { selector: { matchLabels: labels }, template: podTemplate(labels, containers), ...extra },
+        },
+        opts,
+    );
 }
 
-function ingress(name: string, service: string, port: k8s.types.input.networking.v1.ServiceBackendPort | undefined, opts: pulumi.CustomResourceOptions) {
+function ingress(
+    name: string,
+    service: string,
+    port: k8s.types.input.networking.v1.ServiceBackendPort | undefined,
+    opts: pulumi.CustomResourceOptions,
+) {
     return new k8s.networking.v1.Ingress(
         name,
         {
             metadata: { name },
             spec: {
                 tls: [{ hosts: [`${name}.example.test`], secretName: "tls" }],
-                rules: [{ host: `${name}.example.test`, http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: service, port } } }] } }],
+                rules: [
+                    {
+                        host: `${name}.example.test`,
+                        http: {
+                            paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: service, port } } }],
+                        },
+                    },
+                ],
             },
         },
         opts,
@@ -84,63 +120,221 @@ function program(renderDirs: { a: string; b: string }) {
         const later = <T>(value: T) => seed.id.apply(() => value);
 
         // 1. Named ports resolve by name and protocol.
-        deployment("dns", { app: "dns" }, [container("dns", [{ name: "dns", containerPort: 5353, protocol: "UDP" }, { name: "dns-tcp", containerPort: 5353 }])], a);
-        const dnsPorts = [{ name: "dns", port: 53, targetPort: "dns", protocol: "UDP" }, { name: "dns-tcp", port: 53, targetPort: "dns-tcp" }];
-        new k8s.core.v1.Service("dns-good", { metadata: { name: "dns-good" }, spec: { selector: { app: "dns" }, ports: dnsPorts } }, a);
-        new k8s.core.v1.Service("dns-bad", { metadata: { name: "dns-bad" }, spec: { selector: { app: "dns" }, ports: [{ port: 53, targetPort: "dns-tcp", protocol: "UDP" }] } }, a);
+        deployment(
+            "dns",
+            { app: "dns" },
+            [
+                container("dns", [
+                    { name: "dns", containerPort: 5353, protocol: "UDP" },
+                    { name: "dns-tcp", containerPort: 5353 },
+                ]),
+            ],
+            a,
+        );
+        const dnsPorts = [
+            { name: "dns", port: 53, targetPort: "dns", protocol: "UDP" },
+            { name: "dns-tcp", port: 53, targetPort: "dns-tcp" },
+        ];
+        new k8s.core.v1.Service(
+            "dns-good",
+            { metadata: { name: "dns-good" }, spec: { selector: { app: "dns" }, ports: dnsPorts } },
+            a,
+        );
+        new k8s.core.v1.Service(
+            "dns-bad",
+            {
+                metadata: { name: "dns-bad" },
+                spec: { selector: { app: "dns" }, ports: [{ port: 53, targetPort: "dns-tcp", protocol: "UDP" }] },
+            },
+            a,
+        );
 
         // 2. Patch kinds: a ServicePatch that makes a LoadBalancer; one that only sets affinity.
-        new k8s.core.v1.ServicePatch("lb-patch", { metadata: { name: "legacy-api" }, spec: { type: "LoadBalancer" } }, a);
-        new k8s.core.v1.ServicePatch("affinity-patch", { metadata: { name: "legacy-api" }, spec: { sessionAffinity: "None" } }, a);
+        new k8s.core.v1.ServicePatch(
+            "lb-patch",
+            { metadata: { name: "legacy-api" }, spec: { type: "LoadBalancer" } },
+            a,
+        );
+        new k8s.core.v1.ServicePatch(
+            "affinity-patch",
+            { metadata: { name: "legacy-api" }, spec: { sessionAffinity: "None" } },
+            a,
+        );
 
         // 3. Unknown values: a LoadBalancer is a violation whatever its unknown name (empty allowlist);
         // unknown annotations may carry the external-workload exemption.
         // (In a namespace of its own: a Service whose name is unknown may be any Service its namespace
         // is asked for, so Ingresses and routes of that namespace could not be judged.)
-        new k8s.core.v1.Service("lb-unknown-name", { metadata: { name: later("lb-later"), namespace: "unknown-names" }, spec: { type: "LoadBalancer", ports: [{ port: 443 }] } }, a);
-        new k8s.core.v1.Service("exempt-unknown", { metadata: { name: "exempt-unknown", annotations: later({ [EXTERNAL_WORKLOAD_ANNOTATION]: "true" }) }, spec: { selector: { app: "elsewhere" }, ports: [{ port: 80 }] } }, a);
+        new k8s.core.v1.Service(
+            "lb-unknown-name",
+            {
+                metadata: { name: later("lb-later"), namespace: "unknown-names" },
+                spec: { type: "LoadBalancer", ports: [{ port: 443 }] },
+            },
+            a,
+        );
+        new k8s.core.v1.Service(
+            "exempt-unknown",
+            {
+                metadata: { name: "exempt-unknown", annotations: later({ [EXTERNAL_WORKLOAD_ANNOTATION]: "true" }) },
+                spec: { selector: { app: "elsewhere" }, ports: [{ port: 80 }] },
+            },
+            a,
+        );
 
         // 4. Labels that controllers add: StatefulSet pod names.
-        new k8s.apps.v1.StatefulSet("kv", { metadata: { name: "kv" }, spec: { serviceName: "kv", replicas: 3, selector: { matchLabels: { app: "kv" } }, template: podTemplate({ app: "kv" }, [container("kv", [{ name: "client", containerPort: 2379 }])]) } }, a);
-        new k8s.core.v1.Service("kv-0", { metadata: { name: "kv-0" }, spec: { selector: { "statefulset.kubernetes.io/pod-name": "kv-0" }, ports: [{ port: 2379, targetPort: "client" }] } }, a);
-        new k8s.core.v1.Service("kv-5", { metadata: { name: "kv-5" }, spec: { selector: { "statefulset.kubernetes.io/pod-name": "kv-5" }, ports: [{ port: 2379, targetPort: "client" }] } }, a);
+        new k8s.apps.v1.StatefulSet(
+            "kv",
+            {
+                metadata: { name: "kv" },
+                spec: {
+                    serviceName: "kv",
+                    replicas: 3,
+                    selector: { matchLabels: { app: "kv" } },
+                    template: podTemplate({ app: "kv" }, [container("kv", [{ name: "client", containerPort: 2379 }])]),
+                },
+            },
+            a,
+        );
+        new k8s.core.v1.Service(
+            "kv-0",
+            {
+                metadata: { name: "kv-0" },
+                spec: {
+                    selector: { "statefulset.kubernetes.io/pod-name": "kv-0" },
+                    ports: [{ port: 2379, targetPort: "client" }],
+                },
+            },
+            a,
+        );
+        new k8s.core.v1.Service(
+            "kv-5",
+            {
+                metadata: { name: "kv-5" },
+                spec: {
+                    selector: { "statefulset.kubernetes.io/pod-name": "kv-5" },
+                    ports: [{ port: 2379, targetPort: "client" }],
+                },
+            },
+            a,
+        );
 
         // 5. Credentials in URLs (empty user), not placeholders.
-        deployment("url-creds", { app: "url-creds" }, [container("app", [], { env: [{ name: "REDIS_URL", value: `redis://:${FAKE_CREDENTIAL}@redis:6379/0` }] })], a);
-        deployment("url-placeholder", { app: "url-placeholder" }, [container("app", [], { env: [{ name: "REDIS_URL", value: "redis://:$(REDIS_PASSWORD)@redis:6379/0" }] })], a);
+        deployment(
+            "url-creds",
+            { app: "url-creds" },
+            [container("app", [], { env: [{ name: "REDIS_URL", value: `redis://:${FAKE_CREDENTIAL}@redis:6379/0` }] })],
+            a,
+        );
+        deployment(
+            "url-placeholder",
+            { app: "url-placeholder" },
+            [container("app", [], { env: [{ name: "REDIS_URL", value: "redis://:$(REDIS_PASSWORD)@redis:6379/0" }] })],
+            a,
+        );
 
         // 6. Credentials in a ConfigMap that pods read.
-        new k8s.core.v1.ConfigMap("db-config", { metadata: { name: "db-config" }, data: { POSTGRES_DB: "app", POSTGRES_PASSWORD: FAKE_CREDENTIAL } }, a);
-        deployment("db-client", { app: "db-client" }, [container("app", [], { envFrom: [{ configMapRef: { name: "db-config" } }] })], a);
+        new k8s.core.v1.ConfigMap(
+            "db-config",
+            { metadata: { name: "db-config" }, data: { POSTGRES_DB: "app", POSTGRES_PASSWORD: FAKE_CREDENTIAL } },
+            a,
+        );
+        deployment(
+            "db-client",
+            { app: "db-client" },
+            [container("app", [], { envFrom: [{ configMapRef: { name: "db-config" } }] })],
+            a,
+        );
 
         // 7. Several clusters: a Service finds workloads, an Ingress Services, only on its own cluster.
         deployment("web", { app: "web" }, [container("web", [{ name: "http", containerPort: 8080 }])], b);
-        new k8s.core.v1.Service("web-b", { metadata: { name: "web" }, spec: { selector: { app: "web" }, ports: [{ port: 80, targetPort: "http" }] } }, b);
-        new k8s.core.v1.Service("web-a", { metadata: { name: "web" }, spec: { selector: { app: "web" }, ports: [{ port: 80, targetPort: "http" }] } }, a);
+        new k8s.core.v1.Service(
+            "web-b",
+            {
+                metadata: { name: "web" },
+                spec: { selector: { app: "web" }, ports: [{ port: 80, targetPort: "http" }] },
+            },
+            b,
+        );
+        new k8s.core.v1.Service(
+            "web-a",
+            {
+                metadata: { name: "web" },
+                spec: { selector: { app: "web" }, ports: [{ port: 80, targetPort: "http" }] },
+            },
+            a,
+        );
         ingress("default-cluster-ingress", "web", { number: 80 }, {});
 
         // 8. generateName: the Service's name is the API server's, not the logical name. The provider
         // accepts generateName neither with Server-Side Apply nor when rendering YAML, so these go through
         // a client-side-apply provider whose cluster is a closed loopback port: it plans from the inputs.
-        const c = { provider: new k8s.Provider("cluster-c", { kubeconfig: UNREACHABLE_KUBECONFIG, enableServerSideApply: false }) };
+        const c = {
+            provider: new k8s.Provider("cluster-c", {
+                kubeconfig: UNREACHABLE_KUBECONFIG,
+                enableServerSideApply: false,
+            }),
+        };
         deployment("dns-c", { app: "dns" }, [container("dns", [{ name: "dns-tcp", containerPort: 5353 }])], c);
-        new k8s.core.v1.Service("generated", { metadata: { generateName: "gen-" }, spec: { selector: { app: "dns" }, ports: [{ port: 53, targetPort: "dns-tcp" }] } }, c);
+        new k8s.core.v1.Service(
+            "generated",
+            {
+                metadata: { generateName: "gen-" },
+                spec: { selector: { app: "dns" }, ports: [{ port: 53, targetPort: "dns-tcp" }] },
+            },
+            c,
+        );
         ingress("gen-ingress", "generated", { number: 53 }, c);
 
         // 9. Inherited JavaScript properties are not labels.
-        deployment("proto", { app: "proto" }, [container("app", [])], a, { selector: { matchLabels: { app: "proto" }, matchExpressions: [{ key: "constructor", operator: "Exists" }] } });
+        deployment("proto", { app: "proto" }, [container("app", [])], a, {
+            selector: { matchLabels: { app: "proto" }, matchExpressions: [{ key: "constructor", operator: "Exists" }] },
+        });
 
         // 10. A message about a Service whose ports are unknown says so in words.
-        new k8s.core.v1.Service("unknown-ports", { metadata: { name: "unknown-ports" }, spec: { selector: { app: "dns" }, ports: later([{ port: 53, targetPort: "dns-tcp" }]) } }, a);
+        new k8s.core.v1.Service(
+            "unknown-ports",
+            {
+                metadata: { name: "unknown-ports" },
+                spec: { selector: { app: "dns" }, ports: later([{ port: 53, targetPort: "dns-tcp" }]) },
+            },
+            a,
+        );
         ingress("marker-ingress", "unknown-ports", undefined, a);
 
         // 11. The pinned-image rule: "LATEST" and an empty tag fail.
-        deployment("images", { app: "images" }, [container("app", [], { image: "redis:LATEST" }), container("sidecar", [], { image: "busybox:" })], a);
+        deployment(
+            "images",
+            { app: "images" },
+            [container("app", [], { image: "redis:LATEST" }), container("sidecar", [], { image: "busybox:" })],
+            a,
+        );
 
         // Gateway API: routes reach Services and Gateways of the stack (CustomResource objects).
-        new k8s.apiextensions.CustomResource("gw", { apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", metadata: { name: "gw" }, spec: { gatewayClassName: "traefik", listeners: [{ name: "https", protocol: "HTTPS", port: 443 }] } }, a);
+        new k8s.apiextensions.CustomResource(
+            "gw",
+            {
+                apiVersion: "gateway.networking.k8s.io/v1",
+                kind: "Gateway",
+                metadata: { name: "gw" },
+                spec: { gatewayClassName: "traefik", listeners: [{ name: "https", protocol: "HTTPS", port: 443 }] },
+            },
+            a,
+        );
         const route = (name: string, gateway: string, service: string, port: number) =>
-            new k8s.apiextensions.CustomResource(name, { apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute", metadata: { name }, spec: { parentRefs: [{ name: gateway, sectionName: "https" }], rules: [{ backendRefs: [{ name: service, port }] }] } }, a);
+            new k8s.apiextensions.CustomResource(
+                name,
+                {
+                    apiVersion: "gateway.networking.k8s.io/v1",
+                    kind: "HTTPRoute",
+                    metadata: { name },
+                    spec: {
+                        parentRefs: [{ name: gateway, sectionName: "https" }],
+                        rules: [{ backendRefs: [{ name: service, port }] }],
+                    },
+                },
+                a,
+            );
         route("route-good", "gw", "dns-good", 53);
         route("route-bad", "missing-gw", "missing-svc", 80);
     };
@@ -239,15 +433,27 @@ describe("every rule of the policy pack through a real `pulumi preview`", functi
 
     it("reports exactly the bad resource of each rule, and none of the good ones", () => {
         const actual = events.map((e): [string, string] => [e.policyName, logicalName(e.resourceUrn)]);
-        assert.deepStrictEqual(sorted(actual), sorted(EXPECTED), events.map((e) => `${e.policyName} ${e.resourceUrn}: ${e.message}`).join("\n"));
+        assert.deepStrictEqual(
+            sorted(actual),
+            sorted(EXPECTED),
+            events.map((e) => `${e.policyName} ${e.resourceUrn}: ${e.message}`).join("\n"),
+        );
         assert.ok(events.every((e) => e.policyPackName === "exchange-platform-policies"));
     });
 
     it("reports mandatory rules as mandatory and advisory ones as advisory", () => {
-        const advisory = new Set(["container-env-no-literal-credentials", "configmap-no-literal-credentials", "container-image-tag-pinned"]);
+        const advisory = new Set([
+            "container-env-no-literal-credentials",
+            "configmap-no-literal-credentials",
+            "container-image-tag-pinned",
+        ]);
         for (const e of events) {
             // The CLI sends "advisory" (the event type declares "warning").
-            assert.strictEqual(String(e.enforcementLevel), advisory.has(e.policyName) ? "advisory" : "mandatory", e.policyName);
+            assert.strictEqual(
+                String(e.enforcementLevel),
+                advisory.has(e.policyName) ? "advisory" : "mandatory",
+                e.policyName,
+            );
         }
     });
 

@@ -4,7 +4,7 @@
  */
 import * as assert from "assert";
 import * as fs from "fs";
-import { PLATFORM_SERVICES } from "../../seed";
+import { PLATFORM_SERVICES } from "../../contract";
 import { stackConfig, withConfig } from "../unit/harness";
 import { OperationResult, PulumiWorkspace, steps, unreachableKubeconfig } from "./workspace";
 

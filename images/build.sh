@@ -61,7 +61,8 @@ image_inputs() {
   local name="$1"
   printf '%s\n' "${COMMON_INPUTS[@]}" "$name" "=${IMAGE_REF[$name]}"
   case "$name" in
-    pause | router | ws-stream) echo go.sum ;;
+    pause) echo go.sum ;;
+    router | ws-stream) echo go.sum; echo testapp ;;
     coredns) echo "=coredns $COREDNS_VERSION" ;;
     traefik) echo "=traefik $TRAEFIK_VERSION" ;;
     postgres | redis) echo lib/debian.sh; echo "=$DEBIAN_SUITE $(debian_archives)" ;;

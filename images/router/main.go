@@ -23,22 +23,21 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
+
+	"exchange-platform/images/testapp"
 )
 
 // Bounds every dependency check and client-mode call: a test never waits longer than this.
@@ -59,49 +58,13 @@ func main() {
 }
 
 func serve() error {
-	port := envOr("PORT", "8080")
-	drain, err := strconv.Atoi(envOr("SHUTDOWN_DRAIN_SECONDS", "5"))
-	if err != nil || drain < 0 {
-		return fmt.Errorf("SHUTDOWN_DRAIN_SECONDS=%q: expected a whole number of seconds", os.Getenv("SHUTDOWN_DRAIN_SECONDS"))
-	}
-	app := &router{pod: podName(), databaseURL: os.Getenv("DATABASE_URL"), redisURL: os.Getenv("REDIS_URL")}
-	servers := []*http.Server{{Addr: ":" + port, Handler: app.routes(), ReadHeaderTimeout: 10 * time.Second}}
+	app := &router{pod: testapp.PodName(), databaseURL: os.Getenv("DATABASE_URL"), redisURL: os.Getenv("REDIS_URL")}
+	servers := []*http.Server{testapp.NewServer(testapp.EnvOr("PORT", "8080"), app.routes())}
 	if metricsPort := os.Getenv("METRICS_PORT"); metricsPort != "" {
-		servers = append(servers, &http.Server{Addr: ":" + metricsPort, Handler: app.metricsRoutes(), ReadHeaderTimeout: 10 * time.Second})
+		servers = append(servers, testapp.NewServer(metricsPort, app.metricsRoutes()))
 	}
-
-	errs := make(chan error, len(servers))
-	for _, srv := range servers {
-		listener, err := net.Listen("tcp", srv.Addr)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(os.Stderr, "router: pod %s serving on %s\n", app.pod, srv.Addr)
-		go func() { errs <- srv.Serve(listener) }()
-	}
-
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
-	select {
-	case err := <-errs:
-		return err
-	case sig := <-signals:
-		fmt.Fprintf(os.Stderr, "router: %s: failing readiness, draining for %d s\n", sig, drain)
-	}
-	app.shuttingDown.Store(true)
-	time.Sleep(time.Duration(drain) * time.Second)
-	return shutdown(servers, 20*time.Second)
-}
-
-// shutdown stops accepting connections and waits (up to timeout) for the requests in flight.
-func shutdown(servers []*http.Server, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	var errs []error
-	for _, srv := range servers {
-		errs = append(errs, srv.Shutdown(ctx))
-	}
-	return errors.Join(errs...)
+	lifecycle := testapp.Lifecycle{Name: "router", Pod: app.pod, ShuttingDown: &app.shuttingDown, ShutdownTimeout: 20 * time.Second}
+	return lifecycle.Serve(servers...)
 }
 
 type router struct {
@@ -152,10 +115,10 @@ func (a *router) track(next http.Handler) http.Handler {
 
 func (a *router) health(w http.ResponseWriter, _ *http.Request) {
 	if a.shuttingDown.Load() {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "shutting down", "pod": a.pod})
+		testapp.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "shutting down", "pod": a.pod})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "pod": a.pod})
+	testapp.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "pod": a.pod})
 }
 
 // Headers whose values are credentials: echoed as present, never by value.
@@ -170,7 +133,7 @@ func (a *router) echo(w http.ResponseWriter, r *http.Request) {
 		}
 		headers[name] = values[0]
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	testapp.WriteJSON(w, http.StatusOK, map[string]any{
 		"path":    r.URL.Path,
 		"uri":     r.RequestURI,
 		"query":   r.URL.RawQuery,
@@ -199,7 +162,7 @@ func (a *router) deps(w http.ResponseWriter, r *http.Request) {
 	if !result["postgres"].(checkResult).OK || !result["redis"].(checkResult).OK {
 		status = http.StatusServiceUnavailable
 	}
-	writeJSON(w, status, result)
+	testapp.WriteJSON(w, status, result)
 }
 
 func (a *router) checkPostgres(ctx context.Context) checkResult {
@@ -250,68 +213,41 @@ const rowsTable = `CREATE TABLE IF NOT EXISTS router_rows (
 	created_at timestamptz NOT NULL DEFAULT now())`
 
 func (a *router) insertRow(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), dependencyTimeout)
-	defer cancel()
-	conn, err := a.connectPostgres(ctx)
-	if err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, checkResult{Error: err.Error()})
-		return
-	}
-	defer conn.Close(context.Background())
 	var id int64
-	if _, err = conn.Exec(ctx, rowsTable); err == nil {
-		err = conn.QueryRow(ctx, "INSERT INTO router_rows (pod) VALUES ($1) RETURNING id", a.pod).Scan(&id)
-	}
-	if err != nil {
-		writeJSON(w, http.StatusInternalServerError, checkResult{Error: err.Error()})
-		return
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"id": id, "pod": a.pod})
+	a.onRowsTable(w, r, http.StatusCreated, func(ctx context.Context, conn *pgx.Conn) (map[string]any, error) {
+		err := conn.QueryRow(ctx, "INSERT INTO router_rows (pod) VALUES ($1) RETURNING id", a.pod).Scan(&id)
+		return map[string]any{"id": id, "pod": a.pod}, err
+	})
 }
 
 func (a *router) countRows(w http.ResponseWriter, r *http.Request) {
+	var count, lastID int64
+	a.onRowsTable(w, r, http.StatusOK, func(ctx context.Context, conn *pgx.Conn) (map[string]any, error) {
+		err := conn.QueryRow(ctx, "SELECT count(*), coalesce(max(id), 0) FROM router_rows").Scan(&count, &lastID)
+		return map[string]any{"count": count, "lastId": lastID, "pod": a.pod}, err
+	})
+}
+
+// onRowsTable runs query on a connection of its own once the table exists, and answers with
+// its result and status, 503 when PostgreSQL cannot be reached, 500 when the query fails.
+func (a *router) onRowsTable(w http.ResponseWriter, r *http.Request, status int, query func(context.Context, *pgx.Conn) (map[string]any, error)) {
 	ctx, cancel := context.WithTimeout(r.Context(), dependencyTimeout)
 	defer cancel()
 	conn, err := a.connectPostgres(ctx)
 	if err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, checkResult{Error: err.Error()})
+		testapp.WriteJSON(w, http.StatusServiceUnavailable, checkResult{Error: err.Error()})
 		return
 	}
 	defer conn.Close(context.Background())
-	var count, lastID int64
+	var result map[string]any
 	if _, err = conn.Exec(ctx, rowsTable); err == nil {
-		err = conn.QueryRow(ctx, "SELECT count(*), coalesce(max(id), 0) FROM router_rows").Scan(&count, &lastID)
+		result, err = query(ctx, conn)
 	}
 	if err != nil {
-		writeJSON(w, http.StatusInternalServerError, checkResult{Error: err.Error()})
+		testapp.WriteJSON(w, http.StatusInternalServerError, checkResult{Error: err.Error()})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"count": count, "lastId": lastID, "pod": a.pod})
-}
-
-func writeJSON(w http.ResponseWriter, status int, body any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(body)
-}
-
-func envOr(name, fallback string) string {
-	if value := os.Getenv(name); value != "" {
-		return value
-	}
-	return fallback
-}
-
-// podName is POD_NAME when the pod spec passes it, else the hostname (the pod's name).
-func podName() string {
-	if name := os.Getenv("POD_NAME"); name != "" {
-		return name
-	}
-	name, err := os.Hostname()
-	if err != nil {
-		return "unknown"
-	}
-	return name
+	testapp.WriteJSON(w, status, result)
 }
 
 func runClient(args []string) error {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"exchange-platform/images/testapp"
 )
 
 func get(t *testing.T, handler http.Handler, target string, header http.Header) (*http.Response, map[string]any) {
@@ -126,7 +128,7 @@ func TestShutdownFailsReadinessAndFinishesRequestsInFlight(t *testing.T) {
 	}
 
 	stopped := make(chan error, 1)
-	go func() { stopped <- shutdown([]*http.Server{srv}, 5*time.Second) }()
+	go func() { stopped <- testapp.Shutdown([]*http.Server{srv}, 5*time.Second) }()
 	time.Sleep(100 * time.Millisecond) // Shutdown has closed the listener by now
 	if conn, err := net.DialTimeout("tcp", listener.Addr().String(), time.Second); err == nil {
 		conn.Close()

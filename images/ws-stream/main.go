@@ -22,17 +22,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"os/signal"
-	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
+
+	"exchange-platform/images/testapp"
 )
 
 // Bounds the client mode: a test never waits longer than this.
@@ -52,43 +50,13 @@ func main() {
 }
 
 func serve() error {
-	port := os.Getenv("PORT")
-	if port == "" {
-		port = "4000"
+	app := newStream(testapp.PodName())
+	lifecycle := testapp.Lifecycle{
+		Name: "ws-stream", Pod: app.pod, ShuttingDown: &app.shuttingDown, ShutdownTimeout: 10 * time.Second,
+		// Shutdown does not wait for hijacked (WebSocket) connections: close them here.
+		AfterShutdown: app.closeAll,
 	}
-	drain := 5
-	if value := os.Getenv("SHUTDOWN_DRAIN_SECONDS"); value != "" {
-		var err error
-		if drain, err = strconv.Atoi(value); err != nil || drain < 0 {
-			return fmt.Errorf("SHUTDOWN_DRAIN_SECONDS=%q: expected a whole number of seconds", value)
-		}
-	}
-	app := newStream(podName())
-	srv := &http.Server{Addr: ":" + port, Handler: app.routes(), ReadHeaderTimeout: 10 * time.Second}
-	listener, err := net.Listen("tcp", srv.Addr)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(os.Stderr, "ws-stream: pod %s serving on %s\n", app.pod, srv.Addr)
-	errs := make(chan error, 1)
-	go func() { errs <- srv.Serve(listener) }()
-
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
-	select {
-	case err := <-errs:
-		return err
-	case sig := <-signals:
-		fmt.Fprintf(os.Stderr, "ws-stream: %s: failing readiness, draining for %d s\n", sig, drain)
-	}
-	app.shuttingDown.Store(true)
-	time.Sleep(time.Duration(drain) * time.Second)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	err = srv.Shutdown(ctx)
-	// Shutdown does not wait for hijacked (WebSocket) connections: close them here.
-	app.closeAll()
-	return err
+	return lifecycle.Serve(testapp.NewServer(testapp.EnvOr("PORT", "4000"), app.routes()))
 }
 
 type stream struct {
@@ -114,10 +82,10 @@ func (s *stream) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
 		if s.shuttingDown.Load() {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "shutting down", "pod": s.pod})
+			testapp.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "shutting down", "pod": s.pod})
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "pod": s.pod})
+		testapp.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "pod": s.pod})
 	})
 	mux.HandleFunc("/", s.connect)
 	return mux
@@ -125,7 +93,7 @@ func (s *stream) routes() http.Handler {
 
 func (s *stream) connect(w http.ResponseWriter, r *http.Request) {
 	if !isUpgrade(r) {
-		writeJSON(w, http.StatusOK, map[string]any{"pod": s.pod, "path": r.URL.Path, "websocket": false})
+		testapp.WriteJSON(w, http.StatusOK, map[string]any{"pod": s.pod, "path": r.URL.Path, "websocket": false})
 		return
 	}
 	// Any origin: clients come through the test's ingress under whatever host it uses.
@@ -161,24 +129,6 @@ func (s *stream) connect(w http.ResponseWriter, r *http.Request) {
 
 func isUpgrade(r *http.Request) bool {
 	return r.Header.Get("Upgrade") != "" && r.Method == http.MethodGet
-}
-
-func writeJSON(w http.ResponseWriter, status int, body any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(body)
-}
-
-// podName is POD_NAME when the pod spec passes it, else the hostname (the pod's name).
-func podName() string {
-	if name := os.Getenv("POD_NAME"); name != "" {
-		return name
-	}
-	name, err := os.Hostname()
-	if err != nil {
-		return "unknown"
-	}
-	return name
 }
 
 func runClient(args []string) error {

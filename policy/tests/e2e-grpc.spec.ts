@@ -33,29 +33,23 @@ function resourceOptions(): any {
     return opts;
 }
 
+/** Fills what an AnalyzeRequest and a stack's AnalyzerResource both carry, from a test resource. */
+function withResource(message: any, r: TestResource): any {
+    message.setType(r.type);
+    message.setName(r.name);
+    message.setUrn(urnOf(r));
+    message.setProperties(Struct.fromJavaScript(r.props));
+    message.setOptions(resourceOptions());
+    return message;
+}
+
 function analyzeRequest(r: TestResource): any {
-    const req = new analyzerPb.AnalyzeRequest();
-    req.setType(r.type);
-    req.setName(r.name);
-    req.setUrn(urnOf(r));
-    req.setProperties(Struct.fromJavaScript(r.props));
-    req.setOptions(resourceOptions());
-    return req;
+    return withResource(new analyzerPb.AnalyzeRequest(), r);
 }
 
 function stackRequest(resources: TestResource[]): any {
     const req = new analyzerPb.AnalyzeStackRequest();
-    req.setResourcesList(
-        resources.map((r) => {
-            const ar = new analyzerPb.AnalyzerResource();
-            ar.setType(r.type);
-            ar.setName(r.name);
-            ar.setUrn(urnOf(r));
-            ar.setProperties(Struct.fromJavaScript(r.props));
-            ar.setOptions(resourceOptions());
-            return ar;
-        }),
-    );
+    req.setResourcesList(resources.map((r) => withResource(new analyzerPb.AnalyzerResource(), r)));
     return req;
 }
 

@@ -104,43 +104,11 @@ export class ServiceDeployment extends pulumi.ComponentResource {
         this.selectorLabels = { app: this.podLabels.app };
 
         this.deployment = this.createDeployment(args);
-
-        // Port 80 of the main and external Services leads to the container's own named port.
-        const mainPort: ServicePort = {
-            name: contract.portName,
-            port: SERVICE_PORT,
-            targetPort: contract.containerPort,
-            protocol: "TCP",
-        };
-        const metricsPort: ServicePort[] =
-            settings.metricsPort === undefined
-                ? []
-                : [{ name: "metrics", port: settings.metricsPort, targetPort: settings.metricsPort, protocol: "TCP" }];
-        const affinity =
-            settings.sessionAffinity === "ClientIP"
-                ? { clientIP: { timeoutSeconds: settings.sessionAffinityTimeoutSeconds } }
-                : undefined;
-
-        this.service = this.createService(contract.serviceName, {
-            type: settings.serviceType,
-            ports: [mainPort, ...metricsPort],
-            sessionAffinity: settings.sessionAffinity,
-            sessionAffinityConfig: affinity,
-        });
-        if (settings.external) {
-            this.externalService = this.createService(externalServiceName(contract), {
-                type: "LoadBalancer",
-                ports: [mainPort],
-            });
-        }
-        if (settings.headless) {
-            this.headlessService = this.createService(headlessServiceName(contract), {
-                clusterIP: "None",
-                ports: [{ ...mainPort, port: contract.containerPort }],
-                // Peers and init scripts need the pod's DNS record before it is Ready.
-                publishNotReadyAddresses: true,
-            });
-        }
+        ({
+            service: this.service,
+            externalService: this.externalService,
+            headlessService: this.headlessService,
+        } = this.createServices(contract, settings));
 
         this.dnsNames = this.dnsNamesOf([this.service, this.externalService, this.headlessService]);
         this.registerOutputs({
@@ -171,6 +139,44 @@ export class ServiceDeployment extends pulumi.ComponentResource {
             },
             this.fixedName(),
         );
+    }
+
+    /** The main Service with the contract's name, and the variants the settings ask for. */
+    private createServices(contract: PlatformService, settings: ServiceSettings) {
+        // Port 80 of the main and external Services leads to the container's own named port.
+        const mainPort: ServicePort = {
+            name: contract.portName,
+            port: SERVICE_PORT,
+            targetPort: contract.containerPort,
+            protocol: "TCP",
+        };
+        const metricsPort: ServicePort[] =
+            settings.metricsPort === undefined
+                ? []
+                : [{ name: "metrics", port: settings.metricsPort, targetPort: settings.metricsPort, protocol: "TCP" }];
+        const affinity =
+            settings.sessionAffinity === "ClientIP"
+                ? { clientIP: { timeoutSeconds: settings.sessionAffinityTimeoutSeconds } }
+                : undefined;
+        return {
+            service: this.createService(contract.serviceName, {
+                type: settings.serviceType,
+                ports: [mainPort, ...metricsPort],
+                sessionAffinity: settings.sessionAffinity,
+                sessionAffinityConfig: affinity,
+            }),
+            externalService: settings.external
+                ? this.createService(externalServiceName(contract), { type: "LoadBalancer", ports: [mainPort] })
+                : undefined,
+            headlessService: settings.headless
+                ? this.createService(headlessServiceName(contract), {
+                      clusterIP: "None",
+                      ports: [{ ...mainPort, port: contract.containerPort }],
+                      // Peers and init scripts need the pod's DNS record before it is Ready.
+                      publishNotReadyAddresses: true,
+                  })
+                : undefined,
+        };
     }
 
     /** A Service selecting this workload's pods; `spec` gives the rest. */

@@ -350,7 +350,7 @@ function crossSectionProblems(config: ParsedConfig, context: z.RefinementCtx<Par
             path: ["ingress", "stickySessions"],
             input: true,
             message:
-                "Gateway API has no standard cookie affinity (sessionPersistence is experimental and Traefik 3.7 does not serve it); use frontDoor: ingress",
+                "Gateway API has no standard cookie affinity (HTTPRoute sessionPersistence is in the experimental channel only, and Traefik 3.7's Gateway provider does not serve it); use frontDoor: ingress",
         });
     }
     if (gatewayApi && !config.gateway.create && config.ingress.tls !== undefined) {

@@ -85,10 +85,13 @@ export class GatewayRoutes extends pulumi.ComponentResource {
                 allowedRoutes,
             });
         }
-        // cert-manager's Gateway support reads this annotation and fills the listener's Secret.
-        const annotations: Record<string, string> = settings.tls
-            ? { "cert-manager.io/cluster-issuer": settings.tls.clusterIssuer }
-            : {};
+        const annotations: Record<string, string> = {
+            // The provider has no readiness check of its own for a Gateway: without one it records
+            // the object as created, before the controller has written the address the URLs use.
+            "pulumi.com/waitFor": "condition=Programmed",
+            // cert-manager's Gateway support reads this annotation and fills the listener's Secret.
+            ...(settings.tls ? { "cert-manager.io/cluster-issuer": settings.tls.clusterIssuer } : {}),
+        };
         return new k8s.apiextensions.CustomResource(
             gateway.name,
             {

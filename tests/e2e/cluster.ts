@@ -45,10 +45,7 @@ export async function httpGet(url: string, extraCurlArgs: string[] = []): Promis
 }
 
 async function client<T>(args: string[], timeoutMs: number): Promise<T> {
-    const result = await inNamespace(
-        ["node", "--experimental-websocket", "--no-warnings", NETNS_CLIENT, ...args],
-        timeoutMs,
-    );
+    const result = await inNamespace(["node", NETNS_CLIENT, ...args], timeoutMs);
     assert.strictEqual(result.code, 0, `netns-client ${args.join(" ")}:\n${result.output}`);
     return JSON.parse(result.stdout) as T;
 }
@@ -56,6 +53,17 @@ async function client<T>(args: string[], timeoutMs: number): Promise<T> {
 /** COUNT WebSocket connections to URL, one after another, each with its own timeout. */
 export function webSocketExchanges(url: string, count: number, timeoutMs = 10_000): Promise<WsExchange[]> {
     return client<WsExchange[]>(["ws", url, String(count), String(timeoutMs)], count * timeoutMs + 30_000);
+}
+
+/**
+ * COUNT WebSocket connections to URL by one client that, as a browser does, sends back the
+ * cookies the earlier upgrade responses set (a front door's affinity cookie among them).
+ */
+export function webSocketSession(url: string, count: number, timeoutMs = 10_000): Promise<WsExchange[]> {
+    return client<WsExchange[]>(
+        ["ws", url, String(count), String(timeoutMs), "keep-cookies"],
+        count * timeoutMs + 30_000,
+    );
 }
 
 /** COUNT GET requests to URL, one every intervalMs, each with its own timeout. */

@@ -2,7 +2,8 @@
  * End to end over real traffic: the dev stack, deployed with the real `pulumi` CLI and the policy
  * pack onto a local cluster with a real node, its images built here (images/build.sh). Requests
  * go from inside the node's network namespace or from a pod, never from the host's own network.
- * Items 1-4, 7 and 8 of the platform's end-to-end list; variants.test.ts has 5 and 6.
+ * Items 1-3, 7 and 8 of the platform's end-to-end list; front-doors.test.ts has 4 (the rewrite and
+ * the WebSocket upgrade, through each front door), variants.test.ts 5 and 6.
  */
 import * as assert from "assert";
 import { Kubectl } from "../integration/kubectl";
@@ -19,9 +20,7 @@ import {
     nodeImages,
     readyPods,
     startProbePod,
-    webSocketExchanges,
 } from "./cluster";
-import { helloPod } from "./netns-client";
 
 /** How each Service's port 80 is checked from inside a pod: the protocol its container speaks. */
 const PORT_CHECKS: Record<string, (host: string) => string> = {
@@ -140,21 +139,6 @@ describe("end to end over real traffic: the dev stack on a real node", function 
         assert.deepStrictEqual(report.redis, { ok: true, result: "PONG" }, "Redis through REDIS_URL");
         const routerPods = (await readyPods(kubectl, ROUTER.appName)).map((pod) => pod.name);
         assert.ok(routerPods.includes(report.pod), `checked from a router pod (${report.pod})`);
-    });
-
-    it("4. through the ingress: /backend/api/v1/orders reaches the router as /api/v1/orders, /ws upgrades and echoes", async () => {
-        const routerPods = (await readyPods(kubectl, ROUTER.appName)).map((pod) => pod.name);
-        const answer = await httpGet(`http://${ingressAddress}/backend/api/v1/orders`);
-        assert.strictEqual(answer.status, 200, answer.body);
-        const echoed = JSON.parse(answer.body);
-        assert.strictEqual(echoed.path, "/api/v1/orders");
-        assert.ok(routerPods.includes(echoed.pod), `answered by a router pod (${echoed.pod})`);
-
-        const wsPods = (await readyPods(kubectl, WS_STREAM.appName)).map((pod) => pod.name);
-        const [exchange] = await webSocketExchanges(`ws://${ingressAddress}/ws`, 1);
-        assert.strictEqual(exchange.error, undefined, JSON.stringify(exchange));
-        assert.ok(wsPods.includes(helloPod(exchange)), `the first message names a ws-stream pod: ${exchange.first}`);
-        assert.strictEqual(exchange.echoed, exchange.sent);
     });
 
     it("7. a row written to PostgreSQL survives its pod being deleted and re-created", async () => {

@@ -239,6 +239,8 @@ describe("front door: Gateway API", () => {
             ["http"],
         );
         assert.strictEqual(gateway.inputs.spec.gatewayClassName, "edge");
+        // Its address is in the URLs: the up waits until the controller has programmed it.
+        assert.strictEqual(gateway.inputs.metadata.annotations["pulumi.com/waitFor"], "condition=Programmed");
         assert.deepStrictEqual(run.outputs.publicUrls, { api: "http://192.0.2.20/backend", ws: "ws://192.0.2.20/ws" });
     });
 

@@ -11,11 +11,11 @@
  *   netns-client.js http-loop URL COUNT INTERVAL_MS TIMEOUT_MS
  *       COUNT GET requests, one every INTERVAL_MS. Prints HttpLoopResult.
  *
- * The WebSocket client is written on a plain socket (RFC 6455, ws:// only): the WHATWG
- * WebSocket neither sends a Cookie header nor shows the upgrade response's Set-Cookie.
+ * WebSockets through the `ws` library rather than the WHATWG WebSocket, which neither sends a
+ * Cookie header nor shows the upgrade response's Set-Cookie.
  */
-import * as crypto from "crypto";
-import * as net from "net";
+import { IncomingMessage } from "http";
+import WebSocket from "ws";
 
 export interface WsExchange {
     /** The server's first message (the ws-stream's hello), or undefined if none came. */
@@ -45,87 +45,15 @@ export interface HttpLoopResult {
     failures: { index: number; at: string; error: string }[];
 }
 
-/** RFC 6455's constant for Sec-WebSocket-Accept. */
-const WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-const OPCODE = { text: 0x1, close: 0x8, ping: 0x9, pong: 0xa } as const;
-
-/** A client frame: always masked, always final. */
-function clientFrame(opcode: number, payload: Buffer): Buffer {
-    if (payload.length > 0xffff) {
-        throw new Error("frames over 64 KiB are not needed here");
-    }
-    const mask = crypto.randomBytes(4);
-    const length =
-        payload.length < 126
-            ? Buffer.from([0x80 | payload.length])
-            : Buffer.from([0x80 | 126, payload.length >> 8, payload.length & 0xff]);
-    const masked = Buffer.from(payload.map((byte, i) => byte ^ mask[i % 4]));
-    return Buffer.concat([Buffer.from([0x80 | opcode]), length, mask, masked]);
-}
-
-interface Frame {
-    final: boolean;
-    opcode: number;
-    payload: Buffer;
-}
-
-/** The first whole frame of `data` and what follows it, or undefined while it is incomplete. */
-function readFrame(data: Buffer): { frame: Frame; rest: Buffer } | undefined {
-    if (data.length < 2) {
-        return undefined;
-    }
-    let length = data[1] & 0x7f;
-    let offset = 2;
-    if (length === 126) {
-        if (data.length < 4) return undefined;
-        length = data.readUInt16BE(2);
-        offset = 4;
-    } else if (length === 127) {
-        if (data.length < 10) return undefined;
-        length = Number(data.readBigUInt64BE(2));
-        offset = 10;
-    }
-    const mask = data[1] & 0x80 ? data.subarray(offset, offset + 4) : undefined;
-    offset += mask ? 4 : 0;
-    if (data.length < offset + length) {
-        return undefined;
-    }
-    const payload = Buffer.from(data.subarray(offset, offset + length));
-    if (mask) {
-        payload.forEach((byte, i) => (payload[i] = byte ^ mask[i % 4]));
-    }
-    return {
-        frame: { final: (data[0] & 0x80) !== 0, opcode: data[0] & 0x0f, payload },
-        rest: data.subarray(offset + length),
-    };
-}
-
-/** The upgrade response's status line and headers (names in lower case, repeated ones kept). */
-function parseResponseHead(head: string): { status: string; headers: [string, string][] } {
-    const [status, ...lines] = head.split("\r\n");
-    const headers = lines.map((line): [string, string] => {
-        const colon = line.indexOf(":");
-        return [line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim()];
-    });
-    return { status, headers };
+function setCookiesOf(response: IncomingMessage): string[] {
+    return response.headers["set-cookie"] ?? [];
 }
 
 function exchange(url: string, index: number, timeoutMs: number, cookie: string | undefined): Promise<WsExchange> {
-    const target = new URL(url);
-    if (target.protocol !== "ws:") {
-        throw new Error(`only ws:// URLs: ${url}`);
-    }
     const sent = `exchange-e2e-${process.pid}-${index}`;
-    const key = crypto.randomBytes(16).toString("base64");
-    const accept = crypto
-        .createHash("sha1")
-        .update(key + WEBSOCKET_GUID)
-        .digest("base64");
     return new Promise((resolve) => {
         const result: WsExchange = { sent, cookie, setCookies: [] };
-        const socket = net.connect(Number(target.port || 80), target.hostname);
-        let received: Buffer = Buffer.alloc(0);
-        let upgraded = false;
+        const socket = new WebSocket(url, { headers: cookie ? { Cookie: cookie } : {}, handshakeTimeout: timeoutMs });
         const finish = (error?: string) => {
             clearTimeout(timer);
             if (error && !result.error) {
@@ -133,69 +61,33 @@ function exchange(url: string, index: number, timeoutMs: number, cookie: string 
             }
             socket.removeAllListeners();
             socket.on("error", () => undefined);
-            if (upgraded && !socket.destroyed) {
-                socket.end(clientFrame(OPCODE.close, Buffer.from([0x03, 0xe8])));
+            if (socket.readyState === WebSocket.OPEN) {
+                socket.close(1000);
             } else {
-                socket.destroy();
+                socket.terminate();
             }
             resolve(result);
         };
         const timer = setTimeout(() => finish(`no complete exchange within ${timeoutMs} ms`), timeoutMs);
-        socket.on("connect", () => {
-            socket.write(
-                [
-                    `GET ${target.pathname}${target.search} HTTP/1.1`,
-                    `Host: ${target.host}`,
-                    "Upgrade: websocket",
-                    "Connection: Upgrade",
-                    `Sec-WebSocket-Key: ${key}`,
-                    "Sec-WebSocket-Version: 13",
-                    ...(cookie ? [`Cookie: ${cookie}`] : []),
-                    "",
-                    "",
-                ].join("\r\n"),
-            );
+        socket.on("upgrade", (response) => (result.setCookies = setCookiesOf(response)));
+        socket.on("unexpected-response", (_request, response) => {
+            result.setCookies = setCookiesOf(response);
+            finish(`upgrade answered HTTP ${response.statusCode}`);
         });
-        socket.on("data", (chunk: Buffer) => {
-            received = Buffer.concat([received, chunk]);
-            if (!upgraded) {
-                const end = received.indexOf("\r\n\r\n");
-                if (end < 0) {
-                    return;
-                }
-                const { status, headers } = parseResponseHead(received.subarray(0, end).toString("latin1"));
-                result.setCookies = headers.filter(([name]) => name === "set-cookie").map(([, value]) => value);
-                if (!/^HTTP\/1\.1 101 /.test(status)) {
-                    return finish(`upgrade answered ${status}`);
-                }
-                if (!headers.some(([name, value]) => name === "sec-websocket-accept" && value === accept)) {
-                    return finish("upgrade answered without the expected Sec-WebSocket-Accept");
-                }
-                upgraded = true;
-                received = received.subarray(end + 4);
+        socket.on("message", (data, isBinary) => {
+            if (isBinary) {
+                return finish("a binary message where text was expected");
             }
-            for (let next = readFrame(received); next; next = readFrame(received)) {
-                received = next.rest;
-                const { final, opcode, payload } = next.frame;
-                if (opcode === OPCODE.close) {
-                    return finish("closed before the echo");
-                } else if (opcode === OPCODE.ping) {
-                    socket.write(clientFrame(OPCODE.pong, payload));
-                } else if (opcode === OPCODE.text && final) {
-                    if (result.first === undefined) {
-                        result.first = payload.toString("utf8");
-                        socket.write(clientFrame(OPCODE.text, Buffer.from(sent)));
-                    } else {
-                        result.echoed = payload.toString("utf8");
-                        return finish();
-                    }
-                } else if (opcode !== OPCODE.pong) {
-                    return finish(`unexpected frame: opcode ${opcode}, final ${final}`);
-                }
+            if (result.first === undefined) {
+                result.first = data.toString();
+                socket.send(sent);
+            } else {
+                result.echoed = data.toString();
+                finish();
             }
         });
         socket.on("error", (error) => finish(`socket error: ${error.message}`));
-        socket.on("close", () => finish(upgraded ? "closed before the echo" : "closed before the upgrade"));
+        socket.on("close", () => finish("closed before the echo"));
     });
 }
 

@@ -84,9 +84,9 @@ describe("end to end over real traffic: the dev stack on a real node", function 
     });
 
     it("1. every pod runs on the real node and became Ready through its own readiness probe", async () => {
-        for (const seed of PLATFORM_SERVICES) {
-            const pods = (await kubectl.json(["get", "pods", "-l", `app=${seed.appName}`])).items;
-            assert.ok(pods.length >= 1, `${seed.appName} has pods`);
+        for (const expected of PLATFORM_SERVICES) {
+            const pods = (await kubectl.json(["get", "pods", "-l", `app=${expected.appName}`])).items;
+            assert.ok(pods.length >= 1, `${expected.appName} has pods`);
             for (const pod of pods) {
                 const node = await kubectl.json(["get", "node", pod.spec.nodeName]);
                 assert.match(
@@ -104,29 +104,33 @@ describe("end to end over real traffic: the dev stack on a real node", function 
     });
 
     it("2. from a pod: each Service name resolves through CoreDNS and its port 80 reaches the container", async () => {
-        for (const seed of PLATFORM_SERVICES) {
-            const fqdn = `${seed.serviceName}.default.svc.cluster.local`;
-            const clusterIp = (await kubectl.json(["get", "service", seed.serviceName])).spec.clusterIP;
+        for (const expected of PLATFORM_SERVICES) {
+            const fqdn = `${expected.serviceName}.default.svc.cluster.local`;
+            const clusterIp = (await kubectl.json(["get", "service", expected.serviceName])).spec.clusterIP;
             const resolved = await execInPod(kubectl, probe, `getent hosts ${fqdn}`);
             assert.strictEqual(resolved.code, 0, `${fqdn} resolves:\n${resolved.output}`);
             assert.strictEqual(resolved.stdout.trim().split(/\s+/)[0], clusterIp, `${fqdn} is the Service's address`);
             const answer = await execInPod(
                 kubectl,
                 probe,
-                `timeout 10 bash -c "${PORT_CHECKS[seed.serviceName](fqdn).replace(/"/g, '\\"')}"`,
+                `timeout 10 bash -c "${PORT_CHECKS[expected.serviceName](fqdn).replace(/"/g, '\\"')}"`,
             );
             assert.strictEqual(answer.code, 0, `${fqdn}:80 answers:\n${answer.output}`);
-            assert.match(answer.stdout.trim(), PORT_ANSWERS[seed.serviceName], `${fqdn}:80 speaks ${seed.portName}`);
+            assert.match(
+                answer.stdout.trim(),
+                PORT_ANSWERS[expected.serviceName],
+                `${fqdn}:80 speaks ${expected.portName}`,
+            );
         }
     });
 
-    it("3. from the router pod, DATABASE_URL (the seed's form, port 80) runs SELECT 1 and REDIS_URL answers PING", async () => {
+    it("3. from the router pod, DATABASE_URL (the contract's form, port 80) runs SELECT 1 and REDIS_URL answers PING", async () => {
         const secret = await kubectl.json(["get", "secret", "exchange-postgres-credentials"]);
         const databaseUrl = Buffer.from(secret.data.DATABASE_URL, "base64").toString();
         assert.match(
             databaseUrl,
             /^postgresql:\/\/exchange:[A-Za-z0-9]{32}@exchange-postgres-service:80\/exchange$/,
-            "the seed's connection string",
+            "the contract's connection string",
         );
         const deps = await httpGet(`http://${routerAddress}/deps`);
         assert.strictEqual(deps.status, 200, deps.body);

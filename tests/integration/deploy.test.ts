@@ -55,25 +55,25 @@ describe("end to end on the local cluster", function () {
     });
 
     it("every Deployment is Available and every Service has ready endpoints", async () => {
-        for (const seed of PLATFORM_SERVICES) {
-            assert.ok(await kubectl.deploymentAvailable(seed.appName), `${seed.appName} Available`);
+        for (const expected of PLATFORM_SERVICES) {
+            assert.ok(await kubectl.deploymentAvailable(expected.appName), `${expected.appName} Available`);
             assert.ok(
-                (await kubectl.readyEndpoints(seed.serviceName)) >= 1,
-                `${seed.serviceName} has a ready endpoint`,
+                (await kubectl.readyEndpoints(expected.serviceName)) >= 1,
+                `${expected.serviceName} has a ready endpoint`,
             );
         }
     });
 
-    it("kubectl shows the seed's Services: names, 80 -> target ports, selectors, ClusterIP", async () => {
-        for (const seed of PLATFORM_SERVICES) {
-            const service = await kubectl.json(["get", "service", seed.serviceName]);
+    it("kubectl shows the contract's Services: names, 80 -> target ports, selectors, ClusterIP", async () => {
+        for (const expected of PLATFORM_SERVICES) {
+            const service = await kubectl.json(["get", "service", expected.serviceName]);
             assert.strictEqual(service.spec.type, "ClusterIP");
-            assert.deepStrictEqual(service.spec.selector, { app: seed.appName });
+            assert.deepStrictEqual(service.spec.selector, { app: expected.appName });
             assert.strictEqual(service.spec.ports[0].port, 80);
-            assert.strictEqual(service.spec.ports[0].targetPort, seed.containerPort);
+            assert.strictEqual(service.spec.ports[0].targetPort, expected.containerPort);
             assert.strictEqual(service.spec.ports[0].protocol, "TCP");
-            const pods = await kubectl.json(["get", "pods", "-l", `app=${seed.appName}`]);
-            assert.strictEqual(pods.items.length, 1, `one pod behind ${seed.serviceName}`);
+            const pods = await kubectl.json(["get", "pods", "-l", `app=${expected.appName}`]);
+            assert.strictEqual(pods.items.length, 1, `one pod behind ${expected.serviceName}`);
         }
     });
 

@@ -48,18 +48,18 @@ describe("pulumi preview with the policy pack", function () {
     });
 
     for (const stack of ["dev", "prod"]) {
-        it(`${stack}: the plan holds the seed's Services and Deployments, with no mandatory violation`, async () => {
+        it(`${stack}: the plan holds the contract's Services and Deployments, with no mandatory violation`, async () => {
             const workspace = stack === "dev" ? dev : prod;
             const result = await workspace.preview(stack);
             assert.strictEqual(result.code, 0, result.output);
             const services = plannedResources(result, "kubernetes:core/v1:Service");
-            for (const seed of PLATFORM_SERVICES) {
-                const service = services.find((s) => s.metadata.name === seed.serviceName);
-                assert.ok(service, `${seed.serviceName} planned`);
+            for (const expected of PLATFORM_SERVICES) {
+                const service = services.find((s) => s.metadata.name === expected.serviceName);
+                assert.ok(service, `${expected.serviceName} planned`);
                 assert.strictEqual(service.spec.type, "ClusterIP");
-                assert.deepStrictEqual(service.spec.selector, { app: seed.appName });
+                assert.deepStrictEqual(service.spec.selector, { app: expected.appName });
                 assert.strictEqual(service.spec.ports[0].port, 80);
-                assert.strictEqual(service.spec.ports[0].targetPort, seed.containerPort);
+                assert.strictEqual(service.spec.ports[0].targetPort, expected.containerPort);
             }
             const deployments = plannedResources(result, "kubernetes:apps/v1:Deployment");
             assert.deepStrictEqual(

@@ -1,9 +1,10 @@
 /**
- * End to end on a real node, the locked doors of the program: Pod Security Admission on a
- * namespace the program creates (every platform pod admitted under "restricted", a pod that
- * breaks the profile refused by the API server), what happens in `default`, which the program
- * does not label, and Redis that asks for its generated password (refused without it, answering
- * with it, through the URL the apps get from the Secret).
+ * End to end on a real node, the locked doors of the program: the cluster's own namespaces
+ * refused before anything is touched; Pod Security Admission on a namespace the program creates
+ * (every platform pod admitted under "restricted", a pod that breaks the profile refused by the
+ * API server); what happens in `default`, which the program does not label; and Redis that asks
+ * for its generated password (refused without it, answering with it, through the URL the apps
+ * get from the Secret).
  */
 import * as assert from "assert";
 import { Kubectl } from "../integration/kubectl";
@@ -20,6 +21,8 @@ const REDIS_IMAGE_UID = 999;
 /** A pod with no security context: it meets "baseline" and breaks "restricted" on four counts. */
 const UNRESTRICTED_POD = "exchange-e2e-unrestricted";
 const REDIS_CLIENT_POD = "exchange-e2e-redis-client";
+/** The cluster's own namespaces, which the program refuses. */
+const SYSTEM_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease"];
 
 /** The Secret's key, decoded. */
 async function secretValue(kubectl: Kubectl, secret: string, key: string): Promise<string> {
@@ -32,7 +35,7 @@ function resp(...words: string[]): string {
     return `*${words.length}\r\n${words.map((word) => `$${Buffer.byteLength(word)}\r\n${word}\r\n`).join("")}`;
 }
 
-describe("end to end on a real node: Pod Security Admission and Redis authentication", function () {
+describe("end to end on a real node: system namespaces, Pod Security Admission, Redis authentication", function () {
     this.timeout(20 * 60 * 1000);
     let images: Record<string, string>;
     let workspace: PulumiWorkspace;
@@ -44,6 +47,40 @@ describe("end to end on a real node: Pod Security Admission and Redis authentica
     });
 
     after(() => workspace?.remove());
+
+    it("pulumi up into kube-system, kube-public or kube-node-lease is refused naming the key, nothing touched", async () => {
+        const kubectl = e2eKubectl();
+        // Everything in the three namespaces, each object with its resourceVersion.
+        const systemObjects = async () =>
+            (
+                await kubectl.json([
+                    "get",
+                    "namespaces,all,configmaps,secrets,serviceaccounts,roles,rolebindings,networkpolicies,ingresses",
+                    "--all-namespaces",
+                ])
+            ).items
+                .filter((item: any) => SYSTEM_NAMESPACES.includes(item.metadata.namespace ?? item.metadata.name))
+                .map(
+                    (item: any) =>
+                        `${item.kind}/${item.metadata.namespace}/${item.metadata.name}@${item.metadata.resourceVersion}`,
+                )
+                .sort();
+        const before = await systemObjects();
+        assert.ok(before.length > 3, "the system namespaces hold objects");
+        for (const system of SYSTEM_NAMESPACES) {
+            workspace.writeStackConfig("dev", localImagesConfig(images, { namespace: system }));
+            const up = await workspace.up("dev");
+            assert.notStrictEqual(up.code, 0, up.output);
+            assert.match(up.output, new RegExp(`exchange:namespace: "${system}" is not allowed`));
+            const registered = (await workspace.exportState("dev")).deployment.resources ?? [];
+            assert.deepStrictEqual(
+                registered.filter((resource: any) => !resource.type.startsWith("pulumi:")),
+                [],
+                "no resource registered",
+            );
+        }
+        assert.deepStrictEqual(await systemObjects(), before);
+    });
 
     describe(`a namespace the program creates (${SECURE_NAMESPACE}), restricted, with redis.auth`, () => {
         let kubectl: Kubectl;

@@ -10,7 +10,17 @@ import * as assert from "assert";
 import { Kubectl } from "../integration/kubectl";
 import { PulumiWorkspace, runCommand } from "../integration/workspace";
 import { CONNECTION_ENV, OBJECT_NAMES, PLATFORM_SERVICES, REDIS, ROUTER } from "../../contract";
-import { e2eKubeconfig, e2eKubectl, execInPod, httpGet, localImagesConfig, nodeImages, readyPods } from "./cluster";
+import { PLATFORM_LABELS } from "../../components/metadata";
+import {
+    e2eKubeconfig,
+    e2eKubectl,
+    eventually,
+    execInPod,
+    httpGet,
+    localImagesConfig,
+    nodeImages,
+    readyPods,
+} from "./cluster";
 import { createObject, sleeperPod, startRestrictedProbePod, tcpExchange } from "./restricted-pods";
 
 /** The namespace the program creates here, with the default Pod Security labels. */
@@ -229,6 +239,15 @@ describe("end to end on a real node: system namespaces, Pod Security Admission, 
             workspace.writeStackConfig("dev", localImagesConfig(images));
             const up = await workspace.up("dev");
             assert.strictEqual(up.code, 0, up.output);
+            // The dry run below judges every pod in default: wait out any other suite's pod still
+            // terminating there, so that only the platform's pods and this one are judged.
+            await eventually("only the platform's pods in default", 120_000, async () => {
+                const pods = (await kubectl.json(["get", "pods"])).items;
+                const others = pods.filter((pod: any) =>
+                    Object.entries(PLATFORM_LABELS).some(([key, value]) => pod.metadata.labels?.[key] !== value),
+                );
+                return others.length === 0 ? true : undefined;
+            });
             unrestrictedCreated = await createObject(sleeperPod(UNRESTRICTED_POD, "default", images.redis));
         });
 

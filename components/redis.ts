@@ -30,6 +30,8 @@ const DATA_MOUNT = "/data";
 const PASSWORD_KEY = "REDIS_PASSWORD";
 /** redis-cli authenticates with this variable when it is set (no password on its command line). */
 const CLI_PASSWORD_ENV = "REDISCLI_AUTH";
+/** The probes' check: Redis answers PING with PONG, as the client it authenticated as. */
+const PING_ANSWERS_PONG = `redis-cli -p ${REDIS.containerPort} ping | grep -qx PONG`;
 
 export class Redis extends pulumi.ComponentResource {
     public readonly workload: ServiceDeployment;
@@ -100,7 +102,8 @@ export class Redis extends pulumi.ComponentResource {
                 args: serverArgs,
                 env: serverEnv.length > 0 ? serverEnv : undefined,
                 // With auth, redis-cli reads the password from REDISCLI_AUTH, so the probe authenticates.
-                healthCheck: { exec: { command: ["redis-cli", "-p", String(REDIS.containerPort), "ping"] } },
+                // redis-cli exits 0 on an error reply (NOAUTH, LOADING): the answer itself must be PONG.
+                healthCheck: { exec: { command: ["sh", "-c", PING_ANSWERS_PONG] } },
                 probeTimings: {
                     readiness: { periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 },
                     liveness: { initialDelaySeconds: 15, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },

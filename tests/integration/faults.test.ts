@@ -1,13 +1,13 @@
 /**
  * What operators care about after the happy path: drift is seen and repaired, an interrupted
  * `pulumi up` recovers without duplicates, an API server restart mid-update converges, bad input
- * changes nothing, and no plaintext password leaks out of the Kubernetes Secret.
+ * changes nothing, and no plaintext password leaks out of its Kubernetes Secret.
  */
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { UpOptions } from "@pulumi/pulumi/automation";
-import { PLATFORM_SERVICES, REDIS, ROUTER, WS_STREAM } from "../../contract";
+import { CONNECTION_ENV, OBJECT_NAMES, PLATFORM_SERVICES, REDIS, ROUTER, WS_STREAM } from "../../contract";
 import { PROJECT_ROOT, stackConfig, withConfig } from "../unit/harness";
 import { Kubectl } from "./kubectl";
 import { PulumiWorkspace, runCommand, steps } from "./workspace";
@@ -269,13 +269,23 @@ describe("faults, drift and bad input on the local cluster", function () {
     });
 
     describe("secrets", () => {
-        it("the database password is in the Kubernetes Secret and nowhere else", async () => {
+        it("the database and Redis passwords are in their Kubernetes Secrets and nowhere else", async () => {
+            // Redis with a password, as prod runs it: the second generated password must stay as hidden.
+            workspace.writeStackConfig("dev", withConfig(stackConfig("dev"), { redis: { auth: true } }));
             const up = await workspace.up("dev", { refresh: true });
             assert.strictEqual(up.code, 0, up.output);
-            const secret = await kubectl.json(["get", "secret", "exchange-postgres-credentials"]);
-            const password = Buffer.from(secret.data.POSTGRES_PASSWORD, "base64").toString();
-            assert.ok(password.length >= 32, "the Secret holds the generated password");
-            assert.ok(Buffer.from(secret.data.DATABASE_URL, "base64").toString().includes(password));
+            const secretValue = async (secret: string, key: string) =>
+                Buffer.from((await kubectl.json(["get", "secret", secret])).data[key], "base64").toString();
+            const passwords: [string, string][] = [];
+            for (const [secret, passwordKey, urlKey] of [
+                [OBJECT_NAMES.postgresCredentials, "POSTGRES_PASSWORD", CONNECTION_ENV.database],
+                [OBJECT_NAMES.redisConnection, "REDIS_PASSWORD", CONNECTION_ENV.redis],
+            ]) {
+                const password = await secretValue(secret, passwordKey);
+                assert.ok(password.length >= 32, `${secret} holds the generated password`);
+                assert.ok((await secretValue(secret, urlKey)).includes(password), `${urlKey} carries it`);
+                passwords.push([passwordKey, password]);
+            }
 
             const stackOutputs = (await workspace.pulumi(["stack", "output", "--stack", "dev", "--json"])).stdout;
             const places: [string, string][] = [
@@ -293,6 +303,10 @@ describe("faults, drift and bad input on the local cluster", function () {
                 ],
                 ["stack export", JSON.stringify(await workspace.exportState("dev"))],
                 ["stack outputs", stackOutputs],
+                [
+                    "the cluster's Deployments, ConfigMaps and pods",
+                    JSON.stringify(await kubectl.json(["get", "deployments,configmaps,pods"])),
+                ],
                 ["stack file", fs.readFileSync(path.join(workspace.dir, "Pulumi.dev.yaml"), "utf8")],
                 ["project file", fs.readFileSync(path.join(workspace.dir, "Pulumi.yaml"), "utf8")],
             ];
@@ -304,7 +318,9 @@ describe("faults, drift and bad input on the local cluster", function () {
                 }
             }
             for (const [place, text] of places) {
-                assert.ok(!text.includes(password), `plaintext password in ${place}`);
+                for (const [name, password] of passwords) {
+                    assert.ok(!text.includes(password), `plaintext ${name} in ${place}`);
+                }
             }
             assert.strictEqual(JSON.parse(stackOutputs).connectionStrings, "[secret]");
             assert.strictEqual(

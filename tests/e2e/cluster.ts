@@ -24,9 +24,25 @@ export function e2eKubeconfig(): string {
     return kubeconfig;
 }
 
-/** CMD inside the node's network namespace, bounded by timeoutMs. */
-export function inNamespace(command: string[], timeoutMs = 60_000): Promise<CommandResult> {
-    return runCommand(LOCAL_CLUSTER, ["netns-exec", ...command], { timeoutMs });
+/** CMD inside the node's network namespace, bounded by timeoutMs; `input` goes to its stdin. */
+export function inNamespace(command: string[], timeoutMs = 60_000, input?: string): Promise<CommandResult> {
+    return runCommand(LOCAL_CLUSTER, ["netns-exec", ...command], { timeoutMs, input });
+}
+
+/**
+ * Sends REQUEST (raw bytes, e.g. RESP commands) to HOST:PORT from inside the node's network
+ * namespace and returns the first `lines` lines of the answer. The request travels on stdin, so
+ * a password in it never lands on a command line.
+ */
+export async function tcpExchange(host: string, port: number, request: string, lines: number): Promise<string[]> {
+    const script = `exec 3<>/dev/tcp/${host}/${port} && cat >&3 && head -n ${lines} <&3`;
+    const result = await inNamespace(["timeout", "10", "bash", "-c", script], 30_000, request);
+    assert.strictEqual(
+        result.code,
+        0,
+        `TCP exchange with ${host}:${port} from the node's namespace:\n${result.output}`,
+    );
+    return result.stdout.split("\r\n").filter((line) => line.trim());
 }
 
 export interface HttpAnswer {
@@ -131,13 +147,56 @@ export async function readyPods(kubectl: Kubectl, app: string): Promise<{ name: 
         .map((pod: any) => ({ name: pod.metadata.name, ip: pod.status.podIP }));
 }
 
-/** `kubectl apply` of one object (JSON), on the e2e cluster. */
-export async function apply(object: object): Promise<void> {
-    const result = await runCommand("kubectl", ["--kubeconfig", e2eKubeconfig(), "apply", "-f", "-"], {
+/** `kubectl create` or `apply` of one object (JSON) on the e2e cluster, its result whether admitted or not. */
+export function submitObject(verb: "create" | "apply", object: object): Promise<CommandResult> {
+    return runCommand("kubectl", ["--kubeconfig", e2eKubeconfig(), verb, "-f", "-"], {
         input: JSON.stringify(object),
         timeoutMs: 60_000,
     });
+}
+
+/** `kubectl apply` of one object (JSON), on the e2e cluster. */
+export async function apply(object: object): Promise<void> {
+    const result = await submitObject("apply", object);
     assert.strictEqual(result.code, 0, `kubectl apply:\n${result.output}`);
+}
+
+/** A pod that sleeps for lifetimeSeconds, then ends by itself in case a run is killed before its cleanup. */
+export function sleeperPod(
+    name: string,
+    namespace: string,
+    image: string,
+    container: Record<string, unknown> = {},
+    lifetimeSeconds = 900,
+): Record<string, any> {
+    return {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name, namespace, labels: { "app.kubernetes.io/name": name } },
+        spec: {
+            restartPolicy: "Never",
+            automountServiceAccountToken: false,
+            terminationGracePeriodSeconds: 1,
+            containers: [
+                {
+                    name: "probe",
+                    image,
+                    imagePullPolicy: "Never",
+                    command: ["sleep", String(lifetimeSeconds)],
+                    ...container,
+                },
+            ],
+        },
+    };
+}
+
+/** Replaces pod NAME with `pod` and waits until it is Ready. */
+export async function startPod(kubectl: Kubectl, pod: Record<string, any>): Promise<string> {
+    const name: string = pod.metadata.name;
+    await kubectl.run(["delete", "pod", name, "--ignore-not-found", "--wait=true"]);
+    await apply(pod);
+    await kubectl.run(["wait", "--for=condition=Ready", `pod/${name}`, "--timeout=120s"]);
+    return name;
 }
 
 /**
@@ -145,24 +204,28 @@ export async function apply(object: object): Promise<void> {
  * image (Debian: bash, getent, pg_isready), not part of the platform. It ends by itself after
  * lifetimeSeconds in case a test run is killed before its cleanup.
  */
-export async function startProbePod(kubectl: Kubectl, image: string, lifetimeSeconds = 900): Promise<string> {
-    const name = "exchange-e2e-probe";
-    await kubectl.run(["delete", "pod", name, "--ignore-not-found", "--wait=true"]);
-    await apply({
-        apiVersion: "v1",
-        kind: "Pod",
-        metadata: { name, namespace: kubectl.namespace, labels: { "app.kubernetes.io/name": name } },
-        spec: {
-            restartPolicy: "Never",
-            automountServiceAccountToken: false,
-            terminationGracePeriodSeconds: 1,
-            containers: [
-                { name: "probe", image, imagePullPolicy: "Never", command: ["sleep", String(lifetimeSeconds)] },
-            ],
-        },
+export function startProbePod(kubectl: Kubectl, image: string, lifetimeSeconds = 900): Promise<string> {
+    return startPod(kubectl, sleeperPod("exchange-e2e-probe", kubectl.namespace, image, {}, lifetimeSeconds));
+}
+
+/**
+ * A probe pod that Pod Security "restricted" admits (startProbePod's sets no security context):
+ * uid `runAsUser`, RuntimeDefault seccomp, no privilege escalation, every capability dropped.
+ * `container` adds fields (env) to its only container.
+ */
+export function startRestrictedProbePod(
+    kubectl: Kubectl,
+    name: string,
+    image: string,
+    runAsUser: number,
+    container: Record<string, unknown> = {},
+): Promise<string> {
+    const pod = sleeperPod(name, kubectl.namespace, image, {
+        securityContext: { allowPrivilegeEscalation: false, runAsNonRoot: true, capabilities: { drop: ["ALL"] } },
+        ...container,
     });
-    await kubectl.run(["wait", "--for=condition=Ready", `pod/${name}`, "--timeout=120s"]);
-    return name;
+    pod.spec.securityContext = { runAsUser, runAsGroup: runAsUser, seccompProfile: { type: "RuntimeDefault" } };
+    return startPod(kubectl, pod);
 }
 
 /** bash -c SCRIPT inside a pod's first container, bounded by timeoutMs. */

@@ -20,8 +20,11 @@ import {
     localImagesConfig,
     nodeImages,
     readyPods,
+    sleeperPod,
+    startRestrictedProbePod,
+    submitObject,
+    tcpExchange,
 } from "./cluster";
-import { createObject, sleeperPod, startRestrictedProbePod, tcpExchange } from "./restricted-pods";
 
 /** The namespace the program creates here, with the default Pod Security labels. */
 const SECURE_NAMESPACE = "exchange-e2e-restricted";
@@ -150,7 +153,7 @@ describe("end to end on a real node: system namespaces, Pod Security Admission, 
 
         it("a pod that breaks restricted is refused by the API server, naming PodSecurity and each broken rule", async () => {
             const unrestricted = sleeperPod(UNRESTRICTED_POD, SECURE_NAMESPACE, images.redis);
-            const refused = await createObject(unrestricted);
+            const refused = await submitObject("create", unrestricted);
             assert.notStrictEqual(refused.code, 0, `the pod was admitted:\n${refused.output}`);
             assert.match(refused.stderr, /forbidden: violates PodSecurity "restricted:latest"/);
             for (const rule of [
@@ -231,7 +234,7 @@ describe("end to end on a real node: system namespaces, Pod Security Admission, 
     describe("default, which the program does not own", () => {
         let kubectl: Kubectl;
         let labelsBefore: Record<string, string>;
-        let unrestrictedCreated: Awaited<ReturnType<typeof createObject>>;
+        let unrestrictedCreated: Awaited<ReturnType<typeof submitObject>>;
 
         before(async () => {
             kubectl = e2eKubectl();
@@ -248,7 +251,7 @@ describe("end to end on a real node: system namespaces, Pod Security Admission, 
                 );
                 return others.length === 0 ? true : undefined;
             });
-            unrestrictedCreated = await createObject(sleeperPod(UNRESTRICTED_POD, "default", images.redis));
+            unrestrictedCreated = await submitObject("create", sleeperPod(UNRESTRICTED_POD, "default", images.redis));
         });
 
         after(async () => {

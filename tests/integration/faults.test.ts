@@ -106,10 +106,10 @@ describe("faults, drift and bad input on the local cluster", function () {
             assert.strictEqual(killed.code, null, "killed by the signal");
             await recover(workspace);
             await upSucceeds();
-            for (const seed of PLATFORM_SERVICES) {
-                assert.ok(await kubectl.deploymentAvailable(seed.appName));
-                const pods = await kubectl.json(["get", "pods", "-l", `app=${seed.appName}`]);
-                assert.strictEqual(pods.items.length, 1, `exactly one ${seed.appName} pod`);
+            for (const expected of PLATFORM_SERVICES) {
+                assert.ok(await kubectl.deploymentAvailable(expected.appName));
+                const pods = await kubectl.json(["get", "pods", "-l", `app=${expected.appName}`]);
+                assert.strictEqual(pods.items.length, 1, `exactly one ${expected.appName} pod`);
             }
             const exported = await workspace.exportState("dev");
             const urns: string[] = exported.deployment.resources.map((r: any) => r.urn);

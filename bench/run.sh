@@ -18,5 +18,6 @@ toolchain_env
 eval "$("$REPO_ROOT/toolchain/build-helm.sh")"
 build_program
 # Its own cluster, so neither dev nor the tests are disturbed.
-fresh_cluster bench-cluster 2000
+# Ports shifted by EXCHANGE_BENCH_PORT_OFFSET (default 2000), clear of the other clusters.
+fresh_cluster bench-cluster "${EXCHANGE_BENCH_PORT_OFFSET:-2000}"
 node "$REPO_ROOT/bin/bench/bench.js"

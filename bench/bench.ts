@@ -45,7 +45,7 @@ type Results = Record<Operation, Partial<Record<Tool, Measure[]>>>;
 const COMMANDS: Record<Tool, string> = {
     pulumi: "`pulumi preview` / `pulumi up --yes --skip-preview` (what CI's pulumi/actions runs), with the policy pack",
     pulumiWithoutPack: "the same without the policy pack",
-    pulumiWithPreview: "`pulumi up --yes` with the policy pack: a preview first, as scripts/deploy-dev.sh runs it",
+    pulumiWithPreview: "`pulumi up --yes` with the policy pack: a preview first (scripts/deploy-dev.sh now skips it)",
     helm:
         "`helm template | kubectl diff --server-side` (a `helm diff` without the plugin) / " +
         "`helm upgrade --install --wait` (Helm 4: kstatus watcher)",

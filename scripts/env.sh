@@ -72,6 +72,12 @@ npm_install() {
   if [[ -f "$stamp" ]] && cmp -s "$dir/package-lock.json" "$stamp"; then
     return 0
   fi
+  # A node_modules that is a link belongs to another checkout (a git worktree sharing its install):
+  # npm ci would empty the link's target, under whoever else uses it. Its owner installs it.
+  if [[ -L "$dir/node_modules" ]]; then
+    log "not installing in ${dir#"$REPO_ROOT"/}: node_modules links to another checkout's"
+    return 0
+  fi
   log "npm ci in ${dir#"$REPO_ROOT"/}"
   (
     cd "$dir"

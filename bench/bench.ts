@@ -10,6 +10,10 @@
  * (default 3). Then instrumented Pulumi runs show where its own time goes (breakdown.ts). It
  * prints Markdown tables and asserts nothing. Run it through bench/run.sh, which builds
  * everything and starts a cluster of its own.
+ *
+ * With BENCH_NODE=real (`bench/run.sh --node real`) it measures instead, on a cluster with a real
+ * node, the time from each tool's install command until the first request through the ingress is
+ * answered (sent from inside the node's network namespace).
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -18,12 +22,17 @@ import { EventLogTail, RunTimeline, report, timeline } from "./breakdown";
 import { Chart, IMAGE_VALUES, Images, checkSameObjects, generateChart, parseObjects } from "./chart";
 import { Measure, measure, measureScript, median } from "./measure";
 import { POLICY_PACK, PulumiWorkspace } from "../tests/integration/workspace";
+import { eventually, httpGet, localImagesConfig, nodeImages } from "../tests/e2e/cluster";
 import { PROJECT_ROOT, stackConfig, withConfig } from "../tests/unit/harness";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const kubeconfig = process.env.EXCHANGE_TEST_KUBECONFIG!;
 const RELEASE = "exchange";
 const ROLLOUT_TIMEOUT = "300s";
+const REAL_NODE = process.env.BENCH_NODE === "real";
+/** How long the first request may take after the install command returned, and how often it is tried. */
+const FIRST_ANSWER_TIMEOUT_MS = 120_000;
+const FIRST_ANSWER_INTERVAL_MS = 250;
 
 /** The image bump: every bumped image gets another (still pinned) tag. */
 const bumped = (images: Images): Images =>
@@ -45,7 +54,7 @@ type Results = Record<Operation, Partial<Record<Tool, Measure[]>>>;
 const COMMANDS: Record<Tool, string> = {
     pulumi: "`pulumi preview` / `pulumi up --yes --skip-preview` (what CI's pulumi/actions runs), with the policy pack",
     pulumiWithoutPack: "the same without the policy pack",
-    pulumiWithPreview: "`pulumi up --yes` with the policy pack: a preview first, as scripts/deploy-dev.sh runs it",
+    pulumiWithPreview: "`pulumi up --yes` with the policy pack: a preview first (scripts/deploy-dev.sh now skips it)",
     helm:
         "`helm template | kubectl diff --server-side` (a `helm diff` without the plugin) / " +
         "`helm upgrade --install --wait` (Helm 4: kstatus watcher)",
@@ -62,7 +71,11 @@ class Bench {
     private namespace = "default";
     private readonly manifests: Record<"base" | "bump", string>;
 
-    constructor(private readonly scratch: string) {
+    /** The dev stack's config, with the real node's images when there is one. */
+    constructor(
+        private readonly scratch: string,
+        private readonly baseConfig: Record<string, string>,
+    ) {
         this.toolEnv = { ...process.env, KUBECONFIG: kubeconfig };
         // Helm's own cache, config and data stay in the scratch folder, not in the user's home.
         this.helmEnv = {
@@ -89,7 +102,7 @@ class Bench {
 
     private setImages(images: Images): void {
         const overrides = Object.fromEntries(Object.entries(images).map(([key, image]) => [key, { image }]));
-        this.workspace.writeStackConfig("dev", withConfig(stackConfig("dev"), overrides));
+        this.workspace.writeStackConfig("dev", withConfig(this.baseConfig, overrides));
     }
 
     private async pulumiDestroy(): Promise<void> {
@@ -202,7 +215,7 @@ class Bench {
         await this.workspace.initStack("render");
         const rendered = path.join(this.scratch, "rendered");
         this.workspace.writeStackConfig("render", {
-            ...stackConfig("dev"),
+            ...this.baseConfig,
             "kubernetes:renderYamlToDirectory": rendered,
         });
         const render = await this.workspace.pulumi(["up", "--stack", "render", "--yes", "--skip-preview"]);
@@ -235,6 +248,45 @@ class Bench {
             await this.pulumiRound();
             await this.helmRound();
             await this.kubectlRound();
+        }
+        this.loads.push(`after the last round: ${loadAverage()}`);
+    }
+
+    // --- real node: until the first request is served --------------------------------------
+    readonly firstAnswers: Partial<Record<Tool, { seconds: number[]; install: Measure[] }>> = {};
+
+    /** INSTALL, then requests through the ingress until one is answered with 200; the seconds from INSTALL's start. */
+    private async untilFirstAnswer(tool: Tool, install: () => Promise<Measure>): Promise<void> {
+        const started = Date.now();
+        const measured = await install();
+        await eventually(
+            `${tool}: a first request through the ingress`,
+            FIRST_ANSWER_TIMEOUT_MS,
+            async () => ((await httpGet("/backend/health")).status === 200 ? true : undefined),
+            FIRST_ANSWER_INTERVAL_MS,
+        );
+        const seconds = (Date.now() - started) / 1000;
+        const entry = (this.firstAnswers[tool] ??= { seconds: [], install: [] });
+        entry.seconds.push(seconds);
+        entry.install.push(measured);
+        process.stderr.write(`  first request served [${tool}]: ${seconds.toFixed(2)} s\n`);
+    }
+
+    async firstRequestRounds(): Promise<void> {
+        for (let round = 1; round <= RUNS; round++) {
+            this.loads.push(`round ${round}: ${loadAverage()}`);
+            process.stderr.write(`round ${round}/${RUNS} (${loadAverage()})\n`);
+            this.setImages(this.chart.images);
+            await this.untilFirstAnswer("pulumi", () => this.pulumi(this.up));
+            await this.pulumiDestroy();
+            await this.untilFirstAnswer("helm", () => this.helmUpgrade(this.chart.images));
+            await measure("helm", ["uninstall", RELEASE, "--namespace", this.namespace, "--wait"], {
+                env: this.helmEnv,
+            });
+            await this.untilFirstAnswer("kubectl", () => this.kubectlApply(this.manifests.base));
+            await measure("kubectl", ["delete", "-f", this.manifests.base, "--ignore-not-found", "--wait=true"], {
+                env: this.toolEnv,
+            });
         }
         this.loads.push(`after the last round: ${loadAverage()}`);
     }
@@ -335,6 +387,22 @@ function table(results: Results): string {
     return lines.join("\n");
 }
 
+function firstRequestTable(bench: Bench): string {
+    const lines = [
+        "| tool | until the first request is served, s | of it the install command, s | CPU s of the install | peak MiB of the install |",
+        "|---|---:|---:|---:|---:|",
+    ];
+    for (const tool of ["pulumi", "helm", "kubectl"] as const) {
+        const entry = bench.firstAnswers[tool];
+        if (entry) {
+            lines.push(
+                `| ${tool} | ${fmt(median(entry.seconds))} | ${fmt(sec(entry.install))} | ${cpu(entry.install)} | ${peak(entry.install)} |`,
+            );
+        }
+    }
+    return lines.join("\n");
+}
+
 function targets(results: Results): string {
     const previewPack = sec(results.previewBump.pulumi)!;
     const previewBare = sec(results.previewBump.pulumiWithoutPack)!;
@@ -354,9 +422,23 @@ function targets(results: Results): string {
 async function main(): Promise<void> {
     // Everything generated stays here and goes at the end: the rendered Secret is in plaintext.
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "exchange-bench-"));
-    const bench = new Bench(scratch);
+    const baseConfig = REAL_NODE ? localImagesConfig(await nodeImages()) : stackConfig("dev");
+    const bench = new Bench(scratch, baseConfig);
     try {
         await bench.prepare();
+        if (REAL_NODE) {
+            await bench.firstRequestRounds();
+            console.log(
+                `\nUntil the first request is served, at commit ${process.env.BENCH_COMMIT ?? "unknown"}, local cluster ` +
+                    `with a real node, ${os.cpus().length} cores, median of ${RUNS} rounds; from the install command's ` +
+                    `start (the same commands as the install from empty) until \`GET /backend/health\` through the ` +
+                    `ingress, sent from inside the node's network namespace every ${FIRST_ANSWER_INTERVAL_MS} ms once the ` +
+                    `command returned, answers 200.\n`,
+            );
+            console.log(firstRequestTable(bench));
+            console.log(`\nLoad: ${bench.loads.join("; ")}`);
+            return;
+        }
         await bench.rounds();
         const breakdowns = await bench.breakdowns();
         const commit = process.env.BENCH_COMMIT ?? "unknown";

@@ -1,5 +1,5 @@
 /** Generated passwords and the env entries that read a Secret's or ConfigMap's keys by reference. */
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "./k8s";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 

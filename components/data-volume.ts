@@ -1,5 +1,5 @@
 /** The PersistentVolumeClaim that keeps a single-writer service's data across updates. */
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "./k8s";
 import * as pulumi from "@pulumi/pulumi";
 import { StorageSettings } from "../config";
 import { platformMetadata } from "./metadata";

@@ -7,7 +7,7 @@
  *
  * @pulumi/kubernetes 4.32 has no typed Gateway API classes, so these are CustomResources.
  */
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "./k8s";
 import * as pulumi from "@pulumi/pulumi";
 import { GatewaySettings, IngressSettings } from "../config";
 import { PUBLIC_ROUTES, SERVICE_PORT } from "../contract";

@@ -6,7 +6,7 @@
  * Two Ingress objects because a rewrite annotation applies to a whole Ingress and must not touch
  * `/ws`; the controllers merge Ingresses of the same host.
  */
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "./k8s";
 import * as pulumi from "@pulumi/pulumi";
 import { IngressController, IngressSettings } from "../config";
 import { PUBLIC_ROUTES, SERVICE_PORT } from "../contract";

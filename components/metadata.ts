@@ -1,5 +1,5 @@
 /** Labels and annotations that every object of the platform carries. */
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "./k8s";
 import * as pulumi from "@pulumi/pulumi";
 
 export const PLATFORM_LABELS = {

@@ -3,7 +3,7 @@
  * delete: the program leaves it as it is. Any other namespace is created here, carrying Pod
  * Security Admission labels, so the API server itself refuses a pod that breaks the chosen level.
  */
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "./k8s";
 import * as pulumi from "@pulumi/pulumi";
 import { PlatformConfig } from "../config";
 import { PLATFORM_LABELS } from "./metadata";

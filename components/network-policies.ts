@@ -5,7 +5,7 @@
  * The deny-all selects the platform's pods (label part-of=exchange), not the whole namespace:
  * the platform document deploys into `default`, where pods of other teams must keep their own rules.
  */
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "./k8s";
 import * as pulumi from "@pulumi/pulumi";
 import { NetworkPolicySettings } from "../config";
 import { PLATFORM_LABELS, platformMetadata } from "./metadata";

@@ -6,7 +6,7 @@
  * probes only as references to that Secret, and is a secret in the Pulumi state. Without it,
  * the contract's password-less URL is published in a ConfigMap and NetworkPolicy is the guard.
  */
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "./k8s";
 import * as pulumi from "@pulumi/pulumi";
 import { RedisSettings } from "../config";
 import { CONNECTION_ENV, OBJECT_NAMES, REDIS, redisUrl } from "../contract";

@@ -1,5 +1,5 @@
 /** The HTTP API ("router"): serves /api/v1/... and /health on 8080. */
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "./k8s";
 import * as pulumi from "@pulumi/pulumi";
 import { ServiceSettings } from "../config";
 import { ROUTER } from "../contract";

@@ -6,7 +6,7 @@
  * document, so every Service (and the Deployment, whose name is fixed too) is replaced
  * delete-before-replace: creating the replacement first would collide with the old name.
  */
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "./k8s";
 import * as pulumi from "@pulumi/pulumi";
 import { ServiceSettings } from "../config";
 import { clusterDnsName, externalServiceName, headlessServiceName, PlatformService, SERVICE_PORT } from "../contract";

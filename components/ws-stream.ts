@@ -1,5 +1,5 @@
 /** The WebSocket stream: long-lived client connections on 4000, fed from Redis pub/sub. */
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "./k8s";
 import * as pulumi from "@pulumi/pulumi";
 import { ServiceSettings } from "../config";
 import { WS_STREAM } from "../contract";

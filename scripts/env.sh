@@ -27,6 +27,15 @@ fi
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 
+# NODE_EXTRA_CA_CERTS (a machine's extra CAs, e.g. for a proxy in front of the npm registry)
+# matters only to npm. Every other node process would read and parse the bundle at start for
+# nothing: each pulumi run starts four (the program, the policy pack, two helpers of the
+# language host) and none of them makes a TLS connection. So npm_install alone gets it.
+if [[ -n "${NODE_EXTRA_CA_CERTS:-}" ]]; then
+  export EXCHANGE_NPM_EXTRA_CA_CERTS="$NODE_EXTRA_CA_CERTS"
+  unset NODE_EXTRA_CA_CERTS
+fi
+
 # debian_packages: installs what toolchain/debian-packages.txt lists and dpkg lacks, so a new
 # machine needs nothing installed by hand. apt-get update runs only when something is missing.
 debian_packages() {
@@ -63,8 +72,18 @@ npm_install() {
   if [[ -f "$stamp" ]] && cmp -s "$dir/package-lock.json" "$stamp"; then
     return 0
   fi
+  # A node_modules that is a link belongs to another checkout (a git worktree sharing its install):
+  # npm ci would empty the link's target, under whoever else uses it. Its owner installs it.
+  if [[ -L "$dir/node_modules" ]]; then
+    log "not installing in ${dir#"$REPO_ROOT"/}: node_modules links to another checkout's"
+    return 0
+  fi
   log "npm ci in ${dir#"$REPO_ROOT"/}"
-  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  (
+    cd "$dir"
+    [[ -z "${EXCHANGE_NPM_EXTRA_CA_CERTS:-}" ]] || export NODE_EXTRA_CA_CERTS="$EXCHANGE_NPM_EXTRA_CA_CERTS"
+    npm ci --no-audit --no-fund --loglevel=error >&2
+  )
   cp "$dir/package-lock.json" "$stamp"
 }
 

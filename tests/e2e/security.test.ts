@@ -63,12 +63,15 @@ describe("end to end on a real node: system namespaces, Pod Security Admission, 
 
     it("pulumi up into kube-system, kube-public or kube-node-lease is refused naming the key, nothing touched", async () => {
         const kubectl = e2eKubectl();
-        // Everything in the three namespaces, each object with its resourceVersion.
+        // Every object in the three namespaces of a kind the program writes (and their RBAC), each
+        // with its resourceVersion. Not pods and ReplicaSets: the cluster's own controllers create,
+        // update and delete those there at any time (CoreDNS's status, the volume recycler's pods).
         const systemObjects = async () =>
             (
                 await kubectl.json([
                     "get",
-                    "namespaces,all,configmaps,secrets,serviceaccounts,roles,rolebindings,networkpolicies,ingresses",
+                    "namespaces,deployments,services,configmaps,secrets,persistentvolumeclaims,serviceaccounts," +
+                        "roles,rolebindings,networkpolicies,ingresses,gateways,httproutes",
                     "--all-namespaces",
                 ])
             ).items

@@ -9,7 +9,7 @@ import * as assert from "assert";
 import * as path from "path";
 import { PROJECT_ROOT, stackConfig, withConfig } from "../unit/harness";
 import { Kubectl } from "../integration/kubectl";
-import { CommandResult, runCommand } from "../integration/workspace";
+import { CommandResult, PulumiWorkspace, runCommand } from "../integration/workspace";
 import type { HttpLoopResult, WsExchange } from "./netns-client";
 
 const LOCAL_CLUSTER = path.join(PROJECT_ROOT, "cluster", "local-cluster.sh");
@@ -22,6 +22,19 @@ export function e2eKubeconfig(): string {
         "EXCHANGE_E2E_KUBECONFIG must point at a local cluster with a real node (scripts/test.sh starts it)",
     );
     return kubeconfig;
+}
+
+/** A workspace of its own (throw-away backend and stack files) with a dev stack on the e2e cluster. */
+export async function e2eDevWorkspace(): Promise<PulumiWorkspace> {
+    const workspace = new PulumiWorkspace(e2eKubeconfig());
+    await workspace.initStack("dev");
+    return workspace;
+}
+
+/** Destroys the dev stack, which must succeed, so the next suite finds the cluster as it was. */
+export async function destroyDev(workspace: PulumiWorkspace): Promise<void> {
+    const destroyed = await workspace.destroy("dev");
+    assert.strictEqual(destroyed.code, 0, destroyed.output);
 }
 
 /** CMD inside the node's network namespace, bounded by timeoutMs; `input` goes to its stdin. */

@@ -9,13 +9,10 @@
  * and spread when it is not. Traffic goes from inside the node's network namespace only.
  */
 import * as assert from "assert";
-import * as fs from "fs";
-import * as path from "path";
 import { Kubectl } from "../integration/kubectl";
 import { PulumiWorkspace } from "../integration/workspace";
 import { PUBLIC_ROUTES, ROUTER, WS_STREAM } from "../../contract";
 import {
-    e2eKubeconfig,
     e2eKubectl,
     eventually,
     httpGet,
@@ -23,6 +20,8 @@ import {
     nodeImages,
     readyPods,
     webSocketSession,
+    e2eDevWorkspace,
+    destroyDev,
 } from "./cluster";
 import { helloPod, WsExchange } from "./netns-client";
 
@@ -93,24 +92,18 @@ describe("end to end over real traffic: each front door on the real node's Traef
     before(async () => {
         kubectl = e2eKubectl();
         images = await nodeImages();
-        workspace = new PulumiWorkspace(e2eKubeconfig());
-        await workspace.initStack("dev");
+        workspace = await e2eDevWorkspace();
         // The pack accepts a route's parent Gateway only if the stack has it or config names it.
-        policyConfig = path.join(workspace.dir, "policy-config.json");
-        fs.writeFileSync(
-            policyConfig,
-            JSON.stringify({
-                "httproute-parent-gateway-exists": {
-                    externalGateways: [`${CLUSTER_GATEWAY.namespace}/${CLUSTER_GATEWAY.name}`],
-                },
-            }),
-        );
+        policyConfig = workspace.writePolicyConfig({
+            "httproute-parent-gateway-exists": {
+                externalGateways: [`${CLUSTER_GATEWAY.namespace}/${CLUSTER_GATEWAY.name}`],
+            },
+        });
     });
 
     after(async () => {
         if (workspace) {
-            const destroyed = await workspace.destroy("dev");
-            assert.strictEqual(destroyed.code, 0, destroyed.output);
+            await destroyDev(workspace);
             workspace.remove();
         }
     });

@@ -10,7 +10,6 @@ import { Kubectl } from "../integration/kubectl";
 import { PulumiWorkspace } from "../integration/workspace";
 import { PLATFORM_SERVICES, POSTGRES, REDIS, ROUTER, WS_STREAM } from "../../contract";
 import {
-    e2eKubeconfig,
     e2eKubectl,
     eventually,
     execInPod,
@@ -20,6 +19,8 @@ import {
     nodeImages,
     readyPods,
     startProbePod,
+    e2eDevWorkspace,
+    destroyDev,
 } from "./cluster";
 
 /** How each Service's port 80 is checked from inside a pod: the protocol its container speaks. */
@@ -51,8 +52,7 @@ describe("end to end over real traffic: the dev stack on a real node", function 
     before(async () => {
         kubectl = e2eKubectl();
         images = await nodeImages();
-        workspace = new PulumiWorkspace(e2eKubeconfig());
-        await workspace.initStack("dev");
+        workspace = await e2eDevWorkspace();
         workspace.writeStackConfig("dev", localImagesConfig(images, { router: { replicas: 2 } }));
         const upStarted = Date.now();
         const up = await workspace.up("dev");
@@ -77,8 +77,7 @@ describe("end to end over real traffic: the dev stack on a real node", function 
         // Leave the cluster as found even when a test failed half-way.
         await kubectl?.run(["delete", "pod", probe ?? "exchange-e2e-probe", "--ignore-not-found", "--wait=false"]);
         if (workspace) {
-            const destroyed = await workspace.destroy("dev");
-            assert.strictEqual(destroyed.code, 0, destroyed.output);
+            await destroyDev(workspace);
             workspace.remove();
         }
     });

@@ -24,6 +24,8 @@ import {
     startRestrictedProbePod,
     submitObject,
     tcpExchange,
+    e2eDevWorkspace,
+    destroyDev,
 } from "./cluster";
 
 /** The namespace the program creates here, with the default Pod Security labels. */
@@ -55,8 +57,7 @@ describe("end to end on a real node: system namespaces, Pod Security Admission, 
 
     before(async () => {
         images = await nodeImages();
-        workspace = new PulumiWorkspace(e2eKubeconfig());
-        await workspace.initStack("dev");
+        workspace = await e2eDevWorkspace();
     });
 
     after(() => workspace?.remove());
@@ -124,8 +125,7 @@ describe("end to end on a real node: system namespaces, Pod Security Admission, 
                 "--ignore-not-found",
                 "--wait=false",
             ]);
-            const destroyed = await workspace.destroy("dev");
-            assert.strictEqual(destroyed.code, 0, destroyed.output);
+            await destroyDev(workspace);
             const namespaces = await e2eKubectl().json(["get", "namespaces"]);
             assert.ok(
                 !namespaces.items.some(
@@ -259,8 +259,7 @@ describe("end to end on a real node: system namespaces, Pod Security Admission, 
 
         after(async () => {
             await kubectl?.run(["delete", "pod", UNRESTRICTED_POD, "--ignore-not-found", "--wait=false"]);
-            const destroyed = await workspace.destroy("dev");
-            assert.strictEqual(destroyed.code, 0, destroyed.output);
+            await destroyDev(workspace);
         });
 
         it("keeps the labels it had: no Pod Security label, so nothing is enforced there", async () => {

@@ -8,7 +8,6 @@ import { Kubectl } from "../integration/kubectl";
 import { PulumiWorkspace } from "../integration/workspace";
 import { POSTGRES, ROUTER, WS_STREAM } from "../../contract";
 import {
-    e2eKubeconfig,
     e2eKubectl,
     execInPod,
     httpGet,
@@ -17,6 +16,8 @@ import {
     readyPods,
     startProbePod,
     webSocketExchanges,
+    e2eDevWorkspace,
+    destroyDev,
 } from "./cluster";
 import { helloPod } from "./netns-client";
 
@@ -41,8 +42,7 @@ describe("end to end over real traffic: production variants on a real node", fun
     before(async () => {
         kubectl = e2eKubectl();
         images = await nodeImages();
-        workspace = new PulumiWorkspace(e2eKubeconfig());
-        await workspace.initStack("dev");
+        workspace = await e2eDevWorkspace();
         workspace.writeStackConfig("dev", localImagesConfig(images, variants("ClientIP")));
         const up = await workspace.up("dev");
         assert.strictEqual(up.code, 0, up.output);
@@ -53,8 +53,7 @@ describe("end to end over real traffic: production variants on a real node", fun
     after(async () => {
         await kubectl?.run(["delete", "pod", probe ?? "exchange-e2e-probe", "--ignore-not-found", "--wait=false"]);
         if (workspace) {
-            const destroyed = await workspace.destroy("dev");
-            assert.strictEqual(destroyed.code, 0, destroyed.output);
+            await destroyDev(workspace);
             workspace.remove();
         }
     });

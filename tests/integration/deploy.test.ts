@@ -5,8 +5,6 @@
  * Nothing here connects to a pod or Service address: only the API server on 127.0.0.1.
  */
 import * as assert from "assert";
-import * as fs from "fs";
-import * as path from "path";
 import { PLATFORM_SERVICES, POSTGRES, ROUTER, WS_STREAM } from "../../contract";
 import { stackConfig, withConfig } from "../unit/harness";
 import { Kubectl } from "./kubectl";
@@ -25,15 +23,11 @@ describe("end to end on the local cluster", function () {
         workspace = new PulumiWorkspace(kubeconfig);
         kubectl = new Kubectl(kubeconfig);
         await workspace.initStack("dev");
-        policyConfig = path.join(workspace.dir, "policy-config.json");
-        fs.writeFileSync(
-            policyConfig,
-            JSON.stringify({
-                "service-clusterip-by-default": {
-                    allowedLoadBalancers: ["exchange-router-service", "exchange-router-external"],
-                },
-            }),
-        );
+        policyConfig = workspace.writePolicyConfig({
+            "service-clusterip-by-default": {
+                allowedLoadBalancers: ["exchange-router-service", "exchange-router-external"],
+            },
+        });
     });
 
     after(async () => {

@@ -258,8 +258,7 @@ describe("faults, drift and bad input on the local cluster", function () {
 
         for (const [title, config, message] of BAD_POLICY_CONFIG) {
             it(`policy config: ${title} is refused, naming the key`, async () => {
-                const file = path.join(workspace.dir, "bad-policy-config.json");
-                fs.writeFileSync(file, JSON.stringify(config));
+                const file = workspace.writePolicyConfig(config, "bad-policy-config.json");
                 const result = await workspace.up("dev", { policyPackConfigs: [file] });
                 assert.notStrictEqual(result.code, 0, result.output);
                 assert.match(result.output, message);

@@ -3,7 +3,6 @@
  * the dev and prod plans, a policy violation, and invalid config.
  */
 import * as assert from "assert";
-import * as fs from "fs";
 import { PLATFORM_SERVICES } from "../../contract";
 import { stackConfig, withConfig } from "../unit/harness";
 import { OperationResult, PulumiWorkspace, steps, unreachableKubeconfig } from "./workspace";
@@ -85,11 +84,9 @@ describe("pulumi preview with the policy pack", function () {
 
     it("the same LoadBalancer passes once the pack's config allowlists it", async () => {
         dev.writeStackConfig("dev", withConfig(stackConfig("dev"), { router: { serviceType: "LoadBalancer" } }));
-        const configFile = `${dev.dir}/policy-config.json`;
-        fs.writeFileSync(
-            configFile,
-            JSON.stringify({ "service-clusterip-by-default": { allowedLoadBalancers: ["exchange-router-service"] } }),
-        );
+        const configFile = dev.writePolicyConfig({
+            "service-clusterip-by-default": { allowedLoadBalancers: ["exchange-router-service"] },
+        });
         const result = await dev.preview("dev", { policyPackConfigs: [configFile] });
         assert.strictEqual(result.code, 0, result.output);
     });

@@ -313,6 +313,13 @@ export class PulumiWorkspace {
         return JSON.parse(exported.stdout);
     }
 
+    /** The policy pack's config as a file of this workspace, for `policyPackConfigs`. */
+    writePolicyConfig(config: unknown, name = "policy-config.json"): string {
+        const file = path.join(this.dir, name);
+        fs.writeFileSync(file, JSON.stringify(config));
+        return file;
+    }
+
     remove(): void {
         fs.rmSync(this.dir, { recursive: true, force: true });
     }

@@ -224,7 +224,7 @@ const ingress = section(
             "both keys required; needs `ingress.host`",
         ).optional(),
         stickySessions: flag(
-            "cookie affinity for `/ws` at the front door; unset: on when `wsStream.sessionAffinity` is `ClientIP` (Ingress only)",
+            "cookie affinity for `/ws` at the front door (Gateway API: through a Traefik TraefikService, which needs Traefik's kubernetesCRD provider); unset: on when `wsStream.sessionAffinity` is `ClientIP`",
         ).optional(),
     },
     "the public entry",
@@ -344,15 +344,6 @@ type ParsedConfig = z.output<typeof PlatformConfigSchema>;
 /** Rules that span sections: each names the key to change. */
 function crossSectionProblems(config: ParsedConfig, context: z.RefinementCtx<ParsedConfig>): void {
     const gatewayApi = config.frontDoor === "gatewayApi";
-    if (gatewayApi && config.ingress.stickySessions === true) {
-        context.addIssue({
-            code: "custom",
-            path: ["ingress", "stickySessions"],
-            input: true,
-            message:
-                "Gateway API has no standard cookie affinity (HTTPRoute sessionPersistence is in the experimental channel only, and Traefik 3.7's Gateway provider does not serve it); use frontDoor: ingress",
-        });
-    }
     if (gatewayApi && !config.gateway.create && config.ingress.tls !== undefined) {
         context.addIssue({
             code: "custom",
@@ -373,8 +364,7 @@ function withDerivedDefaults(config: ParsedConfig) {
         ingress: {
             ...config.ingress,
             className: config.ingress.className ?? controller.className,
-            stickySessions:
-                config.ingress.stickySessions ?? (!gatewayApi && config.wsStream.sessionAffinity === "ClientIP"),
+            stickySessions: config.ingress.stickySessions ?? config.wsStream.sessionAffinity === "ClientIP",
         },
         gateway: { ...config.gateway, namespace: config.gateway.namespace ?? config.namespace },
         networkPolicy: {

@@ -34,7 +34,11 @@ export function deployPlatform(config: PlatformConfig): PlatformOutputs {
         env: [redis.redisUrlEnv],
     });
 
-    const backends = { routerService: router.workload.service, wsStreamService: wsStream.workload.service };
+    const backends = {
+        routerService: router.workload.service,
+        wsStreamService: wsStream.workload.service,
+        affinitySeconds: config.wsStream.sessionAffinityTimeoutSeconds,
+    };
     const frontDoor =
         config.frontDoor === "gatewayApi"
             ? new GatewayRoutes("exchange", {
@@ -46,7 +50,6 @@ export function deployPlatform(config: PlatformConfig): PlatformOutputs {
             : new PlatformIngress("exchange", {
                   namespace,
                   settings: config.ingress,
-                  affinitySeconds: config.wsStream.sessionAffinityTimeoutSeconds,
                   ...backends,
               });
 

@@ -5,6 +5,12 @@
  * attach to a Gateway named in config, or to one the program creates (HTTP on 80, and with TLS an
  * HTTPS listener on 443 whose certificate cert-manager issues from the Gateway's annotation).
  *
+ * Sticky WebSockets: standard Gateway API has no cookie affinity (HTTPRoute sessionPersistence is
+ * in the experimental channel only, and Traefik 3.7's Gateway provider does not serve it). Traefik
+ * does accept a backendRef to its own TraefikService (group traefik.io) when its kubernetesCRD
+ * provider is on: the `/ws` rule then points to a TraefikService whose one weighted entry is the
+ * stream's Service with a sticky cookie, which pins a client to one pod.
+ *
  * @pulumi/kubernetes 4.32 has no typed Gateway API classes, so these are CustomResources.
  */
 import * as k8s from "./k8s";
@@ -16,6 +22,8 @@ import { platformMetadata } from "./metadata";
 
 const GATEWAY_API = "gateway.networking.k8s.io";
 const API_VERSION = `${GATEWAY_API}/v1`;
+const TRAEFIK_API = "traefik.io";
+const TRAEFIK_SERVICE = "TraefikService";
 
 export interface GatewayRoutesArgs {
     namespace: pulumi.Input<string>;
@@ -24,7 +32,11 @@ export interface GatewayRoutesArgs {
     gateway: GatewaySettings;
     routerService: k8s.core.v1.Service;
     wsStreamService: k8s.core.v1.Service;
+    /** Lifetime of the affinity cookie: the ws Service's own affinity timeout. */
+    affinitySeconds: number;
 }
+
+type BackendRef = Record<string, pulumi.Input<string | number>>;
 
 type GatewayStatus = { addresses?: { value: string }[] } | undefined;
 
@@ -33,6 +45,8 @@ export class GatewayRoutes extends pulumi.ComponentResource {
     public readonly gateway?: k8s.apiextensions.CustomResource;
     public readonly backend: k8s.apiextensions.CustomResource;
     public readonly ws: k8s.apiextensions.CustomResource;
+    /** With sticky sessions: the Traefik service that pins a client's WebSockets to one pod. */
+    public readonly stickyWs?: k8s.apiextensions.CustomResource;
     public readonly urls: pulumi.Output<{ api: string; ws: string }>;
 
     constructor(name: string, args: GatewayRoutesArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -41,14 +55,18 @@ export class GatewayRoutes extends pulumi.ComponentResource {
         const { api, stream } = PUBLIC_ROUTES;
         this.gateway = args.gateway.create ? this.createGateway(args) : undefined;
 
-        this.backend = this.route(args, api.objectName, args.routerService, {
+        this.backend = this.route(args, api.objectName, serviceRef(args.routerService), {
             matches: [{ path: { type: "PathPrefix", value: api.pathPrefix } }],
             // PathPrefix matches whole segments, so `/backendx` is not `/backend`.
             filters: [
                 { type: "URLRewrite", urlRewrite: { path: { type: "ReplacePrefixMatch", replacePrefixMatch: "/" } } },
             ],
         });
-        this.ws = this.route(args, stream.objectName, args.wsStreamService, {
+        this.stickyWs = settings.stickySessions ? this.stickyService(args) : undefined;
+        const wsBackend = this.stickyWs
+            ? { group: TRAEFIK_API, kind: TRAEFIK_SERVICE, name: this.stickyWs.metadata.name }
+            : serviceRef(args.wsStreamService);
+        this.ws = this.route(args, stream.objectName, wsBackend, {
             matches: [{ path: { type: "PathPrefix", value: stream.pathPrefix } }],
         });
 
@@ -59,7 +77,48 @@ export class GatewayRoutes extends pulumi.ComponentResource {
                   (status) => status?.addresses?.[0]?.value ?? "<pending gateway address>",
               );
         this.urls = publicUrls(address, settings.tls !== undefined);
-        this.registerOutputs({ gateway: this.gateway, backend: this.backend, ws: this.ws, urls: this.urls });
+        this.registerOutputs({
+            gateway: this.gateway,
+            backend: this.backend,
+            ws: this.ws,
+            stickyWs: this.stickyWs,
+            urls: this.urls,
+        });
+    }
+
+    /** A weighted TraefikService of one entry, the stream's Service, whose load balancer sets the cookie. */
+    private stickyService(args: GatewayRoutesArgs): k8s.apiextensions.CustomResource {
+        const { stream } = PUBLIC_ROUTES;
+        const name = `${stream.objectName}-sticky`;
+        const cookie = {
+            name: stream.affinityCookie,
+            path: stream.pathPrefix,
+            maxAge: args.affinitySeconds,
+            httpOnly: true,
+            // Over TLS the cookie is never sent in clear.
+            secure: args.settings.tls !== undefined,
+        };
+        return new k8s.apiextensions.CustomResource(
+            name,
+            {
+                apiVersion: `${TRAEFIK_API}/v1alpha1`,
+                kind: TRAEFIK_SERVICE,
+                metadata: platformMetadata(name, args.namespace),
+                spec: {
+                    weighted: {
+                        services: [
+                            {
+                                kind: "Service",
+                                name: args.wsStreamService.metadata.name,
+                                port: SERVICE_PORT,
+                                sticky: { cookie },
+                            },
+                        ],
+                    },
+                },
+            },
+            { parent: this, deleteBeforeReplace: true },
+        );
     }
 
     private createGateway(args: GatewayRoutesArgs): k8s.apiextensions.CustomResource {
@@ -109,7 +168,7 @@ export class GatewayRoutes extends pulumi.ComponentResource {
     private route(
         args: GatewayRoutesArgs,
         routeName: string,
-        service: k8s.core.v1.Service,
+        backendRef: BackendRef,
         rule: Record<string, unknown>,
     ): k8s.apiextensions.CustomResource {
         const { settings, gateway } = args;
@@ -129,7 +188,7 @@ export class GatewayRoutes extends pulumi.ComponentResource {
                 spec: {
                     parentRefs: [parentRef],
                     hostnames: settings.host ? [settings.host] : undefined,
-                    rules: [{ ...rule, backendRefs: [{ name: service.metadata.name, port: SERVICE_PORT }] }],
+                    rules: [{ ...rule, backendRefs: [backendRef] }],
                 },
             },
             { parent: this, deleteBeforeReplace: true },
@@ -149,4 +208,8 @@ export class GatewayRoutes extends pulumi.ComponentResource {
             );
         return (gateway as unknown as { status: pulumi.Output<GatewayStatus> }).status;
     }
+}
+
+function serviceRef(service: k8s.core.v1.Service): BackendRef {
+    return { name: service.metadata.name, port: SERVICE_PORT };
 }

@@ -244,20 +244,72 @@ describe("front door: Gateway API", () => {
         assert.deepStrictEqual(run.outputs.publicUrls, { api: "http://192.0.2.20/backend", ws: "ws://192.0.2.20/ws" });
     });
 
-    it("sticky sessions are refused with Gateway API (no standard cookie affinity), and off by default there", async () => {
-        const refused = await runProgram(
-            withConfig(stackConfig("prod"), { ...onTraefikGateway, ingress: { tls: undefined, stickySessions: true } }),
-            "prod",
-        );
-        assert.ok(refused.error instanceof ConfigError, `${refused.error}`);
-        assert.match(
-            refused.error.message,
-            /exchange:ingress\.stickySessions: true is not allowed; Gateway API has no standard cookie affinity/,
-        );
-        assert.deepStrictEqual(refused.resources, []);
-        // prod's ClientIP affinity does not turn it on through a Gateway.
+    it("prod (ClientIP affinity): /ws goes to a TraefikService whose one entry, the stream's Service, sets the cookie", async () => {
         const run = await withOverrides("prod", { frontDoor: "gatewayApi", gateway: { create: true } });
-        assert.strictEqual(ofType(run, TYPES.ingress).length, 0);
+        const [sticky] = ofType(run, TYPES.traefikService);
+        assert.ok(sticky, "a TraefikService for the stream");
+        assert.strictEqual(sticky.inputs.apiVersion, "traefik.io/v1alpha1");
+        assert.strictEqual(sticky.inputs.metadata.name, "exchange-ws-sticky");
+        assert.strictEqual(sticky.inputs.metadata.namespace, "default");
+        assert.match(sticky.parentUrn, /exchange:platform:GatewayRoutes/);
+        assert.deepStrictEqual(sticky.inputs.spec, {
+            weighted: {
+                services: [
+                    {
+                        kind: "Service",
+                        name: "exchange-ws-stream-service",
+                        port: 80,
+                        sticky: {
+                            cookie: {
+                                name: "exchange-ws-affinity",
+                                path: "/ws",
+                                maxAge: 10800,
+                                httpOnly: true,
+                                secure: true,
+                            },
+                        },
+                    },
+                ],
+            },
+        });
+        const [wsRule] = named(run, TYPES.httpRoute, "exchange-ws").inputs.spec.rules;
+        assert.deepStrictEqual(wsRule.backendRefs, [
+            { group: "traefik.io", kind: "TraefikService", name: "exchange-ws-sticky" },
+        ]);
+        const [backendRule] = named(run, TYPES.httpRoute, "exchange-backend").inputs.spec.rules;
+        assert.deepStrictEqual(
+            backendRule.backendRefs,
+            [{ name: "exchange-router-service", port: 80 }],
+            "the API stays balanced per request",
+        );
+    });
+
+    it("dev: no TraefikService unless stickySessions is on; then the cookie lives the ws affinity timeout, without TLS not Secure", async () => {
+        assert.deepStrictEqual(ofType(await withOverrides("dev", onTraefikGateway), TYPES.traefikService), []);
+        const run = await withOverrides("dev", {
+            ...onTraefikGateway,
+            ingress: { stickySessions: true },
+            wsStream: { sessionAffinityTimeoutSeconds: 600 },
+        });
+        const [sticky] = ofType(run, TYPES.traefikService);
+        const { cookie } = sticky.inputs.spec.weighted.services[0].sticky;
+        assert.strictEqual(cookie.maxAge, 600);
+        assert.strictEqual(cookie.secure, false);
+        assert.strictEqual(
+            named(run, TYPES.httpRoute, "exchange-ws").inputs.spec.rules[0].backendRefs[0].name,
+            sticky.inputs.metadata.name,
+        );
+    });
+
+    it("prod with stickySessions false: /ws goes straight to the stream's Service", async () => {
+        const run = await withOverrides("prod", {
+            frontDoor: "gatewayApi",
+            gateway: { create: true },
+            ingress: { stickySessions: false },
+        });
+        assert.deepStrictEqual(ofType(run, TYPES.traefikService), []);
+        const [wsRule] = named(run, TYPES.httpRoute, "exchange-ws").inputs.spec.rules;
+        assert.deepStrictEqual(wsRule.backendRefs, [{ name: "exchange-ws-stream-service", port: 80 }]);
     });
 
     it("TLS with a Gateway the program does not create is refused, naming the key", async () => {

@@ -213,4 +213,5 @@ export const TYPES = {
     password: "random:index/randomPassword:RandomPassword",
     gateway: "kubernetes:gateway.networking.k8s.io/v1:Gateway",
     httpRoute: "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
+    traefikService: "kubernetes:traefik.io/v1alpha1:TraefikService",
 };

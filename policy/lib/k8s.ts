@@ -55,6 +55,9 @@ export const isGateway = (t: K8sType): boolean => t.group === GATEWAY_API_GROUP 
 export const isRoute = (t: K8sType): boolean =>
     t.group === GATEWAY_API_GROUP && (t.kind === "HTTPRoute" || t.kind === "GRPCRoute");
 export const isReferenceGrant = (t: K8sType): boolean => t.group === GATEWAY_API_GROUP && t.kind === "ReferenceGrant";
+/** Traefik's own API group: its TraefikService is a backendRef its Gateway provider resolves. */
+export const TRAEFIK_GROUP = "traefik.io";
+export const isTraefikService = (t: K8sType): boolean => t.group === TRAEFIK_GROUP && t.kind === "TraefikService";
 
 /** Kinds whose resources carry a pod template (or are a Pod). */
 const WORKLOAD_KINDS = [
@@ -231,8 +234,9 @@ function readObject(
 /** The kinds stack policies look at; other resources (Secrets, volumes, ...) are not even read. */
 function readByStackPolicies(t: K8sType): boolean {
     return (
-        [isService, isConfigMap, isIngress, isGateway, isRoute, isReferenceGrant].some((is) => is(t)) ||
-        workloadKind(t) !== undefined
+        [isService, isConfigMap, isIngress, isGateway, isRoute, isReferenceGrant, isTraefikService].some((is) =>
+            is(t),
+        ) || workloadKind(t) !== undefined
     );
 }
 

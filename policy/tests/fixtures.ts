@@ -29,6 +29,7 @@ const TYPES = {
     GRPCRoute: "kubernetes:gateway.networking.k8s.io/v1:GRPCRoute",
     Gateway: "kubernetes:gateway.networking.k8s.io/v1:Gateway",
     ReferenceGrant: "kubernetes:gateway.networking.k8s.io/v1beta1:ReferenceGrant",
+    TraefikService: "kubernetes:traefik.io/v1alpha1:TraefikService",
 } as const;
 export const TYPE = TYPES;
 
@@ -309,6 +310,31 @@ export function gateway(overrides: Overrides = {}): TestResource {
  * A good HTTPRoute attached to the "https" listener of exchange-gateway: /backend (prefix rewritten)
  * -> exchange-router-service:80, /ws -> exchange-ws-stream-service:80.
  */
+/** Traefik's TraefikService that pins a client's WebSockets to one ws-stream pod (a sticky cookie). */
+export function traefikService(overrides: Overrides = {}): TestResource {
+    const props = merge(
+        {
+            apiVersion: "traefik.io/v1alpha1",
+            kind: "TraefikService",
+            metadata: { name: "exchange-ws-sticky" },
+            spec: {
+                weighted: {
+                    services: [
+                        {
+                            kind: "Service",
+                            name: "exchange-ws-stream-service",
+                            port: 80,
+                            sticky: { cookie: { name: "exchange-ws-affinity", path: "/ws" } },
+                        },
+                    ],
+                },
+            },
+        },
+        overrides,
+    );
+    return { type: TYPES.TraefikService, name: String(props.metadata.name), props };
+}
+
 export function httpRoute(overrides: Overrides = {}): TestResource {
     const props = merge(
         {

@@ -11,6 +11,7 @@ import {
     onCluster,
     patch,
     service,
+    traefikService,
 } from "./fixtures";
 import { TestResource, runStackPolicy, unknown } from "./harness";
 
@@ -102,6 +103,124 @@ describe("httproute-backend-exists", () => {
                 withRef({ group: "example.test", kind: "Bucket", name: "static" }),
             ]),
         );
+    });
+
+    describe("TraefikService backendRefs (Traefik's Gateway provider with its CRD provider on)", () => {
+        const stickyRef = { group: "traefik.io", kind: "TraefikService", name: "exchange-ws-sticky" };
+        const entry = (fields: Record<string, unknown>) =>
+            mutate(traefikService(), (p) => Object.assign(p.spec.weighted.services[0], fields));
+
+        it("passes a route to a TraefikService of the stack whose entry is a Service of the stack and its port", async () => {
+            assertClean(await runStackPolicy(policy, [...services(), traefikService(), withRef(stickyRef)]));
+            // The entry's port by name, and its kind left to the default (Service).
+            assertClean(
+                await runStackPolicy(policy, [
+                    ...services(),
+                    entry({ port: "http", kind: undefined }),
+                    withRef(stickyRef),
+                ]),
+            );
+        });
+
+        it("flags a TraefikService that is not in the stack, or in another namespace, attached to the route", async () => {
+            const r = await runStackPolicy(policy, [...services(), withRef(stickyRef)]);
+            assertOneViolation(
+                r,
+                'HTTPRoute "exchange-routes" spec.rules[0].backendRefs[0] routes to TraefikService "exchange-ws-sticky"',
+                "externalServices",
+            );
+            assert.match(r.urns[0] ?? "", /HTTPRoute::exchange-routes$/);
+            assertOneViolation(
+                await runStackPolicy(policy, [...services(), inTrading(traefikService()), withRef(stickyRef)]),
+                'TraefikService "exchange-ws-sticky", which is not a TraefikService of this stack in namespace "default"',
+            );
+        });
+
+        it("flags a TraefikService entry naming a Service not in the stack, or a port it does not expose, or none", async () => {
+            assertOneViolation(
+                await runStackPolicy(policy, [...services(), entry({ name: "exchange-ws-strem" }), withRef(stickyRef)]),
+                'spec.rules[0].backendRefs[0] -> TraefikService "exchange-ws-sticky" spec.weighted.services[0]',
+                'routes to Service "exchange-ws-strem"',
+            );
+            assertOneViolation(
+                await runStackPolicy(policy, [...services(), entry({ port: 8080 }), withRef(stickyRef)]),
+                "port 8080",
+                'exposes 80 ("http")',
+            );
+            assertOneViolation(
+                await runStackPolicy(policy, [...services(), entry({ port: "grpc" }), withRef(stickyRef)]),
+                'port "grpc"',
+            );
+            assertOneViolation(
+                await runStackPolicy(policy, [...services(), entry({ port: undefined }), withRef(stickyRef)]),
+                "without a port",
+            );
+        });
+
+        it("checks mirroring and failover entries, and a nested TraefikService by name", async () => {
+            const failover = traefikService({
+                spec: {
+                    weighted: undefined,
+                    failover: {
+                        service: { name: "exchange-ws-stream-service", port: 80 },
+                        fallback: { name: "exchange-fallback", port: 80 },
+                    },
+                },
+            });
+            assertOneViolation(
+                await runStackPolicy(policy, [...services(), failover, withRef(stickyRef)]),
+                "spec.failover.fallback",
+                '"exchange-fallback"',
+            );
+            const nested = entry({ kind: "TraefikService", name: "inner", port: undefined });
+            assertOneViolation(
+                await runStackPolicy(policy, [...services(), nested, withRef(stickyRef)]),
+                'spec.weighted.services[0].name routes to TraefikService "inner"',
+            );
+            const inner = traefikService({ metadata: { name: "inner" } });
+            assertClean(await runStackPolicy(policy, [...services(), nested, inner, withRef(stickyRef)]));
+        });
+
+        it("leaves cross-provider names (api@internal) to Traefik, and needs a ReferenceGrant across namespaces", async () => {
+            assertClean(await runStackPolicy(policy, [...services(), withRef({ ...stickyRef, name: "api@internal" })]));
+            const elsewhere = inTrading(
+                mutate(traefikService(), (p) => (p.spec.weighted.services[0].namespace = "default")),
+            );
+            const route = withRef({ ...stickyRef, namespace: "trading" });
+            assertOneViolation(
+                await runStackPolicy(policy, [...services(), elsewhere, route]),
+                'refers to TraefikService "exchange-ws-sticky" in namespace "trading"',
+                'to {group: "traefik.io", kind: TraefikService}',
+            );
+            const traefikGrant = grant("trading", fromRoutes, { group: "traefik.io", kind: "TraefikService" });
+            assertClean(await runStackPolicy(policy, [...services(), elsewhere, route, traefikGrant]));
+            // A grant for Services does not open TraefikServices.
+            assertOneViolation(
+                await runStackPolicy(policy, [...services(), elsewhere, route, grant("trading", fromRoutes)]),
+                "no ReferenceGrant",
+            );
+        });
+
+        it("reports nothing while the TraefikService's name or its entry's port is unknown", async () => {
+            assertClean(
+                await runStackPolicy(policy, [
+                    ...services(),
+                    mutate(traefikService(), (p) => (p.metadata.name = unknown.string)),
+                    withRef(stickyRef),
+                ]),
+            );
+            assertClean(
+                await runStackPolicy(policy, [...services(), entry({ port: unknown.number }), withRef(stickyRef)]),
+            );
+        });
+
+        it("accepts a TraefikService listed in externalServices", async () => {
+            assertClean(
+                await runStackPolicy(policy, [...services(), withRef(stickyRef)], {
+                    "httproute-backend-exists": { externalServices: ["exchange-ws-sticky"] },
+                }),
+            );
+        });
     });
 
     it("accepts Services listed in externalServices", async () => {

@@ -90,6 +90,23 @@ describe("the policy pack on the program's resources", () => {
         assert.deepStrictEqual(pack.mandatory(violations), [], pack.formatViolations(violations));
     });
 
+    it("prod through Gateway API with sticky WebSockets: the TraefikService passes; a typo in its Service is refused", async () => {
+        const config = withConfig(stackConfig("prod"), { frontDoor: "gatewayApi", gateway: { create: true } });
+        const violations = await violationsOf(config);
+        assert.deepStrictEqual(pack.mandatory(violations), [], pack.formatViolations(violations));
+        const typo = pack.mandatory(
+            await violationsOf(config, {}, (resources) => {
+                const sticky = resources.find((r) => r.type === TYPES.traefikService)!;
+                sticky.props.spec.weighted.services[0].name = "exchange-ws-strem-service";
+            }),
+        );
+        assert.deepStrictEqual(
+            typo.map((v) => v.policyName),
+            ["httproute-backend-exists"],
+        );
+        assert.match(typo[0].message, /TraefikService "exchange-ws-sticky".*"exchange-ws-strem-service"/);
+    });
+
     it("Gateway API routes on a Gateway outside the stack: refused until the pack's config names it", async () => {
         const config = withConfig(stackConfig("dev"), {
             frontDoor: "gatewayApi",

@@ -211,7 +211,8 @@ stop_node() {
 # --- cluster objects -------------------------------------------------------------------------
 
 node_objects() {
-  local i crd
+  local i crd traefik_crd_file
+  traefik_crd_file="$(traefik_crds)"
   echo ---
   fill addons/kubernetes-endpoints.yaml NODE_IP="$NODE_IP" NODE_API_PORT="$NODE_API_PORT"
   for ((i = 1; i <= PV_COUNT; i++)); do
@@ -222,9 +223,21 @@ node_objects() {
   done
   for crd in "$GATEWAY_API_CRDS"/*.yaml; do echo ---; cat "$crd"; done
   echo ---
+  cat "$traefik_crd_file"
+  echo ---
   fill addons/coredns.yaml CLUSTER_DNS_IP="$CLUSTER_DNS_IP" COREDNS_IMAGE="$(image_ref coredns)"
   echo ---
   fill addons/traefik.yaml INGRESS_IP="$INGRESS_IP" TRAEFIK_IMAGE="$(image_ref traefik)"
+}
+
+# traefik_crds: the file of Traefik's CRDs (traefik.io) in the module of the exact version the
+# node's Traefik image is built from (images/traefik/go.mod names it), so the two never differ.
+traefik_crds() {
+  local dir file
+  dir="$(cd "$REPO_DIR/images/traefik" && module_dir github.com/traefik/traefik/v3)" || return 1
+  file="$dir/docs/content/reference/dynamic-configuration/kubernetes-crd-definition-v1.yml"
+  [[ -s "$file" ]] || die "no Traefik CRDs at $file"
+  printf '%s\n' "$file"
 }
 
 # The Gateway and GatewayClass need the CRDs established first, so they go in a second apply.
@@ -238,7 +251,7 @@ wait_for_node() {
     || die "node $NODE_NAME not Ready; see $LOGS/kubelet.log"
   log "node $NODE_NAME Ready after $((SECONDS - since)) s"
   kubectl wait --for=condition=Established crd --all --timeout=60s >/dev/null \
-    || die "Gateway API CRDs not established"
+    || die "Gateway API and Traefik CRDs not established"
   node_gateway_objects | kubectl apply -f - >/dev/null
   kubectl -n kube-system rollout status deployment/coredns --timeout=120s >/dev/null \
     || die "CoreDNS not ready; see kubectl -n kube-system describe pods -l k8s-app=kube-dns"

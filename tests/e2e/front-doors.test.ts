@@ -1,9 +1,11 @@
 /**
  * End to end over real traffic, each supported front door in turn on the real node's Traefik 3.7:
  * the Ingresses written for ingress-nginx (served by Traefik's kubernetesIngressNGINX provider)
- * and for Traefik, with and without sticky sessions, then Gateway API HTTPRoutes on the cluster's
- * Gateway traefik/traefik and on a Gateway the program creates. One dev stack, deployed with the
- * real CLI and the policy pack, with 3 ws-stream replicas; each front door is an update of it.
+ * and for Traefik, then Gateway API HTTPRoutes on the cluster's Gateway traefik/traefik and on a
+ * Gateway the program creates, each with and without sticky sessions (through a Gateway: `/ws` to
+ * a TraefikService, which Traefik's Gateway provider resolves with its CRD provider on). One dev
+ * stack, deployed with the real CLI and the policy pack, with 3 ws-stream replicas; each front
+ * door is an update of it.
  * For each: `/backend/api/v1/orders` reaches the router as `/api/v1/orders`, `/ws` upgrades to a
  * WebSocket, and one client's repeated connections stay on one pod when the front door is sticky
  * and spread when it is not. Traffic goes from inside the node's network namespace only.
@@ -65,14 +67,34 @@ const FRONT_DOORS: FrontDoor[] = [
         sticky: true,
     },
     {
-        title: "Gateway API: HTTPRoutes on the cluster's Gateway traefik/traefik (no stickiness: refused there)",
-        config: { frontDoor: "gatewayApi", gateway: CLUSTER_GATEWAY },
+        title: "Gateway API: HTTPRoutes on the cluster's Gateway traefik/traefik, stickySessions off",
+        config: { frontDoor: "gatewayApi", gateway: CLUSTER_GATEWAY, ingress: { stickySessions: false } },
         sticky: false,
         gateway: CLUSTER_GATEWAY,
     },
     {
-        title: "Gateway API: HTTPRoutes on a Gateway the program creates",
-        config: { frontDoor: "gatewayApi", gateway: { name: "exchange", create: true } },
+        title: "Gateway API: HTTPRoutes on the cluster's Gateway traefik/traefik, stickySessions on (/ws to a TraefikService)",
+        config: { frontDoor: "gatewayApi", gateway: CLUSTER_GATEWAY, ingress: { stickySessions: true } },
+        sticky: true,
+        gateway: CLUSTER_GATEWAY,
+    },
+    {
+        title: "Gateway API: HTTPRoutes on a Gateway the program creates, stickySessions on (/ws to a TraefikService)",
+        config: {
+            frontDoor: "gatewayApi",
+            gateway: { name: "exchange", create: true },
+            ingress: { stickySessions: true },
+        },
+        sticky: true,
+        gateway: { name: "exchange", namespace: "default" },
+    },
+    {
+        title: "Gateway API: HTTPRoutes on a Gateway the program creates, stickySessions off",
+        config: {
+            frontDoor: "gatewayApi",
+            gateway: { name: "exchange", create: true },
+            ingress: { stickySessions: false },
+        },
         sticky: false,
         gateway: { name: "exchange", namespace: "default" },
     },
@@ -156,6 +178,10 @@ describe("end to end over real traffic: each front door on the real node's Traef
                             );
                         }
                     }
+                    // Sticky through a Gateway means /ws resolved to the TraefikService, not the Service.
+                    const [wsRef] = (await kubectl.json(["get", "httproute", stream.objectName])).spec.rules[0]
+                        .backendRefs;
+                    assert.strictEqual(wsRef.kind ?? "Service", door.sticky ? "TraefikService" : "Service");
                 });
             }
 

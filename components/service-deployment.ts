@@ -222,10 +222,13 @@ function podSpec(args: ServiceDeploymentArgs): k8s.types.input.core.v1.PodSpec {
         ports.push({ name: "metrics", containerPort: settings.metricsPort, protocol: "TCP" });
         metricsEnv.push({ name: "METRICS_PORT", value: String(settings.metricsPort) });
     }
+    // No `env` at all rather than an empty list, so a pod without variables keeps the manifest it
+    // always had (no diff on existing stacks). The SDK's input type admits an Output of a list but
+    // not of a list that may be undefined, although the provider takes both.
     const env = pulumi.output(args.env ?? []).apply((list) => {
         const all = [...list, ...metricsEnv];
         return all.length > 0 ? all : undefined;
-    });
+    }) as pulumi.Output<k8s.types.input.core.v1.EnvVar[]>;
     const volumes = args.volumes ?? [];
     return {
         // None of the services talks to the Kubernetes API.

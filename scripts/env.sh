@@ -6,6 +6,10 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=../toolchain/lib.sh
 . "$REPO_ROOT/toolchain/lib.sh"
 
+# The project's Node.js (toolchain/versions.env) first on PATH, for npm, the program, the pack and
+# the tests alike: a warm check is one `node --version`.
+eval "$("$REPO_ROOT/toolchain/build-node.sh")"
+
 EXCHANGE_STATE="${EXCHANGE_STATE:-${XDG_STATE_HOME:-$HOME/.local/state}/exchange-platform}"
 mkdir -p "$EXCHANGE_STATE"
 

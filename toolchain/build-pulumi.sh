@@ -14,9 +14,9 @@
 # - pulumi: upstream pkg/v3 cmd/pulumi, built through the wrapper module toolchain/pulumi/cli.
 # - pulumi-language-nodejs: upstream's module is not served, so toolchain/pulumi/language-nodejs
 #   is our own small host that runs the program through @pulumi/pulumi's cmd/run.
-# - pulumi-resource-kubernetes: the only served commit of provider/v4 is older than the npm
-#   package's version; it is built and registered under $PULUMI_KUBERNETES_VERSION, which is the
-#   version @pulumi/kubernetes asks the engine for.
+# - pulumi-resource-kubernetes: the only served commit of provider/v4, upstream's v4.25.0; built,
+#   reporting and registered as $PULUMI_KUBERNETES_VERSION, the version @pulumi/kubernetes is
+#   pinned to (tests/toolchain/versions.test.ts checks all three agree).
 # - pulumi-resource-random: no version of github.com/pulumi/pulumi-random/provider/v4 (nor of
 #   the Terraform provider it wraps) is served; toolchain/pulumi/provider-random is our own
 #   stand-in serving RandomPassword (which the project uses) and RandomString.

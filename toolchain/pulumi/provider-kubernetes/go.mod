@@ -2,8 +2,8 @@ module exchange-platform/toolchain/pulumi/provider-kubernetes
 
 go 1.25.11
 
-// The provider module at its v4.32.0 commit is not served by the Go module proxy here; this
-// 2026-01-15 commit is the only served one (must equal PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION
+// The provider module at its v4.26.0 and later commits is not served by the Go module proxy; this
+// 2026-01-15 commit (upstream tag v4.25.0) is the only served one (must equal PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION
 // in toolchain/versions.env). Upstream builds it with replace sdk/v4 => ../sdk; that becomes a
 // plain require of the sdk/v4 release its go.mod names, v4.24.0. pkg/v3 and sdk/v3 stay at the
 // v3.215.0 its go.mod names: newer ones do not compile with this commit (pkg v3.248.0 changed

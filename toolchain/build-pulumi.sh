@@ -157,8 +157,9 @@ path_without() {
 }
 export PATH="$PULUMI_BIN:$ACTIONLINT_DIR:$(path_without "$PULUMI_BIN" "$ACTIONLINT_DIR")"
 export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
-# The engine loads the newest installed plugin whose version is >= the one the npm package
-# declares, so each is registered under exactly that version. Skipped when the plugin cache
+# The engine loads the installed plugin whose version equals the one the npm package declares
+# (SelectCompatiblePlugin), so each is registered under exactly that version, which is the
+# version it reports (tests/toolchain/versions.test.ts). Skipped when the plugin cache
 # already holds this very binary; a rebuilt binary replaces the registered copy.
 register() { # register NAME VERSION BINARY
   local registered="${PULUMI_HOME:-$HOME/.pulumi}/plugins/resource-$1-v$2/pulumi-resource-$1"

@@ -104,7 +104,33 @@ describe("faults, drift and bad input on the local cluster", function () {
             await workspace.destroy("dev");
             const killed = await interruptedUp(workspace, (pid) => void process.kill(-pid, "SIGKILL"));
             assert.strictEqual(killed.code, null, "killed by the signal");
+            const pendingCreates = (await workspace.exportState("dev")).deployment.pending_operations.filter(
+                (op: any) => op.type === "creating" && op.resource.type.startsWith("kubernetes:"),
+            );
+            assert.ok(pendingCreates.length > 0, "the kill left creates of Kubernetes objects pending");
             await recover(workspace);
+            // The objects the killed run created are in the state now (imported), so the next
+            // update creates none of them: with a provider that refuses to create an existing
+            // object (v4.29.0 and later), a create of one would fail with AlreadyExists.
+            const imported = (await workspace.exportState("dev")).deployment.resources.filter((r: any) =>
+                pendingCreates.some((op: any) => op.resource.urn === r.urn),
+            );
+            assert.ok(imported.length > 0, "at least one object of the killed run was imported");
+            const plan = await workspace.preview("dev");
+            assert.strictEqual(plan.code, 0, plan.output);
+            const creates = steps(plan).filter((step) => step.op === "create" && step.type.startsWith("kubernetes:"));
+            for (const step of creates) {
+                const { apiVersion, kind, metadata } = step.new!.inputs as any;
+                const [group, version] = apiVersion.includes("/") ? apiVersion.split("/") : ["", apiVersion];
+                const exists = await kubectl.json([
+                    "get",
+                    group ? `${kind}.${version}.${group}` : kind,
+                    ...(metadata.namespace ? ["-n", metadata.namespace] : []),
+                    "--field-selector",
+                    `metadata.name=${metadata.name}`,
+                ]);
+                assert.deepStrictEqual(exists.items, [], `${step.urn} is created again although it exists`);
+            }
             await upSucceeds();
             for (const expected of PLATFORM_SERVICES) {
                 assert.ok(await kubectl.deploymentAvailable(expected.appName));

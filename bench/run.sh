@@ -22,7 +22,7 @@ fi
 export BENCH_COMMIT
 
 toolchain_env
-eval "$("$REPO_ROOT/toolchain/build-helm.sh")"
+eval "$("$REPO_ROOT/toolchain/build-go-tool.sh" helm)"
 build_program
 # Its own cluster, so neither dev nor the tests are disturbed.
 # Ports shifted by EXCHANGE_BENCH_PORT_OFFSET (default 2000), clear of the other clusters.

@@ -6,7 +6,7 @@
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
-toolchain_env
+toolchain_env real
 build_program
 "$REPO_ROOT/cluster/local-cluster.sh" start --node real
 eval "$("$REPO_ROOT/cluster/local-cluster.sh" env)"

@@ -54,18 +54,25 @@ debian_packages() {
     "${missing[@]}" >&2 || die "could not install ${missing[*]}"
 }
 
-# toolchain_env: builds what is missing (seconds when warm) and puts it on PATH. The builds run
-# side by side: on a cold machine one's module downloads overlap the other's compile.
+# toolchain_env [NODE_KIND]: builds what is missing (seconds when warm) and puts it on PATH. The
+# builds run side by side: on a cold machine one's module downloads and Debian fetches overlap
+# another's compile. NODE_KIND real (the deploy and test commands) also builds the real node's
+# binaries and the images now rather than when the cluster starts, so they overlap the Pulumi build.
 toolchain_env() {
-  local out pulumi_pid cluster_pid status=0
+  local node_kind="${1:-kwok}" out pulumi_pid cluster_pid images_pid="" status=0
   debian_packages
   out="$(mktemp -d)"
   "$REPO_ROOT/toolchain/build-pulumi.sh" >"$out/pulumi" & pulumi_pid=$!
-  "$REPO_ROOT/toolchain/build-cluster.sh" >"$out/cluster" & cluster_pid=$!
+  "$REPO_ROOT/toolchain/build-cluster.sh" "$node_kind" >"$out/cluster" & cluster_pid=$!
+  if [[ "$node_kind" == real ]]; then
+    "$REPO_ROOT/images/build.sh" >/dev/null & images_pid=$!
+  fi
   wait "$pulumi_pid" || status=1
   wait "$cluster_pid" || status=$((status + 2))
+  [[ -z "$images_pid" ]] || wait "$images_pid" || status=$((status + 4))
   (( status & 1 )) && die "the Pulumi toolchain did not build"
   (( status & 2 )) && die "the local cluster's binaries did not build"
+  (( status & 4 )) && die "the images did not build"
   eval "$(cat "$out/pulumi" "$out/cluster")"
   rm -rf "$out"
 }

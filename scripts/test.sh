@@ -46,9 +46,10 @@ run_check lint npm run --silent lint
 run_suite unit npx mocha 'bin/tests/unit/**/*.test.js'
 run_suite policy npm --prefix policy test --silent
 
-toolchain_env
+toolchain_env real
 # After toolchain_env: it asks the built CLI and plugins which versions they are.
 run_suite toolchain npx mocha 'bin/tests/toolchain/**/*.test.js'
+eval "$("$REPO_ROOT/toolchain/build-go-tool.sh" actionlint)"
 run_check actionlint actionlint -no-color .github/workflows/*.yml
 
 # The tests' own cluster, so a developer's dev stack is never touched.

@@ -7,7 +7,6 @@
 #   pulumi-v$PULUMI_VERSION/bin/            pulumi, pulumi-language-nodejs, pulumi-resource-pulumi-nodejs
 #   pulumi-resource-kubernetes-v$PULUMI_KUBERNETES_VERSION/pulumi-resource-kubernetes
 #   pulumi-resource-random-v$PULUMI_RANDOM_VERSION/pulumi-resource-random
-#   actionlint-v$ACTIONLINT_VERSION/actionlint
 # stdout carries only `export NAME=...` lines; every log line goes to stderr.
 #
 # What the module proxy serves decides what is built (details in toolchain/pulumi/*/go.mod):
@@ -33,7 +32,6 @@ LOGS="$EXCHANGE_CACHE/logs"
 PULUMI_BIN="$EXCHANGE_CACHE/pulumi-v$PULUMI_VERSION/bin"
 KUBERNETES_DIR="$EXCHANGE_CACHE/pulumi-resource-kubernetes-v$PULUMI_KUBERNETES_VERSION"
 RANDOM_DIR="$EXCHANGE_CACHE/pulumi-resource-random-v$PULUMI_RANDOM_VERSION"
-ACTIONLINT_DIR="$EXCHANGE_CACHE/actionlint-v$ACTIONLINT_VERSION"
 SDK_VERSION_FLAG="-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
 
 command -v go >/dev/null || die "go is not on PATH"
@@ -139,14 +137,6 @@ fi
 build_once pulumi-resource-random provider-random "$RANDOM_DIR/pulumi-resource-random" \
   "-X main.version=$PULUMI_RANDOM_VERSION" .
 
-# --- actionlint (no replace directives upstream, so a plain go install does) ---------------
-if [[ ! -x "$ACTIONLINT_DIR/actionlint" ]]; then
-  log "actionlint: building"
-  mkdir -p "$ACTIONLINT_DIR"
-  GOBIN="$ACTIONLINT_DIR" run_with_progress actionlint "$LOGS/actionlint.log" \
-    go install -trimpath -ldflags "-s -w" "github.com/rhysd/actionlint/cmd/actionlint@v$ACTIONLINT_VERSION"
-fi
-
 # --- plugin registration -------------------------------------------------------------------
 # Prepended once: a second eval in the same shell does not grow PATH.
 path_without() {
@@ -155,7 +145,7 @@ path_without() {
   p="${p#:}"
   printf '%s' "${p%:}"
 }
-export PATH="$PULUMI_BIN:$ACTIONLINT_DIR:$(path_without "$PULUMI_BIN" "$ACTIONLINT_DIR")"
+export PATH="$PULUMI_BIN:$(path_without "$PULUMI_BIN")"
 export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 # The engine loads the installed plugin whose version equals the one the npm package declares
 # (SelectCompatiblePlugin), so each is registered under exactly that version, which is the

@@ -3,6 +3,7 @@
 # prints the line that puts it first on PATH:
 #
 #   eval "$(toolchain/build-node.sh)"
+#   eval "$(toolchain/build-node.sh "$NODE_OTHER_LTS_VERSION")"   # the other supported line
 #
 # The registry's node-linux-<arch> package is the official release binary packed as an npm
 # package (the `node` package installs it the same way), so a machine with only an old Node.js and
@@ -13,6 +14,7 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+NODE_VERSION="${1:-$NODE_VERSION}"
 NODE_HOME="$EXCHANGE_CACHE/node-v$NODE_VERSION"
 
 case "$(uname -m)" in

@@ -1,8 +1,8 @@
 /**
  * How a config key is declared, documented and reported, on top of zod: each leaf carries the
- * sentence that says what is allowed (it is both the refusal message and the README's "allowed"
- * column) and a description; a problem is reported as `exchange:<key>: <value> is not allowed;
- * <what is allowed>`. config.ts declares the keys with these helpers.
+ * sentence that says what is allowed (it is both the refusal message and the "allowed" column of
+ * docs/config.md) and a description; a problem is reported as `exchange:<key>: <value> is not
+ * allowed; <what is allowed>`. config.ts declares the keys with these helpers.
  */
 import { z } from "zod";
 

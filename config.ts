@@ -1,8 +1,8 @@
 /**
  * Stack configuration as one schema: every `exchange:` key, its type, its default and what is
  * allowed, written once. The TypeScript types are inferred from it, and the Pulumi.yaml `config:`
- * block and the README's config table are generated from it (`npm run gen:config-docs`; a unit
- * test fails when either is out of date).
+ * block and the config table of docs/config.md are generated from it (`npm run gen:config-docs`;
+ * a unit test fails when either is out of date).
  *
  * `loadConfig` parses the whole stack config once, before the program registers any resource, and
  * reports every problem together, each naming the key, the value and what is allowed, so a bad
@@ -189,7 +189,7 @@ function statefulShape(defaults: ServiceDefaults, storageSize: string) {
 /**
  * The controllers an Ingress can be written for, and what follows from the choice. Traefik (v3.7
  * and later) reads Ingresses of class `nginx` through its kubernetesIngressNGINX provider, which
- * honours every ingress-nginx annotation the platform uses; see the README's front-door section.
+ * honours every ingress-nginx annotation the platform uses; see docs/front-doors.md.
  */
 export const INGRESS_CONTROLLERS = {
     nginx: { className: "nginx", namespace: "ingress-nginx" },

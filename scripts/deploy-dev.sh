@@ -14,8 +14,8 @@ eval "$("$REPO_ROOT/cluster/local-cluster.sh" env)"
 cd "$REPO_ROOT"
 # Only dev goes to the local cluster: the stack is named here, never taken from the environment.
 pulumi stack select --create dev --non-interactive >&2
-# No preview first: it would run the program and the policy pack a second time (the README's
-# benchmark gives the cost); the policy pack still checks every step of the update.
+# No preview first: it would run the program and the policy pack a second time (docs/measured.md
+# gives the cost); the policy pack still checks every step of the update.
 pulumi up --stack dev --policy-pack "$REPO_ROOT/policy" --yes --skip-preview --non-interactive
 pulumi stack output --stack dev
 

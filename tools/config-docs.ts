@@ -1,6 +1,6 @@
 /**
  * Generates, from the config schema in config.ts, the two places that describe the config to
- * people and to the CLI: Pulumi.yaml's `config:` block and the README's config table.
+ * people and to the CLI: Pulumi.yaml's `config:` block and the config table of docs/config.md.
  *
  *   node bin/tools/config-docs.js --write   rewrite both (npm run gen:config-docs)
  *   node bin/tools/config-docs.js           exit 1 if either is out of date
@@ -17,8 +17,10 @@ const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
 
 /** Everything below this line of Pulumi.yaml is generated. */
 const YAML_MARKER = "# Generated from config.ts by `npm run gen:config-docs`; edit the schema, not this block.";
-const README_BEGIN = "<!-- config table: generated from config.ts by `npm run gen:config-docs` -->";
-const README_END = "<!-- end of config table -->";
+/** The config reference page; the table between these two lines of it is generated. */
+const CONFIG_PAGE = "docs/config.md";
+const TABLE_BEGIN = "<!-- config table: generated from config.ts by `npm run gen:config-docs` -->";
+const TABLE_END = "<!-- end of config table -->";
 
 interface KeyRow {
     /** Path under `exchange:`, e.g. ["router", "resources", "limits", "cpu"]. */
@@ -96,7 +98,7 @@ function mergedCell(values: { section: string; value: string }[]): string {
     return [...bySection.entries()].map(([value, sections]) => `${sections.join(", ")}: ${value}`).join("; ");
 }
 
-/** The README table: keys that every service has are written once, as `<svc>.<key>`. */
+/** The config table: keys that every service has are written once, as `<svc>.<key>`. */
 function configTable(): string {
     const sections = Object.entries(PlatformConfigSchema.shape);
     const isService = ([, schema]: [string, z.ZodType]) => shapeOf(schema)?.image !== undefined;
@@ -155,18 +157,18 @@ function withYamlBlock(current: string): string {
     return (start < 0 ? current.trimEnd() + "\n" : current.slice(0, start)) + configBlock();
 }
 
-function withReadmeTable(current: string): string {
-    const start = current.indexOf(README_BEGIN);
-    const end = current.indexOf(README_END);
+function withConfigTable(current: string): string {
+    const start = current.indexOf(TABLE_BEGIN);
+    const end = current.indexOf(TABLE_END);
     if (start < 0 || end < start) {
-        throw new Error(`README.md lacks the markers ${README_BEGIN} ... ${README_END}`);
+        throw new Error(`${CONFIG_PAGE} lacks the markers ${TABLE_BEGIN} ... ${TABLE_END}`);
     }
-    return current.slice(0, start + README_BEGIN.length) + "\n" + configTable() + "\n" + current.slice(end);
+    return current.slice(0, start + TABLE_BEGIN.length) + "\n" + configTable() + "\n" + current.slice(end);
 }
 
 const TARGETS: { file: string; update: (current: string) => string }[] = [
     { file: "Pulumi.yaml", update: withYamlBlock },
-    { file: "README.md", update: withReadmeTable },
+    { file: CONFIG_PAGE, update: withConfigTable },
 ];
 
 /** Files whose generated part differs from what the schema gives now. */

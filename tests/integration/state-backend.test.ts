@@ -233,7 +233,7 @@ describe("shared state backend on PostgreSQL", function () {
         const destroyed = await ci.destroy("dev");
         assert.strictEqual(destroyed.code, 0, destroyed.output);
         let stopped: Promise<void> | undefined;
-        // CI's checkout: the backend's password only in PGPASSWORD, as the README recommends.
+        // CI's checkout: the backend's password only in PGPASSWORD, as docs/state-and-deployer.md recommends.
         const cut = await ci.up("dev", {
             onEvent: (event) => {
                 const step = event.resourcePreEvent?.metadata;

@@ -1,4 +1,4 @@
-/** Pulumi.yaml's config block and the README's config table are generated from the schema. */
+/** Pulumi.yaml's config block and the config table of docs/config.md are generated from the schema. */
 import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
@@ -6,25 +6,26 @@ import * as path from "path";
 import { staleFiles, writeFiles } from "../../tools/config-docs";
 import { PROJECT_ROOT } from "./harness";
 
+const CONFIG_PAGE = path.join("docs", "config.md");
+
 describe("generated config docs", () => {
-    it("Pulumi.yaml and README.md match the schema (run npm run gen:config-docs after a schema change)", () => {
+    it("Pulumi.yaml and docs/config.md match the schema (run npm run gen:config-docs after a schema change)", () => {
         assert.deepStrictEqual(staleFiles(PROJECT_ROOT), []);
     });
 
     it("an edited table or config block is seen as stale, and regenerating repairs it", () => {
         const copy = fs.mkdtempSync(path.join(os.tmpdir(), "config-docs-"));
         try {
-            const readme = fs.readFileSync(path.join(PROJECT_ROOT, "README.md"), "utf8");
+            const page = fs.readFileSync(path.join(PROJECT_ROOT, CONFIG_PAGE), "utf8");
             const project = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), "utf8");
-            fs.writeFileSync(
-                path.join(copy, "README.md"),
-                readme.replace("| `namespace` | string | `default`", "| `namespace` | string | `prod`"),
-            );
+            const stalePage = page.replace("| `namespace` | string | `default`", "| `namespace` | string | `prod`");
+            fs.mkdirSync(path.join(copy, "docs"));
+            fs.writeFileSync(path.join(copy, CONFIG_PAGE), stalePage);
             fs.writeFileSync(path.join(copy, "Pulumi.yaml"), project.replace("  redis:\n", "  rediss:\n"));
-            assert.deepStrictEqual(staleFiles(copy), ["Pulumi.yaml", "README.md"]);
+            assert.deepStrictEqual(staleFiles(copy), ["Pulumi.yaml", "docs/config.md"]);
             writeFiles(copy);
             assert.deepStrictEqual(staleFiles(copy), []);
-            assert.strictEqual(fs.readFileSync(path.join(copy, "README.md"), "utf8"), readme);
+            assert.strictEqual(fs.readFileSync(path.join(copy, CONFIG_PAGE), "utf8"), page);
         } finally {
             fs.rmSync(copy, { recursive: true, force: true });
         }

@@ -11,7 +11,7 @@
  * provider is on: the `/ws` rule then points to a TraefikService whose one weighted entry is the
  * stream's Service with a sticky cookie, which pins a client to one pod.
  *
- * @pulumi/kubernetes 4.32 has no typed Gateway API classes, so these are CustomResources.
+ * @pulumi/kubernetes 4.25 has no typed Gateway API classes, so these are CustomResources.
  */
 import * as k8s from "./k8s";
 import * as pulumi from "@pulumi/pulumi";

@@ -155,7 +155,7 @@ path_without() {
   p="${p#:}"
   printf '%s' "${p%:}"
 }
-export PATH="$PULUMI_BIN:$ACTIONLINT_DIR:$(path_without "$PULUMI_BIN" "$ACTIONLINT_DIR")"
+PATH="$PULUMI_BIN:$ACTIONLINT_DIR:$(path_without "$PULUMI_BIN" "$ACTIONLINT_DIR")"
 export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 # The engine loads the newest installed plugin whose version is >= the one the npm package
 # declares, so each is registered under exactly that version. Skipped when the plugin cache

@@ -7,6 +7,7 @@ import * as assert from "assert";
 import { Kubectl } from "../integration/kubectl";
 import { PulumiWorkspace } from "../integration/workspace";
 import { POSTGRES, ROUTER, WS_STREAM } from "../../contract";
+import { nonEmpty } from "../assertions";
 import {
     e2eKubectl,
     execInPod,
@@ -101,7 +102,7 @@ describe("end to end over real traffic: production variants on a real node", fun
         const routerAddress = (await kubectl.json(["get", "service", ROUTER.serviceName])).spec.clusterIP;
         const viaService = await httpGet(`http://${routerAddress}:${METRICS_PORT}/metrics`);
         assert.strictEqual(viaService.status, 200, viaService.body);
-        for (const pod of await readyPods(kubectl, ROUTER.appName)) {
+        for (const pod of nonEmpty(await readyPods(kubectl, ROUTER.appName), "ready router pod")) {
             const direct = await httpGet(`http://${pod.ip}:${METRICS_PORT}/metrics`);
             assert.strictEqual(direct.status, 200, `${pod.name}: ${direct.body}`);
         }

@@ -125,6 +125,33 @@ describe("end to end over real traffic: the dev stack on a real node", function 
         }
     });
 
+    it("a client pod gets each Service's <NAME>_SERVICE_HOST (its ClusterIP) and <NAME>_SERVICE_PORT (80), NAME the whole Service name", async () => {
+        const printed = await execInPod(kubectl, probe, "env -0");
+        assert.strictEqual(printed.code, 0, printed.output);
+        const environment = new Map(
+            printed.stdout
+                .split("\0")
+                .filter((entry) => entry.includes("="))
+                .map((entry): [string, string] => [
+                    entry.slice(0, entry.indexOf("=")),
+                    entry.slice(entry.indexOf("=") + 1),
+                ]),
+        );
+        for (const expected of PLATFORM_SERVICES) {
+            // The probe pod started after the Services, in their namespace, with service links on
+            // (the default). exchange-router-service -> EXCHANGE_ROUTER_SERVICE_SERVICE_HOST.
+            const prefix = expected.serviceName.toUpperCase().replace(/-/g, "_");
+            const clusterIp = (await kubectl.json(["get", "service", expected.serviceName])).spec.clusterIP;
+            assert.strictEqual(environment.get(`${prefix}_SERVICE_HOST`), clusterIp, `${prefix}_SERVICE_HOST`);
+            assert.strictEqual(environment.get(`${prefix}_SERVICE_PORT`), "80", `${prefix}_SERVICE_PORT`);
+            assert.strictEqual(
+                environment.get(`${prefix}_HOST`),
+                undefined,
+                `${prefix}_HOST: no Service has that name`,
+            );
+        }
+    });
+
     it("from the router pod, DATABASE_URL (the contract's form, port 80) runs SELECT 1 and REDIS_URL answers PING", async () => {
         const secret = await kubectl.json(["get", "secret", "exchange-postgres-credentials"]);
         const databaseUrl = Buffer.from(secret.data.DATABASE_URL, "base64").toString();

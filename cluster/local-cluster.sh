@@ -173,6 +173,7 @@ cmd_stop() {
 # restarted alone: everything on the node lives in its namespaces.
 cmd_restart() {
   local name="${1:-}"
+  # shellcheck disable=SC2015 # usage when either test fails
   [[ "$name" != node-namespace ]] && components | grep -qx -- "$name" || usage
   lock_state
   all_up || die "cluster is not running; use start"

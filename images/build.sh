@@ -108,6 +108,7 @@ build_coredns() {
 }
 # Port 53 as uid 65532: the binary carries CAP_NET_BIND_SERVICE as a file capability, as the
 # upstream image does; the container must have that capability in its set (add it, drop ALL).
+# shellcheck disable=SC2034 # read by name (OCITOOL_ARGS_NAME) when the image is packed
 OCITOOL_ARGS_coredns=(-file-capability /coredns=cap_net_bind_service)
 
 # Modules Traefik is built with whose copy gets the files under traefik/_overlay/<module>/ laid

@@ -33,6 +33,7 @@ git clone -q "$repo" "$clone"
 # The repo's tests read the shared folder beside a clone, as in CI.
 [[ -d "$repo/../shared" ]] && ln -s "$repo/../shared" "$root/shared"
 
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
   "$clone/cluster/local-cluster.sh" stop --purge >/dev/null 2>&1 || true
   if ! $keep; then chmod -R u+w "$root" 2>/dev/null; rm -rf "$root"; fi

@@ -50,6 +50,7 @@ debian_packages() {
   done
   (( ${#missing[@]} == 0 )) && return 0
   log "installing Debian packages: ${missing[*]}"
+  # shellcheck disable=SC2015 # die when either apt-get fails
   apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     "${missing[@]}" >&2 || die "could not install ${missing[*]}"
 }
@@ -91,7 +92,7 @@ npm_install() {
   fi
   log "npm ci in ${dir#"$REPO_ROOT"/}"
   (
-    cd "$dir"
+    cd "$dir" || exit
     [[ -z "${EXCHANGE_NPM_EXTRA_CA_CERTS:-}" ]] || export NODE_EXTRA_CA_CERTS="$EXCHANGE_NPM_EXTRA_CA_CERTS"
     npm ci --no-audit --no-fund --loglevel=error >&2
   )

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's second command: every test. Unit tests (program and policy pack, under mocks),
-# then the real toolchain: workflow lint, previews with the policy pack, and end-to-end tests
-# on the embedded local cluster, which is stopped at the end whatever happened.
+# then the real toolchain: workflow, shell and Go format lint, the images' tests, previews with
+# the policy pack, and end-to-end tests on the embedded local cluster, which is stopped at the
+# end whatever happened.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
@@ -37,6 +38,53 @@ run_check() {
   fi
 }
 
+# run_go_suite NAME CMD...: runs go tests (CMD sets no -v of its own; GOFLAGS=-v makes every
+# go test name each test), keeps their counts (subtests included) like run_suite.
+run_go_suite() {
+  local name="$1"; shift
+  log "== $name"
+  local status=0
+  GOFLAGS="${GOFLAGS:+$GOFLAGS }-v" "$@" 2>&1 | tee "$RESULTS/$name.log" || status=$?
+  local p f
+  p="$(grep -Ec '^ *--- PASS: ' "$RESULTS/$name.log" || true)"
+  f="$(grep -Ec '^ *--- FAIL: ' "$RESULTS/$name.log" || true)"
+  passed=$((passed + p)); failed=$((failed + f))
+  if (( status != 0 )); then
+    suites_failed=$((suites_failed + 1))
+    log "$name: FAILED (exit $status)"
+  fi
+}
+
+# repo_files [PATHSPEC...]: the repo's files, tracked or new (not ignored), one a line.
+repo_files() {
+  local file
+  git ls-files --cached --others --exclude-standard -- "$@" | while IFS= read -r file; do
+    if [[ -f "$file" ]]; then printf '%s\n' "$file"; fi
+  done
+}
+
+# shell_scripts_clean: no finding in any shell script (the *.sh files and every file whose first
+# line starts a shell), with the settings in .shellcheckrc.
+shell_scripts_clean() {
+  local file scripts=()
+  while IFS= read -r file; do
+    if [[ "$file" == *.sh ]] || head -n 1 "$file" | grep -qE '^#!.*\b(ba|da)?sh\b'; then
+      scripts+=("$file")
+    fi
+  done < <(repo_files)
+  (( ${#scripts[@]} > 0 )) || { log "no shell scripts found"; return 1; }
+  shellcheck "${scripts[@]}"
+}
+
+# go_files_formatted: gofmt would change none of the Go files (gofmt -l lists the ones it would).
+go_files_formatted() {
+  local go_files unformatted
+  mapfile -t go_files < <(repo_files '*.go')
+  (( ${#go_files[@]} > 0 )) || { log "no Go files found"; return 1; }
+  unformatted="$(gofmt -l "${go_files[@]}")" || return 1
+  [[ -z "$unformatted" ]] || { log "not formatted by gofmt (gofmt -w fixes them):"$'\n'"$unformatted"; return 1; }
+}
+
 cd "$REPO_ROOT"
 build_program
 
@@ -54,6 +102,13 @@ toolchain_env real
 run_suite toolchain npx mocha 'bin/tests/toolchain/**/*.test.js'
 eval "$("$REPO_ROOT/toolchain/build-go-tool.sh" actionlint)"
 run_check actionlint actionlint -no-color .github/workflows/*.yml
+run_check shellcheck shell_scripts_clean
+run_check gofmt go_files_formatted
+
+# The images' own tests (their programs' unit tests, then each image under runc) need no cluster:
+# run before any, so they never compete for the cores. toolchain_env real has built the images;
+# images/build.sh inside finds them in the cache, as the real node below does.
+run_go_suite images images/test.sh
 
 # The tests' own cluster, so a developer's dev stack is never touched.
 # EXCHANGE_TEST_PORT_OFFSET lets a second test run (e.g. scripts/cold-path.sh) go beside this one.

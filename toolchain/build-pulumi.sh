@@ -145,7 +145,7 @@ path_without() {
   p="${p#:}"
   printf '%s' "${p%:}"
 }
-export PATH="$PULUMI_BIN:$(path_without "$PULUMI_BIN")"
+PATH="$PULUMI_BIN:$(path_without "$PULUMI_BIN")"
 export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 # The engine loads the installed plugin whose version equals the one the npm package declares
 # (SelectCompatiblePlugin), so each is registered under exactly that version, which is the

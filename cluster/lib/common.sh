@@ -1,6 +1,7 @@
 # The local cluster's state folder, ports and process handling, shared by every part of
 # ../local-cluster.sh. Source it; it defines variables and functions only.
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables here are read by the files that source this one
 
 STATE="${EXCHANGE_CLUSTER_STATE:-${XDG_STATE_HOME:-$HOME/.local/state}/exchange-platform/cluster}"
 PKI="$STATE/pki"

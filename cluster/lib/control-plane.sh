@@ -2,6 +2,7 @@
 # 127.0.0.1. Source it; NODE_KIND (kwok or real) selects the few flags only a real node needs.
 # shellcheck shell=bash
 
+# shellcheck disable=SC2034 # read by ../local-cluster.sh
 CONTROL_PLANE=(etcd kube-apiserver kube-controller-manager kube-scheduler)
 
 # healthy NAME: the component answers its own health check (kwok has no endpoint of its own

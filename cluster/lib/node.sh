@@ -23,12 +23,14 @@ CONTAINERD_SOCKET="$RUN/containerd.sock"
 CTR=("$EXCHANGE_CACHE/containerd-v$CONTAINERD_VERSION/bin/ctr" --address "$CONTAINERD_SOCKET")
 IMAGE_LIST="$STATE/images.list"
 
+# shellcheck disable=SC2034 # read by control-plane.sh
 APISERVER_NODE_FLAGS=(
   --kubelet-client-certificate="$PKI/apiserver-kubelet-client.crt"
   --kubelet-client-key="$PKI/apiserver-kubelet-client.key"
   --kubelet-preferred-address-types=InternalIP
   --egress-selector-config-file="$STATE/egress-selector.yaml"
 )
+# shellcheck disable=SC2034 # read by control-plane.sh
 CONTROLLER_MANAGER_NODE_FLAGS=(--pv-recycler-pod-template-filepath-hostpath="$STATE/pv-recycler-pod.yaml")
 
 node_healthy() {

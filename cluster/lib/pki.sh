@@ -52,7 +52,7 @@ ensure_pki() {
   rm -rf "$PKI" "$KUBECONFIG_FILE"
   mkdir -p "$PKI"
   (
-    cd "$PKI"
+    cd "$PKI" || exit
     umask 077
     new_ca ca "/CN=$CONTEXT-ca"
     # 10.96.0.1 is the "kubernetes" Service's address, which in-cluster clients use.

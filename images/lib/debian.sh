@@ -62,6 +62,7 @@ debian_base() {
 # so /proc mounted there disappears with it whatever happens.
 in_chroot() {
   local root="$1" script="$2"
+  # shellcheck disable=SC2016 # the script is expanded by the sh it is given to, with its own $1 and $2
   unshare --mount --propagation private -- sh -euc '
     mount -t proc proc "$1/proc"
     exec chroot "$1" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
@@ -112,6 +113,6 @@ debian_strip() {
   rm -rf "$rootfs"/usr/share/{doc,man,info,locale,lintian,i18n}/* \
     "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/* "$rootfs"/var/cache/debconf/*-old \
     "$rootfs"/var/lib/dpkg/*-old "$rootfs"/var/log/* "$rootfs"/tmp/* "$rootfs"/var/tmp/* \
-    "$rootfs"/dev/* "$rootfs"/root/.[!.]*
+    "${rootfs:?}"/dev/* "$rootfs"/root/.[!.]*
   : >"$rootfs/etc/resolv.conf"
 }

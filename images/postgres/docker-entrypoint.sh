@@ -40,6 +40,7 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
 
   # The password reaches initdb through a pipe: never a command line, environment or file.
   set -f # POSTGRES_INITDB_ARGS is split into words, never glob-expanded
+  # shellcheck disable=SC2086 # the split into initdb's arguments is the interface, as upstream
   if [ -n "${POSTGRES_PASSWORD:-}" ]; then
     printf '%s\n' "$POSTGRES_PASSWORD" | initdb --username="$POSTGRES_USER" --pwfile=/dev/stdin ${POSTGRES_INITDB_ARGS:-}
   else

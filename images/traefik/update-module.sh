@@ -20,6 +20,7 @@ gomod="$(go mod download -json "github.com/traefik/traefik/v3@v$TRAEFIK_VERSION"
 forks="$(sed -n 's#^\(replace \)\{0,1\}[[:space:]]*\([^ /]*/[^ ]*\) => \([^. ][^ ]*\) \(v[^ ]*\)$#\2 => \3 \4#p' "$gomod")"
 [[ -n "$forks" ]] || die "no module replacements found in $gomod"
 # Not served in any version: the fork of go-http-auth.
+# shellcheck disable=SC2001 # per line, anchored at each line's start: more than ${var//a/b} can say
 forks="$(sed 's#^github.com/abbot/go-http-auth => .*#github.com/abbot/go-http-auth => github.com/abbot/go-http-auth v0.4.0#' <<<"$forks")"
 
 {

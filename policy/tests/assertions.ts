@@ -4,6 +4,15 @@ import * as assert from "node:assert/strict";
 import { EnforcementLevel, Policy } from "@pulumi/policy";
 import { PolicyRunResult } from "./harness";
 
+/**
+ * Asserts that `list` holds at least one `what` and returns it: a check made on each element of
+ * an empty list would pass without checking anything.
+ */
+export function nonEmpty<T>(list: T[], what: string): T[] {
+    assert.ok(list.length > 0, `expected at least one ${what}, found none`);
+    return list;
+}
+
 /** Passes when the run reported nothing at all (no violation, no preview diagnostic). */
 export function assertClean(r: PolicyRunResult): void {
     assert.deepEqual(r.violations, [], `expected no violation, got:\n${r.violations.join("\n")}`);

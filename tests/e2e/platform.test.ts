@@ -2,8 +2,10 @@
  * End to end over real traffic: the dev stack, deployed with the real `pulumi` CLI and the policy
  * pack onto a local cluster with a real node, its images built here (images/build.sh). Requests
  * go from inside the node's network namespace or from a pod, never from the host's own network.
- * Items 1-3, 7 and 8 of the platform's end-to-end list; front-doors.test.ts has 4 (the rewrite and
- * the WebSocket upgrade, through each front door), variants.test.ts 5 and 6.
+ * Here: pods Ready on the node, each Service reached by name from a pod, the connection strings
+ * used from the router, data kept across a PostgreSQL pod's replacement, a rolling update that
+ * loses no request. front-doors.test.ts has the prefix rewrite and the WebSocket upgrade through
+ * each front door, variants.test.ts the production variants (affinity, headless, metrics port).
  */
 import * as assert from "assert";
 import { Kubectl } from "../integration/kubectl";
@@ -82,7 +84,7 @@ describe("end to end over real traffic: the dev stack on a real node", function 
         }
     });
 
-    it("1. every pod runs on the real node and became Ready through its own readiness probe", async () => {
+    it("every pod runs on the real node and became Ready through its own readiness probe", async () => {
         for (const expected of PLATFORM_SERVICES) {
             const pods = (await kubectl.json(["get", "pods", "-l", `app=${expected.appName}`])).items;
             assert.ok(pods.length >= 1, `${expected.appName} has pods`);
@@ -102,7 +104,7 @@ describe("end to end over real traffic: the dev stack on a real node", function 
         }
     });
 
-    it("2. from a pod: each Service name resolves through CoreDNS and its port 80 reaches the container", async () => {
+    it("from a pod: each Service name resolves through CoreDNS and its port 80 reaches the container", async () => {
         for (const expected of PLATFORM_SERVICES) {
             const fqdn = `${expected.serviceName}.default.svc.cluster.local`;
             const clusterIp = (await kubectl.json(["get", "service", expected.serviceName])).spec.clusterIP;
@@ -123,7 +125,34 @@ describe("end to end over real traffic: the dev stack on a real node", function 
         }
     });
 
-    it("3. from the router pod, DATABASE_URL (the contract's form, port 80) runs SELECT 1 and REDIS_URL answers PING", async () => {
+    it("a client pod gets each Service's <NAME>_SERVICE_HOST (its ClusterIP) and <NAME>_SERVICE_PORT (80), NAME the whole Service name", async () => {
+        const printed = await execInPod(kubectl, probe, "env -0");
+        assert.strictEqual(printed.code, 0, printed.output);
+        const environment = new Map(
+            printed.stdout
+                .split("\0")
+                .filter((entry) => entry.includes("="))
+                .map((entry): [string, string] => [
+                    entry.slice(0, entry.indexOf("=")),
+                    entry.slice(entry.indexOf("=") + 1),
+                ]),
+        );
+        for (const expected of PLATFORM_SERVICES) {
+            // The probe pod started after the Services, in their namespace, with service links on
+            // (the default). exchange-router-service -> EXCHANGE_ROUTER_SERVICE_SERVICE_HOST.
+            const prefix = expected.serviceName.toUpperCase().replace(/-/g, "_");
+            const clusterIp = (await kubectl.json(["get", "service", expected.serviceName])).spec.clusterIP;
+            assert.strictEqual(environment.get(`${prefix}_SERVICE_HOST`), clusterIp, `${prefix}_SERVICE_HOST`);
+            assert.strictEqual(environment.get(`${prefix}_SERVICE_PORT`), "80", `${prefix}_SERVICE_PORT`);
+            assert.strictEqual(
+                environment.get(`${prefix}_HOST`),
+                undefined,
+                `${prefix}_HOST: no Service has that name`,
+            );
+        }
+    });
+
+    it("from the router pod, DATABASE_URL (the contract's form, port 80) runs SELECT 1 and REDIS_URL answers PING", async () => {
         const secret = await kubectl.json(["get", "secret", "exchange-postgres-credentials"]);
         const databaseUrl = Buffer.from(secret.data.DATABASE_URL, "base64").toString();
         assert.match(
@@ -144,7 +173,7 @@ describe("end to end over real traffic: the dev stack on a real node", function 
         assert.ok(routerPods.includes(report.pod), `checked from a router pod (${report.pod})`);
     });
 
-    it("7. a row written to PostgreSQL survives its pod being deleted and re-created", async () => {
+    it("a row written to PostgreSQL survives its pod being deleted and re-created", async () => {
         const written = await httpGet(`http://${routerAddress}/rows`, ["--request", "POST"]);
         assert.strictEqual(written.status, 201, written.body);
         const rowId = JSON.parse(written.body).id as number;
@@ -170,7 +199,7 @@ describe("end to end over real traffic: the dev stack on a real node", function 
         );
     });
 
-    it("8. a rolling update of the 2 router replicas loses no request of a bounded loop", async () => {
+    it("a rolling update of the 2 router replicas loses no request of a bounded loop", async () => {
         const before = (await readyPods(kubectl, ROUTER.appName)).map((pod) => pod.name).sort();
         assert.strictEqual(before.length, 2);
         // 60 s of requests, one every 100 ms, through the ingress as a user's would come: longer

@@ -1,12 +1,13 @@
 /**
  * End to end over real traffic, the production variants on a real node: ClientIP stickiness of
  * the WebSocket stream over 3 replicas (and its absence), the headless Service's DNS records and
- * the router's metrics port. Items 5 and 6 of the platform's end-to-end list.
+ * the router's metrics port.
  */
 import * as assert from "assert";
 import { Kubectl } from "../integration/kubectl";
 import { PulumiWorkspace } from "../integration/workspace";
 import { POSTGRES, ROUTER, WS_STREAM } from "../../contract";
+import { nonEmpty } from "../assertions";
 import {
     e2eKubectl,
     execInPod,
@@ -58,7 +59,7 @@ describe("end to end over real traffic: production variants on a real node", fun
         }
     });
 
-    it("5a. with ClientIP affinity, one client's repeated WebSocket connections land on one of the 3 pods", async () => {
+    it("with ClientIP affinity, one client's repeated WebSocket connections land on one of the 3 pods", async () => {
         const pods = (await readyPods(kubectl, WS_STREAM.appName)).map((pod) => pod.name);
         assert.strictEqual(pods.length, 3);
         const exchanges = await webSocketExchanges(`ws://${wsAddress}/ws`, 10);
@@ -72,7 +73,7 @@ describe("end to end over real traffic: production variants on a real node", fun
         assert.ok(pods.includes([...landed][0]));
     });
 
-    it("5b. with affinity off, the same client's connections spread over more than one pod", async () => {
+    it("with affinity off, the same client's connections spread over more than one pod", async () => {
         workspace.writeStackConfig("dev", localImagesConfig(images, variants("None")));
         const up = await workspace.up("dev");
         assert.strictEqual(up.code, 0, up.output);
@@ -89,7 +90,7 @@ describe("end to end over real traffic: production variants on a real node", fun
         assert.ok(landed.size > 1, `spread over more than one pod: ${[...landed]}`);
     });
 
-    it("6a. the headless Service's DNS name returns the PostgreSQL pod addresses", async () => {
+    it("the headless Service's DNS name returns the PostgreSQL pod addresses", async () => {
         const fqdn = `${POSTGRES.appName}-headless.default.svc.cluster.local`;
         const podIps = (await readyPods(kubectl, POSTGRES.appName)).map((pod) => pod.ip).sort();
         const resolved = await execInPod(kubectl, probe, `getent ahostsv4 ${fqdn} | awk '{ print $1 }' | sort -u`);
@@ -97,11 +98,11 @@ describe("end to end over real traffic: production variants on a real node", fun
         assert.deepStrictEqual(resolved.stdout.trim().split("\n"), podIps);
     });
 
-    it("6b. the router's metrics port answers on 9090, on its Service and on each pod", async () => {
+    it("the router's metrics port answers on 9090, on its Service and on each pod", async () => {
         const routerAddress = (await kubectl.json(["get", "service", ROUTER.serviceName])).spec.clusterIP;
         const viaService = await httpGet(`http://${routerAddress}:${METRICS_PORT}/metrics`);
         assert.strictEqual(viaService.status, 200, viaService.body);
-        for (const pod of await readyPods(kubectl, ROUTER.appName)) {
+        for (const pod of nonEmpty(await readyPods(kubectl, ROUTER.appName), "ready router pod")) {
             const direct = await httpGet(`http://${pod.ip}:${METRICS_PORT}/metrics`);
             assert.strictEqual(direct.status, 200, `${pod.name}: ${direct.body}`);
         }

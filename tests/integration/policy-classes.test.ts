@@ -21,6 +21,7 @@ import * as path from "path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { EngineEvent, LocalWorkspace, PolicyEvent, Stack } from "@pulumi/pulumi/automation";
+import { nonEmpty } from "../assertions";
 
 const PROJECT_ROOT = path.resolve(__dirname, "..", "..", "..");
 const POLICY_PACK = path.join(PROJECT_ROOT, "policy");
@@ -447,7 +448,7 @@ describe("every rule of the policy pack through a real `pulumi preview`", functi
             "configmap-no-literal-credentials",
             "container-image-tag-pinned",
         ]);
-        for (const e of events) {
+        for (const e of nonEmpty(events, "policy event")) {
             // The CLI sends "advisory" (the event type declares "warning").
             assert.strictEqual(
                 String(e.enforcementLevel),

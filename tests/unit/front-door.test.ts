@@ -4,6 +4,7 @@
  */
 import * as assert from "assert";
 import { ConfigError } from "../../config";
+import { nonEmpty } from "../assertions";
 import { named, ofType, ProgramRun, runProgram, stackConfig, TYPES, withConfig } from "./harness";
 
 /**
@@ -56,7 +57,7 @@ describe("front door: Ingress", () => {
     for (const controller of ["nginx", "traefik"]) {
         it(`${controller}: class nginx, the prefix stripped, long ws timeouts, only annotations Traefik 3.7 reads`, async () => {
             const run = await withOverrides("prod", { ingress: { controller } });
-            for (const ingress of ofType(run, TYPES.ingress).map((i) => i.inputs)) {
+            for (const ingress of nonEmpty(ofType(run, TYPES.ingress), "Ingress").map((i) => i.inputs)) {
                 assert.strictEqual(ingress.spec.ingressClassName, "nginx");
                 for (const key of Object.keys(ingress.metadata.annotations).filter((k) => k.startsWith("nginx."))) {
                     assert.ok(READ_BY_TRAEFIK_3_7.has(key), `${ingress.metadata.name}: ${key}`);
@@ -86,7 +87,9 @@ describe("front door: Ingress", () => {
 
     it("an IngressClass set in config wins over the controller's", async () => {
         const run = await withOverrides("dev", { ingress: { controller: "traefik", className: "public" } });
-        assert.ok(ofType(run, TYPES.ingress).every((i) => i.inputs.spec.ingressClassName === "public"));
+        assert.ok(
+            nonEmpty(ofType(run, TYPES.ingress), "Ingress").every((i) => i.inputs.spec.ingressClassName === "public"),
+        );
     });
 
     it("prod (ClientIP affinity on the ws Service): a cookie keeps a client's WebSockets on one pod", async () => {
@@ -189,7 +192,7 @@ describe("front door: Gateway API", () => {
             ...onTraefikGateway,
             gateway: { ...onTraefikGateway.gateway, listener: "web" },
         });
-        for (const route of ofType(run, TYPES.httpRoute)) {
+        for (const route of nonEmpty(ofType(run, TYPES.httpRoute), "HTTPRoute")) {
             assert.strictEqual(route.inputs.spec.parentRefs[0].sectionName, "web");
         }
     });
@@ -217,7 +220,7 @@ describe("front door: Gateway API", () => {
         ]);
         assert.strictEqual(gateway.deleteBeforeReplace, true);
         assert.deepStrictEqual(run.reads, []);
-        for (const route of ofType(run, TYPES.httpRoute)) {
+        for (const route of nonEmpty(ofType(run, TYPES.httpRoute), "HTTPRoute")) {
             assert.deepStrictEqual(route.inputs.spec.hostnames, ["exchange.jogeshwar.xyz"]);
             assert.strictEqual(route.inputs.spec.parentRefs[0].name, "exchange");
             assert.strictEqual(route.inputs.spec.parentRefs[0].namespace, "default");

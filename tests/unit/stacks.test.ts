@@ -1,6 +1,7 @@
 /** The dev and prod stacks, as their stack files configure them, under Pulumi's mocks. */
 import * as assert from "assert";
 import { PLATFORM_SERVICES, POSTGRES, REDIS, ROUTER, WS_STREAM } from "../../contract";
+import { nonEmpty } from "../assertions";
 import { isSecretValue, mockPassword, named, ofType, ProgramRun, runProgram, stackConfig, TYPES } from "./harness";
 
 function podLabelsOf(run: ProgramRun, appName: string): Record<string, string> {
@@ -77,7 +78,10 @@ function describeCommonFacts(stack: string, load: () => ProgramRun, redisAuth: b
         }
 
         it("every object is labelled part-of=exchange and lets Pulumi take back hand-edited fields", () => {
-            for (const resource of load().resources.filter((r) => r.type.startsWith("kubernetes:"))) {
+            for (const resource of nonEmpty(
+                load().resources.filter((r) => r.type.startsWith("kubernetes:")),
+                "Kubernetes object",
+            )) {
                 assert.strictEqual(
                     resource.inputs.metadata.labels["app.kubernetes.io/part-of"],
                     "exchange",
@@ -95,8 +99,9 @@ function describeCommonFacts(stack: string, load: () => ProgramRun, redisAuth: b
 
         it("every Kubernetes object is a child of a component, not of the stack", () => {
             const run = load();
-            for (const resource of run.resources.filter(
-                (r) => r.type.startsWith("kubernetes:") && r.type !== TYPES.namespace,
+            for (const resource of nonEmpty(
+                run.resources.filter((r) => r.type.startsWith("kubernetes:") && r.type !== TYPES.namespace),
+                "Kubernetes object",
             )) {
                 assert.match(
                     resource.parentUrn,
@@ -129,7 +134,7 @@ function describeCommonFacts(stack: string, load: () => ProgramRun, redisAuth: b
         });
 
         it("no container has a literal value that looks like a credential", () => {
-            for (const deployment of ofType(load(), TYPES.deployment)) {
+            for (const deployment of nonEmpty(ofType(load(), TYPES.deployment), "Deployment")) {
                 for (const container of deployment.inputs.spec.template.spec.containers) {
                     for (const variable of container.env ?? []) {
                         if (variable.value !== undefined) {
@@ -257,7 +262,7 @@ describe("dev stack", () => {
     describeCommonFacts("dev", () => run, false);
 
     it("one replica each, ClusterIP everywhere, no extra Services, no TLS, no host", () => {
-        for (const deployment of ofType(run, TYPES.deployment)) {
+        for (const deployment of nonEmpty(ofType(run, TYPES.deployment), "Deployment")) {
             assert.strictEqual(deployment.inputs.spec.replicas, 1, deployment.name);
         }
         const services = ofType(run, TYPES.service).map((s) => s.inputs);
@@ -266,14 +271,16 @@ describe("dev stack", () => {
             PLATFORM_SERVICES.map((s) => s.serviceName).sort(),
         );
         assert.ok(services.every((s) => s.spec.type === "ClusterIP" && s.spec.sessionAffinity === "None"));
-        for (const ingress of ofType(run, TYPES.ingress)) {
+        for (const ingress of nonEmpty(ofType(run, TYPES.ingress), "Ingress")) {
             assert.strictEqual(ingress.inputs.spec.tls, undefined);
             assert.strictEqual(ingress.inputs.spec.rules[0].host, undefined);
         }
     });
 
     it("claims are not protected in dev, so the stack can be destroyed", () => {
-        assert.ok(ofType(run, TYPES.claim).every((claim) => claim.protect === false));
+        assert.ok(
+            nonEmpty(ofType(run, TYPES.claim), "PersistentVolumeClaim").every((claim) => claim.protect === false),
+        );
     });
 
     it("exports every Service's cluster DNS name and URLs on the ingress address", () => {
@@ -334,7 +341,7 @@ describe("prod stack", () => {
     });
 
     it("serves exchange.jogeshwar.xyz over TLS issued by cert-manager", () => {
-        for (const ingress of ofType(run, TYPES.ingress).map((i) => i.inputs)) {
+        for (const ingress of nonEmpty(ofType(run, TYPES.ingress), "Ingress").map((i) => i.inputs)) {
             assert.strictEqual(ingress.spec.rules[0].host, "exchange.jogeshwar.xyz");
             assert.deepStrictEqual(ingress.spec.tls, [
                 { hosts: ["exchange.jogeshwar.xyz"], secretName: "exchange-tls" },

@@ -1,6 +1,7 @@
 /** Each Service variant of the config contract, switched on over the dev stack. */
 import * as assert from "assert";
 import { POSTGRES, REDIS, ROUTER, WS_STREAM } from "../../contract";
+import { nonEmpty } from "../assertions";
 import { named, ofType, runProgram, stackConfig, TYPES, withConfig } from "./harness";
 
 const dev = stackConfig("dev");
@@ -26,7 +27,7 @@ describe("variants", () => {
             const others = ofType(run, TYPES.service).filter(
                 (s) => s.inputs.metadata.name !== platformService.serviceName,
             );
-            assert.ok(others.every((s) => s.inputs.spec.type === "ClusterIP"));
+            assert.ok(nonEmpty(others, "other Service").every((s) => s.inputs.spec.type === "ClusterIP"));
         });
     }
 
@@ -57,7 +58,7 @@ describe("variants", () => {
         const closed = await devWith({});
         const closedRules = named(closed, TYPES.networkPolicy, "exchange-router-allow-ingress").inputs.spec.ingress;
         assert.ok(
-            closedRules.every((rule: any) => rule.from !== undefined),
+            nonEmpty(closedRules, "ingress rule").every((rule: any) => rule.from !== undefined),
             "ClusterIP: no rule without a source",
         );
     });

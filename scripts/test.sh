@@ -93,8 +93,10 @@ build_program
 run_check lint npm run --silent lint
 run_suite unit npx mocha 'bin/tests/unit/**/*.test.js'
 # package.json's engines admit the other LTS line too: the program's unit tests run on it as well.
-run_suite unit-node-other-lts bash -c 'eval "$("$1/toolchain/build-node.sh" "$2")" && node --version &&
-  npx mocha "bin/tests/unit/**/*.test.js"' _ "$REPO_ROOT" "$NODE_OTHER_LTS_VERSION"
+unit_tests_on_node() {
+  (eval "$("$REPO_ROOT/toolchain/build-node.sh" "$1")" && node --version && npx mocha 'bin/tests/unit/**/*.test.js')
+}
+run_suite unit-node-other-lts unit_tests_on_node "$NODE_OTHER_LTS_VERSION"
 run_suite policy npm --prefix policy test --silent
 
 toolchain_env real

@@ -18,7 +18,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { GatewaySettings, IngressSettings } from "../config";
 import { PUBLIC_ROUTES, SERVICE_PORT } from "../contract";
 import { publicUrls } from "./ingress";
-import { platformMetadata } from "./metadata";
+import { fixedNameOptions, platformMetadata } from "./metadata";
 
 const GATEWAY_API = "gateway.networking.k8s.io";
 const API_VERSION = `${GATEWAY_API}/v1`;
@@ -117,7 +117,7 @@ export class GatewayRoutes extends pulumi.ComponentResource {
                     },
                 },
             },
-            { parent: this, deleteBeforeReplace: true },
+            fixedNameOptions(this),
         );
     }
 
@@ -161,7 +161,7 @@ export class GatewayRoutes extends pulumi.ComponentResource {
                 // Declared so that the resource exposes the status the provider reads back.
                 status: undefined,
             },
-            { parent: this, deleteBeforeReplace: true },
+            fixedNameOptions(this),
         );
     }
 
@@ -191,7 +191,7 @@ export class GatewayRoutes extends pulumi.ComponentResource {
                     rules: [{ ...rule, backendRefs: [backendRef] }],
                 },
             },
-            { parent: this, deleteBeforeReplace: true },
+            fixedNameOptions(this),
         );
     }
 

@@ -10,7 +10,7 @@ import * as k8s from "./k8s";
 import * as pulumi from "@pulumi/pulumi";
 import { IngressController, IngressSettings } from "../config";
 import { PUBLIC_ROUTES, SERVICE_PORT } from "../contract";
-import { platformMetadata } from "./metadata";
+import { fixedNameOptions, platformMetadata } from "./metadata";
 
 export interface PlatformIngressArgs {
     namespace: pulumi.Input<string>;
@@ -143,7 +143,7 @@ export class PlatformIngress extends pulumi.ComponentResource {
                     ],
                 },
             },
-            { parent: this, deleteBeforeReplace: true },
+            fixedNameOptions(this),
         );
     }
 }

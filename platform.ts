@@ -54,13 +54,13 @@ export function deployPlatform(config: PlatformConfig): PlatformOutputs {
         config.frontDoor === "gatewayApi"
             ? new GatewayRoutes("exchange", {
                   namespace,
-                  settings: config.ingress,
+                  settings: config.publicEntry,
                   gateway: config.gateway,
                   ...backends,
               })
             : new PlatformIngress("exchange", {
                   namespace,
-                  settings: config.ingress,
+                  settings: config.publicEntry,
                   ...backends,
               });
 

@@ -15,7 +15,7 @@
  */
 import * as k8s from "./k8s";
 import * as pulumi from "@pulumi/pulumi";
-import { GatewaySettings, IngressSettings } from "../config";
+import { GatewaySettings, PublicEntrySettings } from "../config";
 import { PUBLIC_ROUTES, SERVICE_PORT } from "../contract";
 import { publicUrls } from "./ingress";
 import { fixedNameOptions, platformMetadata } from "./metadata";
@@ -28,7 +28,7 @@ const TRAEFIK_SERVICE = "TraefikService";
 export interface GatewayRoutesArgs {
     namespace: pulumi.Input<string>;
     /** Host and TLS of the public entry. */
-    settings: IngressSettings;
+    settings: PublicEntrySettings;
     gateway: GatewaySettings;
     routerService: k8s.core.v1.Service;
     wsStreamService: k8s.core.v1.Service;

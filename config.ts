@@ -200,7 +200,7 @@ export type IngressController = keyof typeof INGRESS_CONTROLLERS;
 /** Where the Gateway API implementation's proxies run (Traefik's kubernetesGateway provider). */
 const GATEWAY_CONTROLLER_NAMESPACE = "traefik";
 
-const ingress = section(
+const publicEntry = section(
     {
         controller: choice(
             ["nginx", "traefik"],
@@ -221,17 +221,17 @@ const ingress = section(
                 secretName: pattern(DNS_SUBDOMAIN, "expected the name of the Secret that holds the certificate"),
                 clusterIssuer: pattern(DNS_SUBDOMAIN, "expected the name of a cert-manager ClusterIssuer"),
             },
-            "both keys required; needs `ingress.host`",
+            "both keys required; needs `publicEntry.host`",
         ).optional(),
         stickySessions: flag(
             "cookie affinity for `/ws` at the front door (Gateway API: through a Traefik TraefikService, which needs Traefik's kubernetesCRD provider); unset: on when `wsStream.sessionAffinity` is `ClientIP`",
         ).optional(),
     },
-    "the public entry",
+    "the public entry, for either `frontDoor`",
 )
     .superRefine((value, context) => {
         if (value.tls !== undefined && value.host === undefined) {
-            const message = "TLS needs ingress.host: a certificate is issued for a host name";
+            const message = "TLS needs publicEntry.host: a certificate is issued for a host name";
             context.addIssue({ code: "custom", path: ["tls"], input: value.tls, message });
         }
     })
@@ -242,7 +242,7 @@ const gateway = section(
         name: pattern(DNS_SUBDOMAIN, "expected a Gateway name", "the Gateway the routes attach to").default("exchange"),
         namespace: pattern(DNS_LABEL, "expected a namespace name", "unset: the platform's namespace").optional(),
         create: flag(
-            "the program creates the Gateway (with `ingress.tls`: an HTTPS listener and cert-manager's annotation)",
+            "the program creates the Gateway (with `publicEntry.tls`: an HTTPS listener and cert-manager's annotation)",
         ).default(false),
         className: pattern(
             DNS_SUBDOMAIN,
@@ -308,7 +308,7 @@ export const PlatformConfigSchema = section({
         ["ingress", "gatewayApi"],
         "the public entry as Ingresses, or as Gateway API HTTPRoutes (gateway.networking.k8s.io/v1)",
     ).default("ingress"),
-    ingress,
+    publicEntry,
     gateway,
     networkPolicy,
     router: service(ROUTER_DEFAULTS, "the HTTP API"),
@@ -344,11 +344,11 @@ type ParsedConfig = z.output<typeof PlatformConfigSchema>;
 /** Rules that span sections: each names the key to change. */
 function crossSectionProblems(config: ParsedConfig, context: z.RefinementCtx<ParsedConfig>): void {
     const gatewayApi = config.frontDoor === "gatewayApi";
-    if (gatewayApi && !config.gateway.create && config.ingress.tls !== undefined) {
+    if (gatewayApi && !config.gateway.create && config.publicEntry.tls !== undefined) {
         context.addIssue({
             code: "custom",
-            path: ["ingress", "tls"],
-            input: config.ingress.tls,
+            path: ["publicEntry", "tls"],
+            input: config.publicEntry.tls,
             message:
                 "the program sets TLS only on a Gateway it creates (gateway.create: true); an existing Gateway's listener holds its own certificate",
         });
@@ -357,14 +357,14 @@ function crossSectionProblems(config: ParsedConfig, context: z.RefinementCtx<Par
 
 /** Defaults that follow other keys: the controller's class and namespace, affinity at the front door. */
 function withDerivedDefaults(config: ParsedConfig) {
-    const controller = INGRESS_CONTROLLERS[config.ingress.controller];
+    const controller = INGRESS_CONTROLLERS[config.publicEntry.controller];
     const gatewayApi = config.frontDoor === "gatewayApi";
     return {
         ...config,
-        ingress: {
-            ...config.ingress,
-            className: config.ingress.className ?? controller.className,
-            stickySessions: config.ingress.stickySessions ?? config.wsStream.sessionAffinity === "ClientIP",
+        publicEntry: {
+            ...config.publicEntry,
+            className: config.publicEntry.className ?? controller.className,
+            stickySessions: config.publicEntry.stickySessions ?? config.wsStream.sessionAffinity === "ClientIP",
         },
         gateway: { ...config.gateway, namespace: config.gateway.namespace ?? config.namespace },
         networkPolicy: {
@@ -384,7 +384,7 @@ export type ServiceSettings = PlatformConfig["router"];
 export type RedisSettings = PlatformConfig["redis"];
 export type PostgresSettings = PlatformConfig["postgres"];
 export type StorageSettings = RedisSettings["storage"];
-export type IngressSettings = PlatformConfig["ingress"];
+export type PublicEntrySettings = PlatformConfig["publicEntry"];
 export type NetworkPolicySettings = PlatformConfig["networkPolicy"];
 export type GatewaySettings = PlatformConfig["gateway"];
 
@@ -397,13 +397,71 @@ export class ConfigError extends pulumi.RunError {
 }
 
 /**
- * Parses the raw `exchange:*` config map (key without namespace -> JSON text for an object key,
- * plain text for a string key, as Pulumi hands them over). Pure, so tests can feed it any input.
+ * Sections renamed since stacks were created, old name -> new name. A stack file that still has
+ * the old one is refused with the commands that move it: read as the new one it would hide the
+ * rename, ignored it would silently drop the stack's host and TLS.
  */
-export function parseConfig(rawValues: Record<string, string>): PlatformConfig {
+const RENAMED_SECTIONS = new Map<string, keyof typeof PlatformConfigSchema.shape>([
+    // It holds the public entry of both front doors (Ingress and Gateway API), not Ingress settings.
+    ["ingress", "publicEntry"],
+]);
+
+/** WORD as one shell word: as it is when it needs no quoting, else in single quotes. */
+function shellWord(word: string): string {
+    return /^[\w.:/@=-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/** `pulumi config set` commands that give KEY (`exchange:<section>`) the value VALUE, leaf by leaf. */
+function configSetCommands(key: string, value: unknown, stack: string): string[] {
+    const leaves = (node: unknown, path: string): [string, unknown][] =>
+        typeof node === "object" && node !== null
+            ? Object.entries(node).flatMap(([name, child]) =>
+                  leaves(child, Array.isArray(node) ? `${path}[${name}]` : `${path}.${name}`),
+              )
+            : [[path, node]];
+    return leaves(value, key).map(([path, leaf]) =>
+        [
+            "pulumi config set",
+            ...(path === key ? [] : ["--path"]),
+            shellWord(path),
+            shellWord(String(leaf)),
+            `--stack ${shellWord(stack)}`,
+        ].join(" "),
+    );
+}
+
+function renamedSectionProblem(oldName: string, newName: string, text: string, stack: string): string {
+    const [oldKey, newKey] = [oldName, newName].map((name) => `${CONFIG_NAMESPACE}:${name}`);
+    let value: unknown = text;
+    try {
+        value = JSON.parse(text);
+    } catch {
+        // Not structured: it moves as the text it is.
+    }
+    const commands = [
+        ...configSetCommands(newKey, value, stack),
+        `pulumi config rm ${oldKey} --stack ${shellWord(stack)}`,
+    ];
+    return [
+        `${oldKey} was renamed to ${newKey}, with the same settings; move them: in Pulumi.${stack}.yaml, rename the key ${oldKey} to ${newKey}, or run`,
+        ...commands.map((command) => `      ${command}`),
+    ].join("\n");
+}
+
+/**
+ * Parses the raw `exchange:*` config map of STACK (key without namespace -> JSON text for an
+ * object key, plain text for a string key, as Pulumi hands them over). Pure, so tests can feed it
+ * any input.
+ */
+export function parseConfig(rawValues: Record<string, string>, stack: string): PlatformConfig {
     const problems: string[] = [];
     const values: Record<string, unknown> = {};
     for (const [key, text] of Object.entries(rawValues)) {
+        const newName = RENAMED_SECTIONS.get(key);
+        if (newName !== undefined) {
+            problems.push(renamedSectionProblem(key, newName, text, stack));
+            continue;
+        }
         const keySchema = PlatformConfigSchema.shape[key as keyof typeof PlatformConfigSchema.shape];
         if (keySchema === undefined || innerSchema(keySchema)._zod.def.type !== "object") {
             values[key] = text;
@@ -433,5 +491,5 @@ export function loadConfig(): PlatformConfig {
             rawValues[key.slice(prefix.length)] = value;
         }
     }
-    return parseConfig(rawValues);
+    return parseConfig(rawValues, pulumi.getStack());
 }

@@ -5,10 +5,10 @@ import { PlatformIngress } from "./components/ingress";
 import { NetworkPolicies } from "./components/network-policies";
 import { Postgres } from "./components/postgres";
 import { Redis } from "./components/redis";
-import { Router } from "./components/router";
 import { platformNamespace } from "./components/namespace";
-import { WsStream } from "./components/ws-stream";
+import { StatelessService } from "./components/stateless-service";
 import { PlatformConfig } from "./config";
+import { ROUTER, WS_STREAM } from "./contract";
 
 export interface PlatformOutputs {
     /** In-cluster DNS name of every Service, keyed by Service name. */
@@ -23,12 +23,23 @@ export function deployPlatform(config: PlatformConfig): PlatformOutputs {
 
     const postgres = new Postgres("exchange-postgres", { namespace, settings: config.postgres });
     const redis = new Redis("exchange-redis", { namespace, settings: config.redis });
-    const router = new Router("exchange-router", {
+    // The HTTP API: serves /api/v1/... and /health on 8080.
+    const router = new StatelessService("exchange-router", {
+        typeName: "Router",
+        contract: ROUTER,
+        containerName: "router",
+        healthCheck: { httpGet: { path: "/health", port: ROUTER.portName } },
         namespace,
         settings: config.router,
         env: [postgres.databaseUrlEnv, redis.redisUrlEnv],
     });
-    const wsStream = new WsStream("exchange-ws-stream", {
+    // The WebSocket stream: long-lived client connections on 4000, fed from Redis pub/sub.
+    const wsStream = new StatelessService("exchange-ws-stream", {
+        typeName: "WsStream",
+        contract: WS_STREAM,
+        containerName: "ws-stream",
+        // The stream has no HTTP health route of its own; an accepting socket is its health.
+        healthCheck: { tcpSocket: { port: WS_STREAM.portName } },
         namespace,
         settings: config.wsStream,
         env: [redis.redisUrlEnv],
@@ -43,13 +54,13 @@ export function deployPlatform(config: PlatformConfig): PlatformOutputs {
         config.frontDoor === "gatewayApi"
             ? new GatewayRoutes("exchange", {
                   namespace,
-                  settings: config.ingress,
+                  settings: config.publicEntry,
                   gateway: config.gateway,
                   ...backends,
               })
             : new PlatformIngress("exchange", {
                   namespace,
-                  settings: config.ingress,
+                  settings: config.publicEntry,
                   ...backends,
               });
 

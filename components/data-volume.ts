@@ -2,7 +2,7 @@
 import * as k8s from "./k8s";
 import * as pulumi from "@pulumi/pulumi";
 import { StorageSettings } from "../config";
-import { platformMetadata } from "./metadata";
+import { fixedNameOptions, platformMetadata } from "./metadata";
 import { PodVolume } from "./service-deployment";
 
 /**
@@ -26,7 +26,7 @@ export function dataClaim(
                 resources: { requests: { storage: storage.size } },
             },
         },
-        { parent, protect: storage.protect, deleteBeforeReplace: true },
+        { ...fixedNameOptions(parent), protect: storage.protect },
     );
 }
 

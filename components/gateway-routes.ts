@@ -15,10 +15,10 @@
  */
 import * as k8s from "./k8s";
 import * as pulumi from "@pulumi/pulumi";
-import { GatewaySettings, IngressSettings } from "../config";
+import { GatewaySettings, PublicEntrySettings } from "../config";
 import { PUBLIC_ROUTES, SERVICE_PORT } from "../contract";
 import { publicUrls } from "./ingress";
-import { platformMetadata } from "./metadata";
+import { fixedNameOptions, platformMetadata } from "./metadata";
 
 const GATEWAY_API = "gateway.networking.k8s.io";
 const API_VERSION = `${GATEWAY_API}/v1`;
@@ -28,7 +28,7 @@ const TRAEFIK_SERVICE = "TraefikService";
 export interface GatewayRoutesArgs {
     namespace: pulumi.Input<string>;
     /** Host and TLS of the public entry. */
-    settings: IngressSettings;
+    settings: PublicEntrySettings;
     gateway: GatewaySettings;
     routerService: k8s.core.v1.Service;
     wsStreamService: k8s.core.v1.Service;
@@ -117,7 +117,7 @@ export class GatewayRoutes extends pulumi.ComponentResource {
                     },
                 },
             },
-            { parent: this, deleteBeforeReplace: true },
+            fixedNameOptions(this),
         );
     }
 
@@ -161,7 +161,7 @@ export class GatewayRoutes extends pulumi.ComponentResource {
                 // Declared so that the resource exposes the status the provider reads back.
                 status: undefined,
             },
-            { parent: this, deleteBeforeReplace: true },
+            fixedNameOptions(this),
         );
     }
 
@@ -191,7 +191,7 @@ export class GatewayRoutes extends pulumi.ComponentResource {
                     rules: [{ ...rule, backendRefs: [backendRef] }],
                 },
             },
-            { parent: this, deleteBeforeReplace: true },
+            fixedNameOptions(this),
         );
     }
 

@@ -8,13 +8,13 @@
  */
 import * as k8s from "./k8s";
 import * as pulumi from "@pulumi/pulumi";
-import { IngressController, IngressSettings } from "../config";
+import { IngressController, PublicEntrySettings } from "../config";
 import { PUBLIC_ROUTES, SERVICE_PORT } from "../contract";
-import { platformMetadata } from "./metadata";
+import { fixedNameOptions, platformMetadata } from "./metadata";
 
 export interface PlatformIngressArgs {
     namespace: pulumi.Input<string>;
-    settings: IngressSettings;
+    settings: PublicEntrySettings;
     routerService: k8s.core.v1.Service;
     wsStreamService: k8s.core.v1.Service;
     /** Lifetime of the affinity cookie: the ws Service's own affinity timeout. */
@@ -143,7 +143,7 @@ export class PlatformIngress extends pulumi.ComponentResource {
                     ],
                 },
             },
-            { parent: this, deleteBeforeReplace: true },
+            fixedNameOptions(this),
         );
     }
 }

@@ -15,6 +15,15 @@ export const PLATFORM_LABELS = {
  */
 const OWNERSHIP_ANNOTATIONS = { "pulumi.com/patchForce": "true" };
 
+/**
+ * Options of an object with a fixed name (every object of the platform: the names are the platform
+ * document's or the stack config's). It is replaced delete-before-replace: creating the
+ * replacement first would collide with the old object's name.
+ */
+export function fixedNameOptions(parent: pulumi.Resource): pulumi.CustomResourceOptions {
+    return { parent, deleteBeforeReplace: true };
+}
+
 export function platformMetadata(
     name: string,
     namespace: pulumi.Input<string>,

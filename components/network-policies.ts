@@ -8,7 +8,7 @@
 import * as k8s from "./k8s";
 import * as pulumi from "@pulumi/pulumi";
 import { NetworkPolicySettings } from "../config";
-import { PLATFORM_LABELS, platformMetadata } from "./metadata";
+import { fixedNameOptions, PLATFORM_LABELS, platformMetadata } from "./metadata";
 import { ServiceDeployment } from "./service-deployment";
 
 /** Who may open connections to one workload's own port. */
@@ -45,7 +45,7 @@ export class NetworkPolicies extends pulumi.ComponentResource {
                     metadata: platformMetadata(policyName, args.namespace),
                     spec: { podSelector: { matchLabels: podSelector }, policyTypes: ["Ingress"], ingress },
                 },
-                { parent: this, deleteBeforeReplace: true },
+                fixedNameOptions(this),
             );
 
         this.policies = [

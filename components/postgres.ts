@@ -8,7 +8,7 @@ import { PostgresSettings } from "../config";
 import { CONNECTION_ENV, OBJECT_NAMES, POSTGRES, postgresUrl } from "../contract";
 import { generatedPassword, secretKeyEnv } from "./credentials";
 import { claimVolume, dataClaim } from "./data-volume";
-import { platformMetadata } from "./metadata";
+import { fixedNameOptions, platformMetadata } from "./metadata";
 import { ServiceDeployment } from "./service-deployment";
 
 export interface PostgresArgs {
@@ -52,7 +52,7 @@ export class Postgres extends pulumi.ComponentResource {
                 type: "Opaque",
                 stringData: { ...serverCredentials, [CONNECTION_ENV.database]: this.connectionString },
             },
-            { parent: this, deleteBeforeReplace: true },
+            fixedNameOptions(this),
         );
         const credentials = this.credentials;
         this.databaseUrlEnv = pulumi.output(secretKeyEnv(credentials, CONNECTION_ENV.database));

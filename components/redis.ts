@@ -12,7 +12,7 @@ import { RedisSettings } from "../config";
 import { CONNECTION_ENV, OBJECT_NAMES, REDIS, redisUrl } from "../contract";
 import { configMapKeyEnv, generatedPassword, secretKeyEnv } from "./credentials";
 import { claimVolume, dataClaim } from "./data-volume";
-import { platformMetadata } from "./metadata";
+import { fixedNameOptions, platformMetadata } from "./metadata";
 import { ServiceDeployment } from "./service-deployment";
 
 type EnvVar = k8s.types.input.core.v1.EnvVar;
@@ -48,7 +48,6 @@ export class Redis extends pulumi.ComponentResource {
         const { settings } = args;
         const objectName = OBJECT_NAMES.redisConnection;
         const metadata = platformMetadata(objectName, args.namespace);
-        const fixedName = { parent: this, deleteBeforeReplace: true };
 
         const serverArgs = [
             "redis-server",
@@ -71,7 +70,7 @@ export class Redis extends pulumi.ComponentResource {
                     type: "Opaque",
                     stringData: { [PASSWORD_KEY]: password, [CONNECTION_ENV.redis]: this.connectionString },
                 },
-                fixedName,
+                fixedNameOptions(this),
             );
             this.connection = secret;
             this.redisUrlEnv = pulumi.output(secretKeyEnv(secret, CONNECTION_ENV.redis));
@@ -83,7 +82,7 @@ export class Redis extends pulumi.ComponentResource {
             const configMap = new k8s.core.v1.ConfigMap(
                 objectName,
                 { metadata, data: { [CONNECTION_ENV.redis]: this.connectionString } },
-                fixedName,
+                fixedNameOptions(this),
             );
             this.connection = configMap;
             this.redisUrlEnv = pulumi.output(configMapKeyEnv(configMap, CONNECTION_ENV.redis));

@@ -10,7 +10,7 @@ import * as k8s from "./k8s";
 import * as pulumi from "@pulumi/pulumi";
 import { ServiceSettings } from "../config";
 import { clusterDnsName, externalServiceName, headlessServiceName, PlatformService, SERVICE_PORT } from "../contract";
-import { PLATFORM_LABELS, platformMetadata } from "./metadata";
+import { fixedNameOptions, PLATFORM_LABELS, platformMetadata } from "./metadata";
 
 type Probe = k8s.types.input.core.v1.Probe;
 type ServicePort = k8s.types.input.core.v1.ServicePort;
@@ -120,10 +120,6 @@ export class ServiceDeployment extends pulumi.ComponentResource {
         });
     }
 
-    private fixedName(): pulumi.CustomResourceOptions {
-        return { parent: this, deleteBeforeReplace: true };
-    }
-
     private createDeployment(args: ServiceDeploymentArgs): k8s.apps.v1.Deployment {
         const { contract, settings } = args;
         return new k8s.apps.v1.Deployment(
@@ -137,7 +133,7 @@ export class ServiceDeployment extends pulumi.ComponentResource {
                     template: { metadata: { labels: this.podLabels }, spec: podSpec(args) },
                 },
             },
-            this.fixedName(),
+            fixedNameOptions(this),
         );
     }
 
@@ -187,7 +183,7 @@ export class ServiceDeployment extends pulumi.ComponentResource {
                 metadata: platformMetadata(serviceName, this.namespace, this.podLabels),
                 spec: { ...spec, selector: this.selectorLabels },
             },
-            this.fixedName(),
+            fixedNameOptions(this),
         );
     }
 

@@ -48,33 +48,33 @@ interface FrontDoor {
 const FRONT_DOORS: FrontDoor[] = [
     {
         title: "Ingress for ingress-nginx's annotations (Traefik's NGINX provider), stickySessions on",
-        config: { ingress: { controller: "nginx", stickySessions: true } },
+        config: { publicEntry: { controller: "nginx", stickySessions: true } },
         sticky: true,
     },
     {
         title: "Ingress for ingress-nginx's annotations, stickySessions off",
-        config: { ingress: { controller: "nginx", stickySessions: false } },
+        config: { publicEntry: { controller: "nginx", stickySessions: false } },
         sticky: false,
     },
     {
         title: "Ingress for Traefik, stickySessions off",
-        config: { ingress: { controller: "traefik", stickySessions: false } },
+        config: { publicEntry: { controller: "traefik", stickySessions: false } },
         sticky: false,
     },
     {
         title: "Ingress for Traefik, stickySessions on",
-        config: { ingress: { controller: "traefik", stickySessions: true } },
+        config: { publicEntry: { controller: "traefik", stickySessions: true } },
         sticky: true,
     },
     {
         title: "Gateway API: HTTPRoutes on the cluster's Gateway traefik/traefik, stickySessions off",
-        config: { frontDoor: "gatewayApi", gateway: CLUSTER_GATEWAY, ingress: { stickySessions: false } },
+        config: { frontDoor: "gatewayApi", gateway: CLUSTER_GATEWAY, publicEntry: { stickySessions: false } },
         sticky: false,
         gateway: CLUSTER_GATEWAY,
     },
     {
         title: "Gateway API: HTTPRoutes on the cluster's Gateway traefik/traefik, stickySessions on (/ws to a TraefikService)",
-        config: { frontDoor: "gatewayApi", gateway: CLUSTER_GATEWAY, ingress: { stickySessions: true } },
+        config: { frontDoor: "gatewayApi", gateway: CLUSTER_GATEWAY, publicEntry: { stickySessions: true } },
         sticky: true,
         gateway: CLUSTER_GATEWAY,
     },
@@ -83,7 +83,7 @@ const FRONT_DOORS: FrontDoor[] = [
         config: {
             frontDoor: "gatewayApi",
             gateway: { name: "exchange", create: true },
-            ingress: { stickySessions: true },
+            publicEntry: { stickySessions: true },
         },
         sticky: true,
         gateway: { name: "exchange", namespace: "default" },
@@ -93,7 +93,7 @@ const FRONT_DOORS: FrontDoor[] = [
         config: {
             frontDoor: "gatewayApi",
             gateway: { name: "exchange", create: true },
-            ingress: { stickySessions: false },
+            publicEntry: { stickySessions: false },
         },
         sticky: false,
         gateway: { name: "exchange", namespace: "default" },

@@ -241,8 +241,8 @@ describe("faults, drift and bad input on the local cluster", function () {
             ["namespace", { namespace: "Not_A_Namespace" }, /exchange:namespace/],
             [
                 "tls without issuer",
-                { ingress: { host: "exchange.example.com", tls: { secretName: "x" } } },
-                /exchange:ingress\.tls\.clusterIssuer: required/,
+                { publicEntry: { host: "exchange.example.com", tls: { secretName: "x" } } },
+                /exchange:publicEntry\.tls\.clusterIssuer: required/,
             ],
         ];
         const BAD_POLICY_CONFIG: [string, unknown, RegExp][] = [

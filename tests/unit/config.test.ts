@@ -6,10 +6,10 @@ import { runProgram, stackConfig, withConfig } from "./harness";
 
 describe("config defaults", () => {
     it("an empty config gives the contract's platform: namespace default, ClusterIP, no variants", () => {
-        const config = parseConfig({});
+        const config = parseConfig({}, "dev");
         assert.strictEqual(config.namespace, "default");
-        assert.strictEqual(config.ingress.className, "nginx");
-        assert.strictEqual(config.ingress.host, undefined);
+        assert.strictEqual(config.publicEntry.className, "nginx");
+        assert.strictEqual(config.publicEntry.host, undefined);
         assert.strictEqual(config.networkPolicy.enabled, true);
         for (const service of [config.router, config.wsStream, config.postgres, config.redis]) {
             assert.strictEqual(service.serviceType, "ClusterIP");
@@ -103,13 +103,13 @@ const INVALID: [string, Record<string, unknown>, string[]][] = [
     ],
     [
         "TLS without a host",
-        { ingress: { tls: { secretName: "tls", clusterIssuer: "le" } } },
-        ["exchange:ingress", "needs ingress.host"],
+        { publicEntry: { tls: { secretName: "tls", clusterIssuer: "le" } } },
+        ["exchange:publicEntry", "needs publicEntry.host"],
     ],
     [
         "TLS missing its issuer",
-        { ingress: { host: "exchange.example.com", tls: { secretName: "tls" } } },
-        ["exchange:ingress.tls.clusterIssuer", "required"],
+        { publicEntry: { host: "exchange.example.com", tls: { secretName: "tls" } } },
+        ["exchange:publicEntry.tls.clusterIssuer", "required"],
     ],
     ["service settings not an object", { redis: "small" }, ["exchange:redis", '"small"', "object"]],
 ];
@@ -117,7 +117,7 @@ const INVALID: [string, Record<string, unknown>, string[]][] = [
 describe("invalid config is refused before any resource is registered", () => {
     for (const [title, override, fragments] of INVALID) {
         it(title, async () => {
-            // Over the dev stack, which has no ingress host.
+            // Over the dev stack, which has no publicEntry host.
             const run = await runProgram(withConfig(stackConfig("dev"), override));
             assert.ok(run.error instanceof ConfigError, `expected a ConfigError, got ${run.error}`);
             for (const fragment of fragments) {
@@ -132,12 +132,73 @@ describe("invalid config is refused before any resource is registered", () => {
 
     it("reports every problem at once", () => {
         assert.throws(
-            () => parseConfig({ router: JSON.stringify({ replicas: 0, serviceType: "NodePort" }), bogus: "1" }),
+            () => parseConfig({ router: JSON.stringify({ replicas: 0, serviceType: "NodePort" }), bogus: "1" }, "dev"),
             (error: ConfigError) => error.problems.length === 3,
         );
     });
 
     it("a malformed structured value names its key", () => {
-        assert.throws(() => parseConfig({ router: "{replicas: 2" }), /exchange:router: .*structured/);
+        assert.throws(() => parseConfig({ router: "{replicas: 2" }, "dev"), /exchange:router: .*structured/);
+    });
+});
+
+/** STACK's file as it was before exchange:ingress became exchange:publicEntry. */
+function fromBeforeTheRename(stack: string): Record<string, string> {
+    const { "exchange:publicEntry": settings, ...rest } = stackConfig(stack);
+    assert.ok(settings !== undefined, `Pulumi.${stack}.yaml sets exchange:publicEntry`);
+    return { ...rest, "exchange:ingress": settings };
+}
+
+describe("a stack file that still has exchange:ingress is refused before any resource is registered", () => {
+    it("prod: the error names the old key and the new one and gives the commands that move the settings", async () => {
+        const run = await runProgram(fromBeforeTheRename("prod"), "prod");
+        assert.ok(run.error instanceof ConfigError, `expected a ConfigError, got ${run.error}`);
+        assert.deepStrictEqual(run.error.problems, [
+            [
+                "exchange:ingress was renamed to exchange:publicEntry, with the same settings; move them: in Pulumi.prod.yaml, rename the key exchange:ingress to exchange:publicEntry, or run",
+                "      pulumi config set --path exchange:publicEntry.host exchange.jogeshwar.xyz --stack prod",
+                "      pulumi config set --path exchange:publicEntry.className nginx --stack prod",
+                "      pulumi config set --path exchange:publicEntry.tls.secretName exchange-tls --stack prod",
+                "      pulumi config set --path exchange:publicEntry.tls.clusterIssuer letsencrypt-prod --stack prod",
+                "      pulumi config rm exchange:ingress --stack prod",
+            ].join("\n"),
+        ]);
+        assert.deepStrictEqual(run.resources, [], "nothing may be registered");
+    });
+
+    it("dev: refused as well, with its one setting to move", async () => {
+        const run = await runProgram(fromBeforeTheRename("dev"), "dev");
+        assert.ok(run.error instanceof ConfigError, `expected a ConfigError, got ${run.error}`);
+        assert.match(
+            run.error.message,
+            /exchange:ingress was renamed to exchange:publicEntry.*\n {6}pulumi config set --path exchange:publicEntry\.className nginx --stack dev\n {6}pulumi config rm exchange:ingress --stack dev$/,
+        );
+        assert.deepStrictEqual(run.resources, [], "nothing may be registered");
+    });
+
+    it("beside exchange:publicEntry, the old key is still refused rather than ignored", async () => {
+        const run = await runProgram(withConfig(stackConfig("dev"), { ingress: { controller: "traefik" } }));
+        assert.ok(run.error instanceof ConfigError, `expected a ConfigError, got ${run.error}`);
+        assert.strictEqual(run.error.problems.length, 1);
+        assert.match(run.error.message, /exchange:ingress was renamed to exchange:publicEntry/);
+        assert.match(
+            run.error.message,
+            /pulumi config set --path exchange:publicEntry\.controller traefik --stack dev/,
+        );
+        assert.deepStrictEqual(run.resources, [], "nothing may be registered");
+    });
+
+    it("the commands keep booleans bare and quote a value the shell would split", () => {
+        const oldValue = JSON.stringify({ stickySessions: true, host: "it's an example" });
+        assert.throws(
+            () => parseConfig({ ingress: oldValue }, "dev"),
+            (error: ConfigError) =>
+                error.message.includes(
+                    "pulumi config set --path exchange:publicEntry.stickySessions true --stack dev",
+                ) &&
+                error.message.includes(
+                    "pulumi config set --path exchange:publicEntry.host 'it'\\''s an example' --stack dev",
+                ),
+        );
     });
 });

@@ -56,7 +56,7 @@ const AFFINITY = "nginx.ingress.kubernetes.io/affinity";
 describe("front door: Ingress", () => {
     for (const controller of ["nginx", "traefik"]) {
         it(`${controller}: class nginx, the prefix stripped, long ws timeouts, only annotations Traefik 3.7 reads`, async () => {
-            const run = await withOverrides("prod", { ingress: { controller } });
+            const run = await withOverrides("prod", { publicEntry: { controller } });
             for (const ingress of nonEmpty(ofType(run, TYPES.ingress), "Ingress").map((i) => i.inputs)) {
                 assert.strictEqual(ingress.spec.ingressClassName, "nginx");
                 for (const key of Object.keys(ingress.metadata.annotations).filter((k) => k.startsWith("nginx."))) {
@@ -75,18 +75,18 @@ describe("front door: Ingress", () => {
     it("the NetworkPolicy admits the chosen controller's namespace unless one is set", async () => {
         assert.strictEqual(ingressControllerNamespaceOf(await withOverrides("dev", {})), "ingress-nginx");
         assert.strictEqual(
-            ingressControllerNamespaceOf(await withOverrides("dev", { ingress: { controller: "traefik" } })),
+            ingressControllerNamespaceOf(await withOverrides("dev", { publicEntry: { controller: "traefik" } })),
             "traefik",
         );
         const explicit = await withOverrides("dev", {
-            ingress: { controller: "traefik" },
+            publicEntry: { controller: "traefik" },
             networkPolicy: { ingressControllerNamespace: "edge" },
         });
         assert.strictEqual(ingressControllerNamespaceOf(explicit), "edge");
     });
 
     it("an IngressClass set in config wins over the controller's", async () => {
-        const run = await withOverrides("dev", { ingress: { controller: "traefik", className: "public" } });
+        const run = await withOverrides("dev", { publicEntry: { controller: "traefik", className: "public" } });
         assert.ok(
             nonEmpty(ofType(run, TYPES.ingress), "Ingress").every((i) => i.inputs.spec.ingressClassName === "public"),
         );
@@ -113,7 +113,7 @@ describe("front door: Ingress", () => {
     it("dev (no ClientIP affinity): no cookie; stickySessions turns it on with the ws affinity timeout", async () => {
         assert.ok(!(AFFINITY in ingressAnnotations(await withOverrides("dev", {}), "exchange-ws")));
         const sticky = await withOverrides("dev", {
-            ingress: { stickySessions: true },
+            publicEntry: { stickySessions: true },
             wsStream: { sessionAffinityTimeoutSeconds: 600 },
         });
         const ws = ingressAnnotations(sticky, "exchange-ws");
@@ -122,16 +122,16 @@ describe("front door: Ingress", () => {
     });
 
     it("prod with stickySessions false: no cookie", async () => {
-        const run = await withOverrides("prod", { ingress: { stickySessions: false } });
+        const run = await withOverrides("prod", { publicEntry: { stickySessions: false } });
         assert.ok(!(AFFINITY in ingressAnnotations(run, "exchange-ws")));
     });
 
     it("an unknown controller is refused with the allowed values", async () => {
-        const run = await runProgram(withConfig(stackConfig("dev"), { ingress: { controller: "haproxy" } }));
+        const run = await runProgram(withConfig(stackConfig("dev"), { publicEntry: { controller: "haproxy" } }));
         assert.ok(run.error instanceof ConfigError);
         assert.match(
             run.error.message,
-            /exchange:ingress\.controller: "haproxy" is not allowed; allowed values: nginx, traefik/,
+            /exchange:publicEntry\.controller: "haproxy" is not allowed; allowed values: nginx, traefik/,
         );
         assert.deepStrictEqual(run.resources, []);
     });
@@ -291,7 +291,7 @@ describe("front door: Gateway API", () => {
         assert.deepStrictEqual(ofType(await withOverrides("dev", onTraefikGateway), TYPES.traefikService), []);
         const run = await withOverrides("dev", {
             ...onTraefikGateway,
-            ingress: { stickySessions: true },
+            publicEntry: { stickySessions: true },
             wsStream: { sessionAffinityTimeoutSeconds: 600 },
         });
         const [sticky] = ofType(run, TYPES.traefikService);
@@ -308,7 +308,7 @@ describe("front door: Gateway API", () => {
         const run = await withOverrides("prod", {
             frontDoor: "gatewayApi",
             gateway: { create: true },
-            ingress: { stickySessions: false },
+            publicEntry: { stickySessions: false },
         });
         assert.deepStrictEqual(ofType(run, TYPES.traefikService), []);
         const [wsRule] = named(run, TYPES.httpRoute, "exchange-ws").inputs.spec.rules;
@@ -320,7 +320,7 @@ describe("front door: Gateway API", () => {
         assert.ok(run.error instanceof ConfigError);
         assert.match(
             run.error.message,
-            /exchange:ingress\.tls: .* is not allowed; the program sets TLS only on a Gateway it creates/,
+            /exchange:publicEntry\.tls: .* is not allowed; the program sets TLS only on a Gateway it creates/,
         );
         assert.deepStrictEqual(run.resources, []);
     });

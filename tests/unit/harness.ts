@@ -13,6 +13,8 @@ import { deployPlatform } from "../../platform";
 export const PROJECT_ROOT = path.resolve(__dirname, "..", "..", "..");
 
 export interface RegisteredResource {
+    /** The URN the engine gives the resource (its identity in the stack's state). */
+    urn: string;
     type: string;
     name: string;
     /** Inputs with secret markers removed. */
@@ -141,16 +143,26 @@ async function resolve(output: pulumi.Output<unknown>): Promise<{ value: unknown
     return { value: await internal.promise(), secret: await internal.isSecret };
 }
 
+/** The URN the engine gives a resource: its type after its parent's whole type chain. */
+function engineUrn(parentUrn: string, type: string, name: string): string {
+    const qualifiedType = parentUrn ? `${parentUrn.split("::")[2]}$${type}` : type;
+    return `urn:pulumi:${pulumi.getStack()}::${pulumi.getProject()}::${qualifiedType}::${name}`;
+}
+
 /** Runs index.ts's two steps (load config, deploy) for a stack config and collects everything. */
 export async function runProgram(config: Record<string, string>, stack = "dev"): Promise<ProgramRun> {
     const resources: RegisteredResource[] = [];
     await pulumi.runtime.setMocks(new RecordingMocks(), "exchange", stack, false);
     pulumi.runtime.setAllConfig(config);
     const monitor = pulumi.runtime.getMonitor() as any;
+    // The mocks prefix a child's type with its parent's own type only; the engine prefixes the
+    // parent's whole type chain. The URNs the tests see are the engine's.
+    monitor.newUrn = engineUrn;
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (request: any, callback: any) => {
         const rawInputs = pulumi.runtime.deserializeProperties(request.getObject());
         resources.push({
+            urn: engineUrn(request.getParent(), request.getType(), request.getName()),
             type: request.getType(),
             name: request.getName(),
             inputs: unwrapSecrets(rawInputs),

@@ -21,17 +21,54 @@ IMAGE_HOME="$EXCHANGE_CACHE/images"
 IMAGE_WORK="$IMAGE_HOME/work"
 IMAGE_LOGS="$EXCHANGE_CACHE/logs/images"
 
+# Each image's reference, user and ports are in images.json (the Go tests and the stack's tests
+# read the same file); what is only about how an image is made stays here and in NAME/image.json.
+IMAGE_FACTS="$IMAGES_DIR/images.json"
+command -v jq >/dev/null || die "jq is not installed (see toolchain/debian-packages.txt)"
+
+# with_versions TEXT: TEXT with every ${NAME} replaced by NAME's value in toolchain/versions.env.
+with_versions() {
+  local text="$1" name
+  while [[ "$text" =~ \$\{([A-Z0-9_]+)\} ]]; do
+    name="${BASH_REMATCH[1]}"
+    grep -q "^$name=" "$TOOLCHAIN_DIR/versions.env" || die "images.json: \${$name} is not in toolchain/versions.env"
+    text="${text//"\${$name}"/${!name}}"
+  done
+  printf '%s\n' "$text"
+}
+
 # The references are fixed: the node's containerd config and the stack config use them as is.
-declare -A IMAGE_REF=(
-  [pause]="localhost/exchange/pause:3.10"
-  [coredns]="localhost/exchange/coredns:$COREDNS_VERSION"
-  [traefik]="localhost/exchange/traefik:$TRAEFIK_VERSION"
-  [postgres]="localhost/exchange/postgres:15-bookworm"
-  [redis]="localhost/exchange/redis:7-bookworm"
-  [router]="localhost/exchange/router:test"
-  [ws-stream]="localhost/exchange/ws-stream:test"
-)
-ALL_IMAGES=(pause coredns traefik postgres redis router ws-stream)
+declare -A IMAGE_REF=()
+ALL_IMAGES=()
+while read -r name ref; do
+  ALL_IMAGES+=("$name")
+  IMAGE_REF[$name]="$(with_versions "$ref")"
+done < <(jq -r '.repository as $repository | .images | to_entries[] | "\(.key) \($repository)/\(.key):\(.value.tag)"' "$IMAGE_FACTS")
+((${#ALL_IMAGES[@]})) || die "images.json names no image"
+
+# image_facts NAME: image NAME's entry of images.json, on one line.
+image_facts() { jq -ce --arg name "$1" '.images[$name]' "$IMAGE_FACTS"; }
+
+# image_user NAME: "USER UID GID" of the user image NAME runs as; nothing if images.json lacks one
+# (the caller's `read` then fails).
+image_user() {
+  jq -r --arg name "$1" '.images[$name].user | select(.name and .uid and .gid) | "\(.name) \(.uid) \(.gid)"' "$IMAGE_FACTS"
+}
+
+# image_config NAME: the image config ocitool writes: NAME/image.json (entry point, command,
+# environment: how the image is made) with the user, the exposed ports and the variables that
+# tell the program its ports, from images.json.
+image_config() {
+  jq -e --argjson image "$(image_facts "$1")" --arg file "images/$1/image.json" '
+    if has("User") or has("ExposedPorts") then error("\($file): User and ExposedPorts come from images.json") else . end
+    | .User = "\($image.user.uid):\($image.user.gid)"
+    | if ($image.ports | length) > 0 then
+        .ExposedPorts = ($image.ports | map({key: "\(.port)/\(.protocol | ascii_downcase)", value: {}}) | from_entries)
+      else . end
+    | [$image.ports[] | select(.env) | "\(.env)=\(.port)"] as $port_env
+    | if ($port_env | length) > 0 then .Env = (.Env // []) + $port_env else . end
+  ' "$IMAGES_DIR/$1/image.json"
+}
 DEBIAN_IMAGES=" postgres redis "
 
 command -v go >/dev/null || die "go is not on PATH"
@@ -59,7 +96,7 @@ COMMON_INPUTS=(build.sh go.mod ocitool "=$GO_RELEASE")
 # image_inputs NAME: the inputs of one image, for inputs_hash.
 image_inputs() {
   local name="$1"
-  printf '%s\n' "${COMMON_INPUTS[@]}" "$name" "=${IMAGE_REF[$name]}"
+  printf '%s\n' "${COMMON_INPUTS[@]}" "$name" "=${IMAGE_REF[$name]}" "=$(image_facts "$name")"
   case "$name" in
     pause) echo go.sum ;;
     router | ws-stream) echo go.sum; echo testapp ;;
@@ -79,14 +116,15 @@ build_ocitool() {
   fi
 }
 
-# static_rootfs ROOTFS UID NAME: the few files a static Go program's image has besides the
+# static_rootfs ROOTFS NAME: the few files image NAME, a static Go program, has besides the
 # program: a passwd and group entry for its user, /tmp, and the resolver's lookup order.
 static_rootfs() {
-  local rootfs="$1" uid="$2" user="$3"
+  local rootfs="$1" user uid gid
+  read -r user uid gid < <(image_user "$2")
   mkdir -p "$rootfs/etc" "$rootfs/tmp"
   chmod 1777 "$rootfs/tmp"
-  printf 'root:x:0:0:root:/root:/sbin/nologin\n%s:x:%s:%s:%s:/nonexistent:/sbin/nologin\n' "$user" "$uid" "$uid" "$user" >"$rootfs/etc/passwd"
-  printf 'root:x:0:\n%s:x:%s:\n' "$user" "$uid" >"$rootfs/etc/group"
+  printf 'root:x:0:0:root:/root:/sbin/nologin\n%s:x:%s:%s:%s:/nonexistent:/sbin/nologin\n' "$user" "$uid" "$gid" "$user" >"$rootfs/etc/passwd"
+  printf 'root:x:0:\n%s:x:%s:\n' "$user" "$gid" >"$rootfs/etc/group"
   echo 'hosts: files dns' >"$rootfs/etc/nsswitch.conf"
 }
 
@@ -96,17 +134,17 @@ go_program() {
 }
 
 # Each build_NAME ROOTFS fills an empty root filesystem folder; ocitool packs it with
-# images/NAME/image.json as the image config. OCITOOL_ARGS_NAME adds per-image ocitool flags.
+# image_config NAME as the image config. OCITOOL_ARGS_NAME adds per-image ocitool flags.
 
-build_pause() { static_rootfs "$1" 65535 pause && go_program "$1" pause; }
-build_router() { static_rootfs "$1" 10001 app && go_program "$1" router; }
-build_ws_stream() { static_rootfs "$1" 10001 app && go_program "$1" ws-stream; }
+build_pause() { static_rootfs "$1" pause && go_program "$1" pause; }
+build_router() { static_rootfs "$1" router && go_program "$1" router; }
+build_ws_stream() { static_rootfs "$1" ws-stream && go_program "$1" ws-stream; }
 
 build_coredns() {
-  static_rootfs "$1" 65532 nonroot
+  static_rootfs "$1" coredns
   (cd "$IMAGE_WORK" && GOBIN="$1" go install -ldflags "-s -w" "github.com/coredns/coredns@v$COREDNS_VERSION")
 }
-# Port 53 as uid 65532: the binary carries CAP_NET_BIND_SERVICE as a file capability, as the
+# Port 53 as a non-root user: the binary carries CAP_NET_BIND_SERVICE as a file capability, as the
 # upstream image does; the container must have that capability in its set (add it, drop ALL).
 # shellcheck disable=SC2034 # read by name (OCITOOL_ARGS_NAME) when the image is packed
 OCITOOL_ARGS_coredns=(-file-capability /coredns=cap_net_bind_service)
@@ -119,7 +157,7 @@ build_traefik() {
   local rootfs="$1" src="$IMAGE_WORK/traefik-src" module dir copy
   grep -q "^[[:space:]]*github.com/traefik/traefik/v3 v$TRAEFIK_VERSION\b" "$IMAGES_DIR/traefik/go.mod" \
     || die "images/traefik/go.mod does not require Traefik v$TRAEFIK_VERSION; run images/traefik/update-module.sh"
-  static_rootfs "$rootfs" 65532 nonroot
+  static_rootfs "$rootfs" traefik
   # A scratch copy of the wrapper module, in which each overlaid module is a local folder.
   rm -rf "$src" && mkdir -p "$src"
   cp -r "$IMAGES_DIR/traefik/go.mod" "$IMAGES_DIR/traefik/go.sum" "$IMAGES_DIR/traefik/ext" "$src/"
@@ -150,14 +188,17 @@ debian_base_dir() {
 }
 
 build_postgres() {
-  local rootfs="$1" base major="${IMAGE_REF[postgres]##*:}"
+  local rootfs="$1" base user uid gid major="${IMAGE_REF[postgres]##*:}"
   major="${major%%-*}"
-  grep -q "/usr/lib/postgresql/$major/bin" "$IMAGES_DIR/postgres/image.json" \
+  grep -q "PATH=/usr/lib/postgresql/$major/bin:" "$IMAGES_DIR/postgres/image.json" \
     || die "images/postgres/image.json: PATH does not start with PostgreSQL $major's programs"
+  grep -q "\"PG_MAJOR=$major\"" "$IMAGES_DIR/postgres/image.json" \
+    || die "images/postgres/image.json: PG_MAJOR is not $major, the major version in the tag"
   base="$(debian_base_dir)"
   debian_install "$base" "$rootfs" "postgresql-$major"
   [[ -x "$rootfs/usr/lib/postgresql/$major/bin/postgres" ]] || die "postgresql-$major installed no server"
-  debian_renumber "$rootfs" postgres 70
+  read -r user uid gid < <(image_user postgres)
+  debian_renumber "$rootfs" "$user" "$uid" "$gid"
   in_chroot "$rootfs" "
     # The package's own cluster: the entry point makes one in PGDATA instead.
     rm -rf /etc/postgresql/$major /var/lib/postgresql/$major
@@ -171,7 +212,7 @@ build_postgres() {
     sed -ri \"s/^#?(listen_addresses)[[:space:]]*=[[:space:]]*[^[:space:]]+/\\1 = '*'/\" /usr/share/postgresql/$major/postgresql.conf.sample
     grep -q \"^listen_addresses = '\\*'\" /usr/share/postgresql/$major/postgresql.conf.sample
     mkdir -p /var/lib/postgresql/data /var/run/postgresql /docker-entrypoint-initdb.d
-    chown postgres:postgres /var/lib/postgresql/data /var/run/postgresql
+    chown $user:$user /var/lib/postgresql/data /var/run/postgresql
     chmod 700 /var/lib/postgresql/data
     chmod 3777 /var/run/postgresql
   "
@@ -180,11 +221,12 @@ build_postgres() {
 }
 
 build_redis() {
-  local rootfs="$1" base
+  local rootfs="$1" base user uid gid
   base="$(debian_base_dir)"
   debian_install "$base" "$rootfs" redis-server
-  debian_renumber "$rootfs" redis 999
-  in_chroot "$rootfs" "mkdir -p /data && chown redis:redis /data"
+  read -r user uid gid < <(image_user redis)
+  debian_renumber "$rootfs" "$user" "$uid" "$gid"
+  in_chroot "$rootfs" "mkdir -p /data && chown $user:$user /data"
   install -m 755 "$IMAGES_DIR/redis/docker-entrypoint.sh" "$rootfs/usr/local/bin/docker-entrypoint.sh"
   debian_strip "$rootfs"
 }
@@ -206,9 +248,10 @@ build_image() {
       local -n image_args="OCITOOL_ARGS_${name//-/_}"
       extra=("${image_args[@]}")
     fi
-    "$OCITOOL" write -rootfs "$rootfs" -config "$IMAGES_DIR/$name/image.json" -ref "$ref" \
+    image_config "$name" >"$IMAGE_WORK/$name.config.json"
+    "$OCITOOL" write -rootfs "$rootfs" -config "$IMAGE_WORK/$name.config.json" -ref "$ref" \
       -out "$archive" ${extra[@]+"${extra[@]}"}
-    rm -rf "$rootfs"
+    rm -rf "$rootfs" "$IMAGE_WORK/$name.config.json"
     # Older archives of this image: superseded.
     find "$IMAGE_HOME" -maxdepth 1 -name "$name-${ref##*:}-*.oci.tar" ! -path "$archive" -delete
     log "$name: $(du -h "$archive" | cut -f1) in $((SECONDS - start)) s"

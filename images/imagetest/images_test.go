@@ -7,29 +7,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
-)
-
-// The references build.sh prints; the node and the stack config use the same.
-const (
-	pauseRef    = "localhost/exchange/pause:3.10"
-	postgresRef = "localhost/exchange/postgres:15-bookworm"
-	redisRef    = "localhost/exchange/redis:7-bookworm"
-	routerRef   = "localhost/exchange/router:test"
-	wsStreamRef = "localhost/exchange/ws-stream:test"
-	corednsRef  = "localhost/exchange/coredns:1.15.0"
-	traefikRef  = "localhost/exchange/traefik:3.7.13"
-)
-
-// The platform's pod users (components/*.ts) and the add-ons' upstream ones.
-const (
-	postgresUID = 70
-	redisUID    = 999
-	appUID      = 10001
-	nonrootUID  = 65532
-	pauseUID    = 65535
 )
 
 func randomPassword(t *testing.T) string {
@@ -42,7 +23,7 @@ func randomPassword(t *testing.T) string {
 }
 
 func TestPauseExitsZeroOnSigterm(t *testing.T) {
-	pause := start(t, containerSpec{ref: pauseRef, name: "pause", uid: pauseUID, gid: pauseUID})
+	pause := start(t, containerSpec{image: "pause", name: "pause"})
 	time.Sleep(time.Second) // running, not exited
 	if exited, err := pause.exited(); exited {
 		t.Fatalf("pause exited by itself: %v\n%s", err, pause.output())
@@ -56,7 +37,7 @@ func TestPauseExitsZeroOnSigterm(t *testing.T) {
 // image's variables, PGDATA a subfolder of the claim, emptyDirs on the socket folder and /tmp.
 func postgresSpec(name, password string, data volume, run, tmp volume) containerSpec {
 	return containerSpec{
-		ref: postgresRef, name: name, uid: postgresUID, gid: postgresUID,
+		image: "postgres", name: name,
 		env: []string{
 			"POSTGRES_USER=exchange", "POSTGRES_PASSWORD=" + password, "POSTGRES_DB=exchange",
 			"PGDATA=/var/lib/postgresql/data/pgdata",
@@ -65,11 +46,10 @@ func postgresSpec(name, password string, data volume, run, tmp volume) container
 	}
 }
 
-// The program's readiness probe, verbatim.
-var pgIsReady = []string{"sh", "-c", `exec pg_isready -U "$POSTGRES_USER" -d "$POSTGRES_DB" -h 127.0.0.1 -p 5432`}
-
 func waitPostgres(t *testing.T, c *container) {
 	t.Helper()
+	// The program's readiness probe, verbatim.
+	pgIsReady := []string{"sh", "-c", fmt.Sprintf(`exec pg_isready -U "$POSTGRES_USER" -d "$POSTGRES_DB" -h 127.0.0.1 -p %d`, port(t, "postgres", "postgresql"))}
 	eventually(t, 3*time.Minute, "PostgreSQL ready (the program's probe)", func() error {
 		out, err := c.exec(10*time.Second, nil, pgIsReady...)
 		if err != nil {
@@ -81,14 +61,19 @@ func waitPostgres(t *testing.T, c *container) {
 
 func TestPlatformImages(t *testing.T) {
 	pgPassword, redisPassword := randomPassword(t), randomPassword(t)
-	pgData := fsGroupVolume(t, postgresUID, "/var/lib/postgresql/data")
-	pgRun, pgTmp := emptyDir(t, postgresUID, "/var/run/postgresql"), emptyDir(t, postgresUID, "/tmp")
+	postgresGID, redisGID := imageNamed(t, "postgres").User.GID, imageNamed(t, "redis").User.GID
+	pgPort, redisPort := port(t, "postgres", "postgresql"), port(t, "redis", "redis")
+	routerPort, metricsPort := port(t, "router", "http"), port(t, "router", "metrics")
+	routerURL := fmt.Sprintf("http://127.0.0.1:%d", routerPort)
+	wsStreamPort, traefikPort := port(t, "ws-stream", "http"), port(t, "traefik", "web")
+	pgData := fsGroupVolume(t, postgresGID, "/var/lib/postgresql/data")
+	pgRun, pgTmp := emptyDir(t, postgresGID, "/var/run/postgresql"), emptyDir(t, postgresGID, "/tmp")
 
 	postgres := start(t, postgresSpec("postgres-1", pgPassword, pgData, pgRun, pgTmp))
 	waitPostgres(t, postgres)
 
 	t.Run("postgres authenticates host connections with the password", func(t *testing.T) {
-		conninfo := "host=" + serverAddress + " port=5432 user=exchange dbname=exchange"
+		conninfo := fmt.Sprintf("host=%s port=%d user=exchange dbname=exchange", serverAddress, pgPort)
 		out, err := postgres.exec(10*time.Second, []string{"PGPASSWORD=" + pgPassword}, "psql", "-tA", conninfo, "-c", "SELECT 1")
 		if err != nil || strings.TrimSpace(out) != "1" {
 			t.Errorf("SELECT 1 with the password: %v: %s", err, out)
@@ -100,14 +85,14 @@ func TestPlatformImages(t *testing.T) {
 	})
 
 	redis := start(t, containerSpec{
-		ref: redisRef, name: "redis", uid: redisUID, gid: redisUID,
+		image: "redis", name: "redis",
 		// The program's arguments (components/redis.ts), the password expanded by the kubelet.
-		args:    []string{"redis-server", "--port", "6379", "--dir", "/data", "--appendonly", "yes", "--requirepass", redisPassword},
-		volumes: []volume{fsGroupVolume(t, redisUID, "/data")},
+		args:    []string{"redis-server", "--port", strconv.Itoa(redisPort), "--dir", "/data", "--appendonly", "yes", "--requirepass", redisPassword},
+		volumes: []volume{fsGroupVolume(t, redisGID, "/data")},
 	})
 	// The program's probe, authenticated through REDISCLI_AUTH.
 	eventually(t, 30*time.Second, "Redis ready (the program's probe)", func() error {
-		out, err := redis.exec(5*time.Second, []string{"REDISCLI_AUTH=" + redisPassword}, "redis-cli", "-p", "6379", "ping")
+		out, err := redis.exec(5*time.Second, []string{"REDISCLI_AUTH=" + redisPassword}, "redis-cli", "-p", strconv.Itoa(redisPort), "ping")
 		if err != nil || strings.TrimSpace(out) != "PONG" {
 			return fmt.Errorf("%v: %s", err, out)
 		}
@@ -115,7 +100,7 @@ func TestPlatformImages(t *testing.T) {
 	})
 
 	t.Run("redis refuses commands without the password and writes its AOF to /data", func(t *testing.T) {
-		out, _ := redis.exec(5*time.Second, nil, "redis-cli", "-h", serverAddress, "-p", "6379", "ping")
+		out, _ := redis.exec(5*time.Second, nil, "redis-cli", "-h", serverAddress, "-p", strconv.Itoa(redisPort), "ping")
 		if !strings.Contains(out, "NOAUTH") {
 			t.Errorf("PING without the password: %q, want NOAUTH", out)
 		}
@@ -127,8 +112,8 @@ func TestPlatformImages(t *testing.T) {
 
 	t.Run("redis takes options alone as redis-server options, protected mode off", func(t *testing.T) {
 		options := start(t, containerSpec{
-			ref: redisRef, name: "redis-options", uid: redisUID, gid: redisUID,
-			args: []string{"--port", "6380"}, volumes: []volume{fsGroupVolume(t, redisUID, "/data")},
+			image: "redis", name: "redis-options",
+			args: []string{"--port", "6380"}, volumes: []volume{fsGroupVolume(t, redisGID, "/data")},
 		})
 		eventually(t, 30*time.Second, "PING from a non-loopback address without a password", func() error {
 			out, err := options.exec(5*time.Second, nil, "redis-cli", "-h", serverAddress, "-p", "6380", "ping")
@@ -139,27 +124,27 @@ func TestPlatformImages(t *testing.T) {
 		})
 	})
 
-	corednsFile := map[string]string{"/etc/coredns/Corefile": ".:53 {\n  hosts {\n    192.0.2.53 db.exchange.test\n  }\n}\n"}
+	corednsFile := map[string]string{"/etc/coredns/Corefile": fmt.Sprintf(".:%d {\n  hosts {\n    192.0.2.53 db.exchange.test\n  }\n}\n", port(t, "coredns", "dns"))}
 	start(t, containerSpec{
-		ref: corednsRef, name: "coredns", uid: nonrootUID, gid: nonrootUID,
+		image: "coredns", name: "coredns",
 		args: []string{"-conf", "/etc/coredns/Corefile"}, files: corednsFile,
 		capabilities: []string{"CAP_NET_BIND_SERVICE"},
 	})
 
 	router := start(t, containerSpec{
-		ref: routerRef, name: "router", uid: appUID, gid: appUID,
+		image: "router", name: "router",
 		env: []string{
-			"DATABASE_URL=postgresql://exchange:" + pgPassword + "@" + serverAddress + ":5432/exchange",
-			"REDIS_URL=redis://:" + redisPassword + "@" + serverAddress + ":6379",
-			"METRICS_PORT=9090", "SHUTDOWN_DRAIN_SECONDS=1",
+			fmt.Sprintf("DATABASE_URL=postgresql://exchange:%s@%s:%d/exchange", pgPassword, serverAddress, pgPort),
+			fmt.Sprintf("REDIS_URL=redis://:%s@%s:%d", redisPassword, serverAddress, redisPort),
+			fmt.Sprintf("METRICS_PORT=%d", metricsPort), "SHUTDOWN_DRAIN_SECONDS=1",
 		},
 		files: map[string]string{"/etc/resolv.conf": "nameserver " + serverAddress + "\n"},
 	})
 	get := func(url string) (string, error) { return router.exec(10*time.Second, nil, "/router", "get", url) }
-	eventually(t, 20*time.Second, "router /health", func() error { _, err := get("http://127.0.0.1:8080/health"); return err })
+	eventually(t, 20*time.Second, "router /health", func() error { _, err := get(routerURL + "/health"); return err })
 
 	t.Run("router reaches PostgreSQL and Redis", func(t *testing.T) {
-		out, err := get("http://127.0.0.1:8080/deps")
+		out, err := get(routerURL + "/deps")
 		var deps struct {
 			Pod             string
 			Postgres, Redis struct{ OK bool }
@@ -167,7 +152,7 @@ func TestPlatformImages(t *testing.T) {
 		if err != nil || json.Unmarshal([]byte(out), &deps) != nil || !deps.Postgres.OK || !deps.Redis.OK || deps.Pod != "router" {
 			t.Errorf("/deps: %v: %s", err, out)
 		}
-		out, err = get("http://127.0.0.1:9090/metrics")
+		out, err = get(fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort))
 		if err != nil || !strings.Contains(out, `router_requests_total{pod="router"}`) {
 			t.Errorf("/metrics: %v: %s", err, out)
 		}
@@ -185,7 +170,7 @@ func TestPlatformImages(t *testing.T) {
 
 	t.Run("coredns does not start without NET_BIND_SERVICE", func(t *testing.T) {
 		bare := start(t, containerSpec{
-			ref: corednsRef, name: "coredns-bare", uid: nonrootUID, gid: nonrootUID,
+			image: "coredns", name: "coredns-bare",
 			args: []string{"-conf", "/etc/coredns/Corefile"}, files: corednsFile,
 		})
 		select {
@@ -198,14 +183,15 @@ func TestPlatformImages(t *testing.T) {
 		}
 	})
 
-	wsStream := start(t, containerSpec{ref: wsStreamRef, name: "ws-stream", uid: appUID, gid: appUID})
+	wsStream := start(t, containerSpec{image: "ws-stream", name: "ws-stream"})
 	wsClient := func(url string) (string, error) {
 		return wsStream.exec(10*time.Second, nil, "/ws-stream", "client", url, "hello-exchange")
 	}
-	eventually(t, 20*time.Second, "ws-stream WebSocket", func() error { _, err := wsClient("ws://127.0.0.1:4000/ws"); return err })
+	wsStreamURL := fmt.Sprintf("ws://127.0.0.1:%d/ws", wsStreamPort)
+	eventually(t, 20*time.Second, "ws-stream WebSocket", func() error { _, err := wsClient(wsStreamURL); return err })
 
 	t.Run("ws-stream greets with its pod name and echoes", func(t *testing.T) {
-		out, err := wsClient("ws://127.0.0.1:4000/ws")
+		out, err := wsClient(wsStreamURL)
 		lines := readLines(out)
 		if err != nil || len(lines) != 2 || !strings.Contains(lines[0], `"pod":"ws-stream"`) || lines[1] != "hello-exchange" {
 			t.Errorf("client: %v: %q", err, out)
@@ -213,9 +199,9 @@ func TestPlatformImages(t *testing.T) {
 	})
 
 	start(t, containerSpec{
-		ref: traefikRef, name: "traefik", uid: nonrootUID, gid: nonrootUID,
+		image: "traefik", name: "traefik",
 		args: []string{
-			"--entrypoints.web.address=:8000", "--ping=true", "--ping.entrypoint=web",
+			fmt.Sprintf("--entrypoints.web.address=:%d", traefikPort), "--ping=true", "--ping.entrypoint=web",
 			"--providers.file.filename=/etc/traefik/dynamic.yml",
 		},
 		files: map[string]string{"/etc/traefik/dynamic.yml": `http:
@@ -234,13 +220,14 @@ func TestPlatformImages(t *testing.T) {
   services:
     router:
       loadBalancer:
-        servers: [{url: "http://` + serverAddress + `:8080"}]
+        servers: [{url: "` + fmt.Sprintf("http://%s:%d", serverAddress, routerPort) + `"}]
     ws-stream:
       loadBalancer:
-        servers: [{url: "http://` + serverAddress + `:4000"}]
+        servers: [{url: "` + fmt.Sprintf("http://%s:%d", serverAddress, wsStreamPort) + `"}]
 `},
 	})
-	eventually(t, 30*time.Second, "traefik /ping", func() error { _, err := get("http://127.0.0.1:8000/ping"); return err })
+	traefikAddress := fmt.Sprintf("127.0.0.1:%d", traefikPort)
+	eventually(t, 30*time.Second, "traefik /ping", func() error { _, err := get("http://" + traefikAddress + "/ping"); return err })
 
 	t.Run("traefik strips the prefix on the way to the router and passes WebSockets", func(t *testing.T) {
 		var echo struct {
@@ -248,7 +235,7 @@ func TestPlatformImages(t *testing.T) {
 			Headers map[string]string
 		}
 		eventually(t, 20*time.Second, "/backend/api/v1/orders through Traefik", func() error {
-			out, err := get("http://127.0.0.1:8000/backend/api/v1/orders")
+			out, err := get("http://" + traefikAddress + "/backend/api/v1/orders")
 			if err != nil {
 				return fmt.Errorf("%v: %s", err, out)
 			}
@@ -257,7 +244,7 @@ func TestPlatformImages(t *testing.T) {
 		if echo.Path != "/api/v1/orders" || echo.Headers["X-Forwarded-Prefix"] != "/backend" {
 			t.Errorf("router saw path %q, X-Forwarded-Prefix %q; want /api/v1/orders and /backend", echo.Path, echo.Headers["X-Forwarded-Prefix"])
 		}
-		out, err := wsClient("ws://127.0.0.1:8000/ws")
+		out, err := wsClient("ws://" + traefikAddress + "/ws")
 		if err != nil || !strings.Contains(out, "hello-exchange") {
 			t.Errorf("WebSocket through Traefik: %v: %q", err, out)
 		}
@@ -265,7 +252,7 @@ func TestPlatformImages(t *testing.T) {
 
 	t.Run("a row written to PostgreSQL survives a new server on the same volume", func(t *testing.T) {
 		for range 2 {
-			if out, err := router.exec(10*time.Second, nil, "/router", "post", "http://127.0.0.1:8080/rows"); err != nil {
+			if out, err := router.exec(10*time.Second, nil, "/router", "post", routerURL+"/rows"); err != nil {
 				t.Fatalf("POST /rows: %v: %s", err, out)
 			}
 		}
@@ -274,7 +261,7 @@ func TestPlatformImages(t *testing.T) {
 		}
 		again := start(t, postgresSpec("postgres-2", pgPassword, pgData, pgRun, pgTmp))
 		waitPostgres(t, again)
-		out, err := get("http://127.0.0.1:8080/rows")
+		out, err := get(routerURL + "/rows")
 		var rows struct{ Count int }
 		if err != nil || json.Unmarshal([]byte(out), &rows) != nil || rows.Count != 2 {
 			t.Errorf("GET /rows after the restart: %v: %s, want 2 rows", err, out)

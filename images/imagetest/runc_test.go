@@ -73,6 +73,9 @@ func setUp() error {
 		}
 		archives[ref] = archive
 	}
+	if images, err = loadImages("../images.json", "../../toolchain/versions.env"); err != nil {
+		return err
+	}
 	if work, err = os.MkdirTemp("", "imagetest-"); err != nil {
 		return err
 	}
@@ -149,17 +152,19 @@ func emptyDir(t *testing.T, gid int, path string) volume {
 }
 
 type imageConfig struct {
-	User       string
-	Env        []string
-	Entrypoint []string
-	Cmd        []string
-	WorkingDir string
+	User         string
+	ExposedPorts map[string]struct{}
+	Env          []string
+	Entrypoint   []string
+	Cmd          []string
+	WorkingDir   string
 }
 
+// containerSpec is a container of a pod spec; it runs as its image's user (images.json), as
+// the platform's pods do.
 type containerSpec struct {
-	ref          string
-	name         string // container ID and hostname (the "pod name")
-	uid, gid     int
+	image        string   // the image's name in images.json
+	name         string   // container ID and hostname (the "pod name")
 	args         []string // replaces the image's Cmd, as a pod spec's args do
 	env          []string
 	volumes      []volume
@@ -168,11 +173,12 @@ type containerSpec struct {
 }
 
 type container struct {
-	spec    containerSpec
-	cmd     *exec.Cmd
-	log     string
-	done    chan struct{} // closed when runc returns; exitErr is set then
-	exitErr error
+	spec     containerSpec
+	uid, gid int
+	cmd      *exec.Cmd
+	log      string
+	done     chan struct{} // closed when runc returns; exitErr is set then
+	exitErr  error
 }
 
 // unpacked image bundles, one per reference and test run.
@@ -207,7 +213,8 @@ func unpack(t *testing.T, ref string) (string, imageConfig) {
 // platform's security context.
 func start(t *testing.T, spec containerSpec) *container {
 	t.Helper()
-	image, config := unpack(t, spec.ref)
+	img := imageNamed(t, spec.image)
+	image, config := unpack(t, img.ref)
 	bundle := filepath.Join(work, "bundle-"+spec.name)
 	if err := os.MkdirAll(bundle, 0o755); err != nil {
 		t.Fatal(err)
@@ -244,7 +251,7 @@ func start(t *testing.T, spec containerSpec) *container {
 		"hostname":   spec.name,
 		"root":       map[string]any{"path": filepath.Join(image, "rootfs"), "readonly": true},
 		"process": map[string]any{
-			"user":            map[string]any{"uid": spec.uid, "gid": spec.gid, "additionalGids": []int{spec.gid}},
+			"user":            map[string]any{"uid": img.User.UID, "gid": img.User.GID, "additionalGids": []int{img.User.GID}},
 			"args":            args,
 			"env":             append(append([]string{}, config.Env...), spec.env...),
 			"cwd":             cwd,
@@ -269,7 +276,7 @@ func start(t *testing.T, spec containerSpec) *container {
 	if err := os.WriteFile(filepath.Join(bundle, "config.json"), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c := &container{spec: spec, log: filepath.Join(bundle, "output.log"), done: make(chan struct{})}
+	c := &container{spec: spec, uid: img.User.UID, gid: img.User.GID, log: filepath.Join(bundle, "output.log"), done: make(chan struct{})}
 	logFile, err := os.Create(c.log)
 	if err != nil {
 		t.Fatal(err)
@@ -328,7 +335,7 @@ func (c *container) output() string {
 func (c *container) exec(timeout time.Duration, env []string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	runcArgs := []string{"--root", runcRoot, "exec", "--user", fmt.Sprintf("%d:%d", c.spec.uid, c.spec.gid)}
+	runcArgs := []string{"--root", runcRoot, "exec", "--user", fmt.Sprintf("%d:%d", c.uid, c.gid)}
 	for _, e := range env {
 		runcArgs = append(runcArgs, "--env", e)
 	}

@@ -90,16 +90,17 @@ debian_install() {
     || die "installing $* failed"
 }
 
-# debian_renumber ROOTFS NAME ID: gives user NAME and its group the fixed ID the pod specs run
-# as, moving every file they own. The packages create them with the next free system ID; the
-# images' contract is a fixed one.
+# debian_renumber ROOTFS NAME UID GID: gives user NAME the fixed UID and its group (also NAME)
+# the fixed GID the pod specs run as, moving every file they own. The packages create them with
+# the next free system IDs; the images' contract is a fixed one (images.json).
 debian_renumber() {
-  local rootfs="$1" name="$2" id="$3"
+  local rootfs="$1" name="$2" uid="$3" gid="$4"
   in_chroot "$rootfs" "
     old_uid=\$(id -u $name); old_gid=\$(id -g $name)
-    groupmod --gid $id $name
-    usermod --uid $id --gid $id $name
-    find / -xdev \\( -uid \$old_uid -o -gid \$old_gid \\) -exec chown -h $id:$id {} +
+    groupmod --gid $gid $name
+    usermod --uid $uid --gid $gid $name
+    find / -xdev -uid \$old_uid -exec chown -h $uid {} +
+    find / -xdev -gid \$old_gid -exec chgrp -h $gid {} +
   "
 }
 

@@ -1,6 +1,6 @@
 // Command router stands in for the platform's HTTP API in the local stack's end-to-end tests.
 //
-// Serving (no arguments), on PORT (default 8080):
+// Serving (no arguments), on PORT (the image sets it: images/images.json, the "http" port):
 //
 //	GET  /health  200 {"status":"ok"}; 503 once shutdown has begun
 //	GET  /deps    opens DATABASE_URL (SELECT 1) and REDIS_URL (PING); 200 when both answer, else 503
@@ -58,8 +58,12 @@ func main() {
 }
 
 func serve() error {
+	port, err := testapp.RequiredEnv("PORT")
+	if err != nil {
+		return err
+	}
 	app := &router{pod: testapp.PodName(), databaseURL: os.Getenv("DATABASE_URL"), redisURL: os.Getenv("REDIS_URL")}
-	servers := []*http.Server{testapp.NewServer(testapp.EnvOr("PORT", "8080"), app.routes())}
+	servers := []*http.Server{testapp.NewServer(port, app.routes())}
 	if metricsPort := os.Getenv("METRICS_PORT"); metricsPort != "" {
 		servers = append(servers, testapp.NewServer(metricsPort, app.metricsRoutes()))
 	}

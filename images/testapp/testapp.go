@@ -27,6 +27,14 @@ func EnvOr(name, fallback string) string {
 	return fallback
 }
 
+// RequiredEnv is the variable's value, or an error when it is unset or empty.
+func RequiredEnv(name string) (string, error) {
+	if value := os.Getenv(name); value != "" {
+		return value, nil
+	}
+	return "", fmt.Errorf("%s is not set", name)
+}
+
 // PodName is POD_NAME when the pod spec passes it, else the hostname (the pod's name).
 func PodName() string {
 	if name := os.Getenv("POD_NAME"); name != "" {

@@ -1,7 +1,7 @@
 // Command ws-stream stands in for the platform's WebSocket stream in the local stack's
 // end-to-end tests.
 //
-// Serving (no arguments), on PORT (default 4000):
+// Serving (no arguments), on PORT (the image sets it: images/images.json, the "http" port):
 //
 //	GET /health   200 {"status":"ok"}; 503 once shutdown has begun
 //	any path      a WebSocket upgrade is accepted: the first message is
@@ -50,13 +50,17 @@ func main() {
 }
 
 func serve() error {
+	port, err := testapp.RequiredEnv("PORT")
+	if err != nil {
+		return err
+	}
 	app := newStream(testapp.PodName())
 	lifecycle := testapp.Lifecycle{
 		Name: "ws-stream", Pod: app.pod, ShuttingDown: &app.shuttingDown, ShutdownTimeout: 10 * time.Second,
 		// Shutdown does not wait for hijacked (WebSocket) connections: close them here.
 		AfterShutdown: app.closeAll,
 	}
-	return lifecycle.Serve(testapp.NewServer(testapp.EnvOr("PORT", "4000"), app.routes()))
+	return lifecycle.Serve(testapp.NewServer(port, app.routes()))
 }
 
 type stream struct {

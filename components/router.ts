@@ -2,7 +2,7 @@
 import * as k8s from "./k8s";
 import * as pulumi from "@pulumi/pulumi";
 import { ServiceSettings } from "../config";
-import { ROUTER } from "../contract";
+import { ROUTER } from "@exchange/contract";
 import { ServiceDeployment } from "./service-deployment";
 
 export interface RouterArgs {

@@ -2,7 +2,7 @@
 import * as k8s from "./k8s";
 import * as pulumi from "@pulumi/pulumi";
 import { ServiceSettings } from "../config";
-import { WS_STREAM } from "../contract";
+import { WS_STREAM } from "@exchange/contract";
 import { ServiceDeployment } from "./service-deployment";
 
 export interface WsStreamArgs {

@@ -2,7 +2,7 @@
 
 import * as assert from "node:assert/strict";
 import { EnforcementLevel, Policy } from "@pulumi/policy";
-import { PolicyRunResult } from "./harness";
+import { PolicyRunResult } from "../testing/harness";
 
 /** Passes when the run reported nothing at all (no violation, no preview diagnostic). */
 export function assertClean(r: PolicyRunResult): void {

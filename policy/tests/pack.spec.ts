@@ -8,7 +8,7 @@ import { Policy, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi
 import { UNKNOWN_SENTINELS } from "../lib/values";
 import { readConfig } from "../lib/policy";
 import { policies } from "../policies";
-import { deployment, exchangeService, exchangeStack, mutate, service, statefulSet } from "./fixtures";
+import { deployment, exchangeService, exchangeStack, mutate, service, statefulSet } from "../testing/fixtures";
 import {
     HarnessConfig,
     TestResource,
@@ -20,7 +20,7 @@ import {
     runResourcePolicy,
     runStackPolicies,
     unknown,
-} from "./harness";
+} from "../testing/harness";
 
 const PACK_DIR = path.resolve(__dirname, "..", "..");
 

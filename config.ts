@@ -22,8 +22,15 @@ import {
     section,
     withAllowed,
 } from "./config-schema";
-import { imagePinProblem } from "./policy/lib/image-reference";
-import { POSTGRES, POSTGRES_DATABASE, REDIS, ROUTER, PlatformService, WS_STREAM } from "./contract";
+import {
+    imagePinProblem,
+    POSTGRES,
+    POSTGRES_DATABASE,
+    REDIS,
+    ROUTER,
+    PlatformService,
+    WS_STREAM,
+} from "@exchange/contract";
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;

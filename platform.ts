@@ -8,7 +8,7 @@ import { Redis } from "./components/redis";
 import { platformNamespace } from "./components/namespace";
 import { StatelessService } from "./components/stateless-service";
 import { PlatformConfig } from "./config";
-import { ROUTER, WS_STREAM } from "./contract";
+import { ROUTER, WS_STREAM } from "@exchange/contract";
 
 export interface PlatformOutputs {
     /** In-cluster DNS name of every Service, keyed by Service name. */

@@ -21,9 +21,17 @@ import * as path from "path";
 import { EventLogTail, RunTimeline, report, timeline } from "./breakdown";
 import { Chart, IMAGE_VALUES, Images, checkSameObjects, generateChart, parseObjects } from "./chart";
 import { Measure, measure, measureScript, median } from "./measure";
-import { POLICY_PACK, PulumiWorkspace } from "../tests/integration/workspace";
-import { eventually, httpGet, localImagesConfig, nodeImages } from "../tests/e2e/cluster";
-import { PROJECT_ROOT, stackConfig, withConfig } from "../tests/unit/harness";
+import {
+    eventually,
+    httpGet,
+    localImagesConfig,
+    nodeImages,
+    POLICY_PACK,
+    PROJECT_ROOT,
+    PulumiWorkspace,
+    stackConfig,
+    withConfig,
+} from "../tests/support";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const kubeconfig = process.env.EXCHANGE_TEST_KUBECONFIG!;

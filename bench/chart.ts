@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
 import { isDeepStrictEqual } from "util";
-import { PlatformService, ROUTER, WS_STREAM } from "../contract";
+import { PlatformService, ROUTER, WS_STREAM } from "@exchange/contract";
 
 /** The chart's values: the program's config keys whose image the bump changes. */
 export const IMAGE_VALUES = { router: ROUTER, wsStream: WS_STREAM } as const satisfies Record<string, PlatformService>;

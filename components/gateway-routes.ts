@@ -16,7 +16,7 @@
 import * as k8s from "./k8s";
 import * as pulumi from "@pulumi/pulumi";
 import { GatewaySettings, PublicEntrySettings } from "../config";
-import { PUBLIC_ROUTES, SERVICE_PORT } from "../contract";
+import { PUBLIC_ROUTES, SERVICE_PORT } from "@exchange/contract";
 import { publicUrls } from "./ingress";
 import { fixedNameOptions, platformMetadata } from "./metadata";
 

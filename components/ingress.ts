@@ -9,7 +9,7 @@
 import * as k8s from "./k8s";
 import * as pulumi from "@pulumi/pulumi";
 import { IngressController, PublicEntrySettings } from "../config";
-import { PUBLIC_ROUTES, SERVICE_PORT } from "../contract";
+import { PUBLIC_ROUTES, SERVICE_PORT } from "@exchange/contract";
 import { fixedNameOptions, platformMetadata } from "./metadata";
 
 export interface PlatformIngressArgs {

@@ -5,7 +5,7 @@
 import * as k8s from "./k8s";
 import * as pulumi from "@pulumi/pulumi";
 import { PostgresSettings } from "../config";
-import { CONNECTION_ENV, OBJECT_NAMES, POSTGRES, postgresUrl } from "../contract";
+import { CONNECTION_ENV, OBJECT_NAMES, POSTGRES, postgresUrl } from "@exchange/contract";
 import { generatedPassword, secretKeyEnv } from "./credentials";
 import { claimVolume, dataClaim } from "./data-volume";
 import { fixedNameOptions, platformMetadata } from "./metadata";

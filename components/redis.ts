@@ -9,7 +9,7 @@
 import * as k8s from "./k8s";
 import * as pulumi from "@pulumi/pulumi";
 import { RedisSettings } from "../config";
-import { CONNECTION_ENV, OBJECT_NAMES, REDIS, redisUrl } from "../contract";
+import { CONNECTION_ENV, OBJECT_NAMES, REDIS, redisUrl } from "@exchange/contract";
 import { configMapKeyEnv, generatedPassword, secretKeyEnv } from "./credentials";
 import { claimVolume, dataClaim } from "./data-volume";
 import { fixedNameOptions, platformMetadata } from "./metadata";

@@ -9,7 +9,13 @@
 import * as k8s from "./k8s";
 import * as pulumi from "@pulumi/pulumi";
 import { ServiceSettings } from "../config";
-import { clusterDnsName, externalServiceName, headlessServiceName, PlatformService, SERVICE_PORT } from "../contract";
+import {
+    clusterDnsName,
+    externalServiceName,
+    headlessServiceName,
+    PlatformService,
+    SERVICE_PORT,
+} from "@exchange/contract";
 import { fixedNameOptions, PLATFORM_LABELS, platformMetadata } from "./metadata";
 
 type Probe = k8s.types.input.core.v1.Probe;

@@ -6,7 +6,7 @@
 import * as k8s from "./k8s";
 import * as pulumi from "@pulumi/pulumi";
 import { ServiceSettings } from "../config";
-import { PlatformService } from "../contract";
+import { PlatformService } from "@exchange/contract";
 import { HealthCheck, ServiceDeployment } from "./service-deployment";
 
 export interface StatelessServiceArgs {

@@ -103,7 +103,9 @@ npm_install() {
 build_program() {
   npm_install "$REPO_ROOT"
   npm_install "$REPO_ROOT/policy"
-  # The pack first: the program's unit tests type-check against its compiled test harness.
+  # The shared contract first (the pack and the program compile against it), then the pack: the
+  # program's unit tests type-check against its testing entry.
+  (cd "$REPO_ROOT/contract" && npm run --silent build >&2)
   (cd "$REPO_ROOT/policy" && npm run --silent build >&2)
   (cd "$REPO_ROOT" && npm run --silent build >&2)
 }

@@ -1,9 +1,9 @@
-import { imagePinProblem } from "../lib/image-reference";
+import { imagePinProblem } from "@exchange/contract";
 import { WORKLOADS, describeContainer, workloadContainers } from "../lib/k8s";
 import { resourcePolicy } from "../lib/policy";
 import { at } from "../lib/values";
 
-/** Images are pinned: an explicit tag other than latest, or a digest (the rule of lib/image-reference.ts). */
+/** Images are pinned: an explicit tag other than latest, or a digest (the rule of @exchange/contract). */
 export const containerImageTagPinned = resourcePolicy({
     name: "container-image-tag-pinned",
     description:

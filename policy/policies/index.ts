@@ -1,5 +1,5 @@
 // The list of policies of the pack, in one place. `../index.ts` serves exactly this list, and the
-// test harness (tests/harness.ts) runs exactly this list, so tests see what `pulumi preview` sees.
+// test harness (testing/harness.ts) runs exactly this list, so tests see what `pulumi preview` sees.
 // Each policy lives in policies/<policy name>.ts.
 //
 // Importing this module has no side effect (unlike ../index.ts, which starts the policy server),

@@ -2,7 +2,7 @@
 
 import * as assert from "node:assert/strict";
 import { EnforcementLevel, Policy } from "@pulumi/policy";
-import { PolicyRunResult } from "./harness";
+import { PolicyRunResult } from "../testing/harness";
 
 /**
  * Asserts that `list` holds at least one `what` and returns it: a check made on each element of

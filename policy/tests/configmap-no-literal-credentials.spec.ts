@@ -1,8 +1,8 @@
 import * as assert from "node:assert/strict";
 import { configmapNoLiteralCredentials as policy } from "../policies";
 import { assertClean, assertMetadata, assertOneViolation } from "./assertions";
-import { configMap, container, deployment, mutate, onCluster, patch, statefulSet } from "./fixtures";
-import { TestResource, runStackPolicy, unknown } from "./harness";
+import { configMap, container, deployment, mutate, onCluster, patch, statefulSet } from "../testing/fixtures";
+import { TestResource, runStackPolicy, unknown } from "../testing/harness";
 
 /** exchange-router reading ConfigMap "db-config" the way `read` says. */
 function reading(

@@ -1,8 +1,8 @@
 import * as assert from "node:assert/strict";
 import { containerEnvNoLiteralCredentials as policy } from "../policies";
 import { assertClean, assertMetadata, assertOneViolation } from "./assertions";
-import { container, deployment, mutate, patch } from "./fixtures";
-import { runResourcePolicy, unknown } from "./harness";
+import { container, deployment, mutate, patch } from "../testing/fixtures";
+import { runResourcePolicy, unknown } from "../testing/harness";
 
 const withEnv = (...env: unknown[]) => mutate(deployment(), (p) => (p.spec.template.spec.containers[0].env = env));
 

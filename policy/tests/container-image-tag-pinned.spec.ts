@@ -1,11 +1,11 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { imagePinProblem } from "@exchange/contract";
 import { containerImageTagPinned as policy } from "../policies";
-import { imagePinProblem } from "../lib/image-reference";
 import { assertClean, assertMetadata, assertOneViolation } from "./assertions";
-import { container, deployment, mutate } from "./fixtures";
-import { runResourcePolicy, unknown } from "./harness";
+import { container, deployment, mutate } from "../testing/fixtures";
+import { runResourcePolicy, unknown } from "../testing/harness";
 
 const withImage = (image: unknown) => mutate(deployment(), (p) => (p.spec.template.spec.containers[0].image = image));
 const DIGEST = "sha256:" + "a".repeat(64);
@@ -71,12 +71,12 @@ describe("container-image-tag-pinned", () => {
         assertClean(await runResourcePolicy(policy, withImage(unknown.string)));
     });
 
-    it("is the one rule of lib/image-reference.ts, which the program's config check also uses", () => {
+    it("is the one rule of @exchange/contract, which the program's config check also uses", () => {
         const source = fs.readFileSync(
             path.join(__dirname, "..", "..", "policies", "container-image-tag-pinned.ts"),
             "utf8",
         );
-        assert.match(source, /import \{ imagePinProblem \} from "\.\.\/lib\/image-reference";/);
+        assert.match(source, /import \{ imagePinProblem \} from "@exchange\/contract";/);
         assert.doesNotMatch(source, /function imagePinProblem|latest"\s*\)/i);
     });
 });

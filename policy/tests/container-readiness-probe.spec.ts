@@ -1,8 +1,8 @@
 import * as assert from "node:assert/strict";
 import { containerReadinessProbe as policy } from "../policies";
 import { assertClean, assertMetadata, assertOneViolation } from "./assertions";
-import { container, deployment, mutate, service, workload } from "./fixtures";
-import { runResourcePolicy, unknown } from "./harness";
+import { container, deployment, mutate, service, workload } from "../testing/fixtures";
+import { runResourcePolicy, unknown } from "../testing/harness";
 
 const noProbe = () => mutate(deployment(), (p) => delete p.spec.template.spec.containers[0].readinessProbe);
 

@@ -1,8 +1,8 @@
 import * as assert from "node:assert/strict";
 import { containerResourceRequestsLimits as policy } from "../policies";
 import { assertClean, assertMetadata, assertOneViolation } from "./assertions";
-import { container, deployment, mutate, statefulSet } from "./fixtures";
-import { runResourcePolicy, unknown } from "./harness";
+import { container, deployment, mutate, statefulSet } from "../testing/fixtures";
+import { runResourcePolicy, unknown } from "../testing/harness";
 
 describe("container-resource-requests-limits", () => {
     it("has the documented name, description and default level", () => {

@@ -1,7 +1,7 @@
 import { containerRunsAsNonRoot as policy } from "../policies";
 import { assertClean, assertMetadata, assertOneViolation } from "./assertions";
-import { container, deployment, mutate, workload } from "./fixtures";
-import { runResourcePolicy, unknown } from "./harness";
+import { container, deployment, mutate, workload } from "../testing/fixtures";
+import { runResourcePolicy, unknown } from "../testing/harness";
 
 const edit = (fn: (podSpec: any) => void) => mutate(deployment(), (p) => fn(p.spec.template.spec));
 

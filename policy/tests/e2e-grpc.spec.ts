@@ -10,8 +10,8 @@ import * as path from "node:path";
 import { EXTERNAL_WORKLOAD_ANNOTATION } from "../lib/k8s";
 import { UNKNOWN_SENTINELS } from "../lib/values";
 import { POLICY_PACK_NAME, policies } from "../policies";
-import { deployment, exchangeService, exchangeStack, ingress, mutate, service } from "./fixtures";
-import { TestResource } from "./harness";
+import { deployment, exchangeService, exchangeStack, ingress, mutate, service } from "../testing/fixtures";
+import { TestResource } from "../testing/harness";
 
 const grpc: any = require("@grpc/grpc-js");
 const analyzerPb: any = require("@pulumi/pulumi/proto/analyzer_pb");

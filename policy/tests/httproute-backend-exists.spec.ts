@@ -12,8 +12,8 @@ import {
     patch,
     service,
     traefikService,
-} from "./fixtures";
-import { TestResource, runStackPolicy, unknown } from "./harness";
+} from "../testing/fixtures";
+import { TestResource, runStackPolicy, unknown } from "../testing/harness";
 
 const services = () => [exchangeService("router"), exchangeService("ws-stream")];
 const withRef = (ref: unknown) => mutate(httpRoute(), (p) => (p.spec.rules[0].backendRefs = [ref]));

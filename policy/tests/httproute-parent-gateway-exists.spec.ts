@@ -1,8 +1,8 @@
 import * as assert from "node:assert/strict";
 import { httprouteParentGatewayExists as policy } from "../policies";
 import { assertClean, assertMetadata, assertOneViolation } from "./assertions";
-import { TYPE, gateway, httpRoute, mutate, onCluster, patch } from "./fixtures";
-import { runStackPolicy, unknown } from "./harness";
+import { TYPE, gateway, httpRoute, mutate, onCluster, patch } from "../testing/fixtures";
+import { runStackPolicy, unknown } from "../testing/harness";
 
 const withParents = (parentRefs: unknown) => mutate(httpRoute(), (p) => (p.spec.parentRefs = parentRefs));
 const external = (...entries: string[]) => ({ "httproute-parent-gateway-exists": { externalGateways: entries } });

@@ -1,8 +1,8 @@
 import * as assert from "node:assert/strict";
 import { ingressBackendExists as policy } from "../policies";
 import { assertClean, assertMetadata, assertOneViolation } from "./assertions";
-import { TYPE, exchangeService, exchangeStack, ingress, mutate, onCluster, patch, service } from "./fixtures";
-import { TestResource, runStackPolicy, unknown } from "./harness";
+import { TYPE, exchangeService, exchangeStack, ingress, mutate, onCluster, patch, service } from "../testing/fixtures";
+import { TestResource, runStackPolicy, unknown } from "../testing/harness";
 
 const services = () => [exchangeService("router"), exchangeService("ws-stream")];
 const withBackend = (backend: unknown) => mutate(ingress(), (p) => (p.spec.rules[0].http.paths[0].backend = backend));

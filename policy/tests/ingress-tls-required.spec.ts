@@ -2,8 +2,8 @@ import * as assert from "node:assert/strict";
 import { ingressTlsRequired as policy } from "../policies";
 import { tlsHostCovers } from "../policies/ingress-tls-required";
 import { assertClean, assertMetadata, assertOneViolation } from "./assertions";
-import { ingress, mutate, service } from "./fixtures";
-import { runResourcePolicy, unknown } from "./harness";
+import { ingress, mutate, service } from "../testing/fixtures";
+import { runResourcePolicy, unknown } from "../testing/harness";
 
 describe("ingress-tls-required", () => {
     it("has the documented name, description and default level", () => {

@@ -9,7 +9,7 @@ import { UNKNOWN_SENTINELS } from "../lib/values";
 import { readConfig } from "../lib/policy";
 import { policies } from "../policies";
 import { nonEmpty } from "./assertions";
-import { deployment, exchangeService, exchangeStack, mutate, service, statefulSet } from "./fixtures";
+import { deployment, exchangeService, exchangeStack, mutate, service, statefulSet } from "../testing/fixtures";
 import {
     HarnessConfig,
     TestResource,
@@ -21,7 +21,7 @@ import {
     runResourcePolicy,
     runStackPolicies,
     unknown,
-} from "./harness";
+} from "../testing/harness";
 
 const PACK_DIR = path.resolve(__dirname, "..", "..");
 

@@ -5,8 +5,8 @@ import * as assert from "node:assert/strict";
 import { parseK8sType } from "../lib/k8s";
 import { mergeValue } from "../lib/patches";
 import { UNKNOWN } from "../lib/values";
-import { deployment, patch, service } from "./fixtures";
-import { formatViolations, runPolicyPack, unknown } from "./harness";
+import { deployment, patch, service } from "../testing/fixtures";
+import { formatViolations, runPolicyPack, unknown } from "../testing/harness";
 
 describe("Patch kinds", () => {
     it("reads every *Patch type token the provider has for the kinds the pack checks, and CustomResourcePatch's", () => {

@@ -3,7 +3,7 @@
 
 import * as assert from "node:assert/strict";
 import { REAL_WORLD_MANIFESTS, asResources } from "./real-world-manifests";
-import { formatViolations, mandatory, runPolicyPack } from "./harness";
+import { formatViolations, mandatory, runPolicyPack } from "../testing/harness";
 
 const everything = () => Object.values(REAL_WORLD_MANIFESTS).flat();
 

@@ -7,7 +7,7 @@
 // manifest is what a program would pass to the Kubernetes provider; `asResources` types them as the
 // provider does.
 
-import { TestResource } from "./harness";
+import { TestResource } from "../testing/harness";
 
 type Manifest = Record<string, any>;
 

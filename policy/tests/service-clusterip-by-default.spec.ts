@@ -2,8 +2,8 @@ import * as assert from "node:assert/strict";
 import { Secret } from "@pulumi/policy";
 import { serviceClusterIpByDefault as policy } from "../policies";
 import { assertClean, assertMetadata, assertOneViolation } from "./assertions";
-import { deployment, exchangeService, mutate, patch, service } from "./fixtures";
-import { runPolicyPack, runRemediation, runResourcePolicy, secret, unknown } from "./harness";
+import { deployment, exchangeService, mutate, patch, service } from "../testing/fixtures";
+import { runPolicyPack, runRemediation, runResourcePolicy, secret, unknown } from "../testing/harness";
 
 const lb = () =>
     exchangeService("router", "external", {

@@ -13,8 +13,8 @@ import {
     service,
     statefulSet,
     workload,
-} from "./fixtures";
-import { runStackPolicy, unknown } from "./harness";
+} from "../testing/fixtures";
+import { runStackPolicy, unknown } from "../testing/harness";
 
 const typo = () => service({ spec: { selector: { app: "exchange-routr" } } });
 

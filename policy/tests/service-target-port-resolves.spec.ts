@@ -2,8 +2,16 @@ import * as assert from "node:assert/strict";
 import { serviceTargetPortResolves as policy } from "../policies";
 import { EXTERNAL_WORKLOAD_ANNOTATION } from "../lib/k8s";
 import { assertClean, assertMetadata, assertOneViolation } from "./assertions";
-import { container, deployment, exchangeService, exchangeStack, mutate, service, statefulSet } from "./fixtures";
-import { runStackPolicy, unknown } from "./harness";
+import {
+    container,
+    deployment,
+    exchangeService,
+    exchangeStack,
+    mutate,
+    service,
+    statefulSet,
+} from "../testing/fixtures";
+import { runStackPolicy, unknown } from "../testing/harness";
 
 const withPorts = (ports: unknown[]) => mutate(service(), (p) => (p.spec.ports = ports));
 

@@ -1,8 +1,8 @@
 import * as assert from "node:assert/strict";
 import { workloadSelectorMatchesTemplate as policy } from "../policies";
 import { assertClean, assertMetadata, assertOneViolation } from "./assertions";
-import { daemonSet, deployment, mutate, patch, service, statefulSet, workload } from "./fixtures";
-import { runResourcePolicy, unknown } from "./harness";
+import { daemonSet, deployment, mutate, patch, service, statefulSet, workload } from "../testing/fixtures";
+import { runResourcePolicy, unknown } from "../testing/harness";
 
 const withSelector = (selector: unknown) => mutate(deployment(), (p) => (p.spec.selector = selector));
 

@@ -7,12 +7,10 @@
  */
 import * as assert from "assert";
 import * as path from "path";
-import { PROJECT_ROOT, stackConfig, withConfig } from "../unit/harness";
 import { Kubectl } from "../integration/kubectl";
-import { CommandResult, PulumiWorkspace, runCommand } from "../integration/workspace";
+import { CommandResult, LOCAL_CLUSTER, PulumiWorkspace, runCommand } from "../support";
 import type { HttpLoopResult, WsExchange } from "./netns-client";
 
-const LOCAL_CLUSTER = path.join(PROJECT_ROOT, "cluster", "local-cluster.sh");
 const NETNS_CLIENT = path.join(__dirname, "netns-client.js");
 
 export function e2eKubeconfig(): string {
@@ -58,21 +56,6 @@ export async function tcpExchange(host: string, port: number, request: string, l
     return result.stdout.split("\r\n").filter((line) => line.trim());
 }
 
-export interface HttpAnswer {
-    status: number;
-    body: string;
-}
-
-/** One HTTP request from inside the namespace (curl, 10 s at most). */
-export async function httpGet(url: string, extraCurlArgs: string[] = []): Promise<HttpAnswer> {
-    const result = await runCommand(LOCAL_CLUSTER, ["curl", url, "--write-out", "\n%{http_code}", ...extraCurlArgs], {
-        timeoutMs: 30_000,
-    });
-    assert.strictEqual(result.code, 0, `curl ${url} from the node's namespace:\n${result.output}`);
-    const cut = result.stdout.lastIndexOf("\n");
-    return { status: Number(result.stdout.slice(cut + 1)), body: result.stdout.slice(0, cut) };
-}
-
 async function client<T>(args: string[], timeoutMs: number): Promise<T> {
     const result = await inNamespace(["node", NETNS_CLIENT, ...args], timeoutMs);
     assert.strictEqual(result.code, 0, `netns-client ${args.join(" ")}:\n${result.output}`);
@@ -100,46 +83,6 @@ export function httpLoop(url: string, count: number, intervalMs: number, timeout
     return client<HttpLoopResult>(
         ["http-loop", url, String(count), String(intervalMs), String(timeoutMs)],
         count * (intervalMs + timeoutMs) + 30_000,
-    );
-}
-
-/** The images imported into the node, by name (`router` for localhost/exchange/router:<tag>). */
-export async function nodeImages(): Promise<Record<string, string>> {
-    const result = await runCommand(LOCAL_CLUSTER, ["images"], { timeoutMs: 30_000 });
-    assert.strictEqual(result.code, 0, result.output);
-    return Object.fromEntries(
-        result.stdout
-            .split("\n")
-            .filter((line) => line.trim())
-            .map((line) => {
-                const ref = line.split(/\s+/)[0];
-                return [ref.slice(ref.lastIndexOf("/") + 1, ref.lastIndexOf(":")), ref];
-            }),
-    );
-}
-
-/** Polls `check` every intervalMs until it returns a value, at most timeoutMs. */
-export async function eventually<T>(
-    what: string,
-    timeoutMs: number,
-    check: () => Promise<T | undefined>,
-    intervalMs = 1_000,
-): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    let lastError: unknown;
-    while (Date.now() < deadline) {
-        try {
-            const value = await check();
-            if (value !== undefined) {
-                return value;
-            }
-        } catch (error) {
-            lastError = error;
-        }
-        await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    }
-    throw new Error(
-        `${what}: not within ${timeoutMs / 1000} s${lastError ? `; last error: ${(lastError as Error).message}` : ""}`,
     );
 }
 
@@ -248,18 +191,4 @@ export function execInPod(kubectl: Kubectl, pod: string, script: string, timeout
         ["--kubeconfig", kubectl.kubeconfig, "--namespace", kubectl.namespace, "exec", pod, "--", "bash", "-c", script],
         { timeoutMs },
     );
-}
-
-/** The dev stack's config on the node's images (nodeImages), with `overrides` deep-merged. */
-export function localImagesConfig(
-    images: Record<string, string>,
-    overrides: Record<string, unknown> = {},
-): Record<string, string> {
-    const base = withConfig(stackConfig("dev"), {
-        router: { image: images.router },
-        wsStream: { image: images["ws-stream"] },
-        postgres: { image: images.postgres },
-        redis: { image: images.redis },
-    });
-    return withConfig(base, overrides);
 }

@@ -12,19 +12,9 @@
  */
 import * as assert from "assert";
 import { Kubectl } from "../integration/kubectl";
-import { PulumiWorkspace } from "../integration/workspace";
-import { PUBLIC_ROUTES, ROUTER, WS_STREAM } from "../../contract";
-import {
-    e2eKubectl,
-    eventually,
-    httpGet,
-    localImagesConfig,
-    nodeImages,
-    readyPods,
-    webSocketSession,
-    e2eDevWorkspace,
-    destroyDev,
-} from "./cluster";
+import { eventually, httpGet, localImagesConfig, nodeImages, PulumiWorkspace } from "../support";
+import { PUBLIC_ROUTES, ROUTER, WS_STREAM } from "@exchange/contract";
+import { e2eKubectl, readyPods, webSocketSession, e2eDevWorkspace, destroyDev } from "./cluster";
 import { helloPod, WsExchange } from "./netns-client";
 
 const WS_REPLICAS = 3;

@@ -9,21 +9,9 @@
  */
 import * as assert from "assert";
 import { Kubectl } from "../integration/kubectl";
-import { PulumiWorkspace } from "../integration/workspace";
-import { PLATFORM_SERVICES, POSTGRES, REDIS, ROUTER, WS_STREAM } from "../../contract";
-import {
-    e2eKubectl,
-    eventually,
-    execInPod,
-    httpGet,
-    httpLoop,
-    localImagesConfig,
-    nodeImages,
-    readyPods,
-    startProbePod,
-    e2eDevWorkspace,
-    destroyDev,
-} from "./cluster";
+import { eventually, httpGet, localImagesConfig, nodeImages, PulumiWorkspace } from "../support";
+import { PLATFORM_SERVICES, POSTGRES, REDIS, ROUTER, WS_STREAM } from "@exchange/contract";
+import { e2eKubectl, execInPod, httpLoop, readyPods, startProbePod, e2eDevWorkspace, destroyDev } from "./cluster";
 
 /** How each Service's port 80 is checked from inside a pod: the protocol its container speaks. */
 const PORT_CHECKS: Record<string, (host: string) => string> = {

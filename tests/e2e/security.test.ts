@@ -8,17 +8,13 @@
  */
 import * as assert from "assert";
 import { Kubectl } from "../integration/kubectl";
-import { PulumiWorkspace, runCommand } from "../integration/workspace";
-import { CONNECTION_ENV, OBJECT_NAMES, PLATFORM_SERVICES, REDIS, ROUTER } from "../../contract";
+import { eventually, httpGet, localImagesConfig, nodeImages, PulumiWorkspace, runCommand } from "../support";
+import { CONNECTION_ENV, OBJECT_NAMES, PLATFORM_SERVICES, REDIS, ROUTER } from "@exchange/contract";
 import { PLATFORM_LABELS } from "../../components/metadata";
 import {
     e2eKubeconfig,
     e2eKubectl,
-    eventually,
     execInPod,
-    httpGet,
-    localImagesConfig,
-    nodeImages,
     readyPods,
     sleeperPod,
     startRestrictedProbePod,

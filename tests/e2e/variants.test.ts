@@ -5,15 +5,12 @@
  */
 import * as assert from "assert";
 import { Kubectl } from "../integration/kubectl";
-import { PulumiWorkspace } from "../integration/workspace";
-import { POSTGRES, ROUTER, WS_STREAM } from "../../contract";
+import { httpGet, localImagesConfig, nodeImages, PulumiWorkspace } from "../support";
+import { POSTGRES, ROUTER, WS_STREAM } from "@exchange/contract";
 import { nonEmpty } from "../assertions";
 import {
     e2eKubectl,
     execInPod,
-    httpGet,
-    localImagesConfig,
-    nodeImages,
     readyPods,
     startProbePod,
     webSocketExchanges,

@@ -5,10 +5,9 @@
  * Nothing here connects to a pod or Service address: only the API server on 127.0.0.1.
  */
 import * as assert from "assert";
-import { PLATFORM_SERVICES, POSTGRES, ROUTER, WS_STREAM } from "../../contract";
-import { stackConfig, withConfig } from "../unit/harness";
+import { PLATFORM_SERVICES, POSTGRES, ROUTER, WS_STREAM } from "@exchange/contract";
+import { changeSummary, PulumiWorkspace, stackConfig, steps, withConfig } from "../support";
 import { Kubectl } from "./kubectl";
-import { changeSummary, PulumiWorkspace, steps } from "./workspace";
 
 const kubeconfig = process.env.EXCHANGE_TEST_KUBECONFIG;
 

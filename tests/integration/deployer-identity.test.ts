@@ -8,10 +8,9 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { PLATFORM_SERVICES } from "../../contract";
-import { PROJECT_ROOT } from "../unit/harness";
+import { PLATFORM_SERVICES } from "@exchange/contract";
+import { CommandResult, PROJECT_ROOT, PulumiWorkspace, runCommand } from "../support";
 import { Kubectl } from "./kubectl";
-import { CommandResult, PulumiWorkspace, runCommand } from "./workspace";
 
 const adminKubeconfig = process.env.EXCHANGE_TEST_KUBECONFIG;
 const DEPLOYER_SCRIPT = path.join(PROJECT_ROOT, "bootstrap", "deployer.sh");

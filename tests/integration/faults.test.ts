@@ -7,10 +7,9 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { UpOptions } from "@pulumi/pulumi/automation";
-import { CONNECTION_ENV, OBJECT_NAMES, PLATFORM_SERVICES, REDIS, ROUTER, WS_STREAM } from "../../contract";
-import { PROJECT_ROOT, stackConfig, withConfig } from "../unit/harness";
+import { CONNECTION_ENV, OBJECT_NAMES, PLATFORM_SERVICES, REDIS, ROUTER, WS_STREAM } from "@exchange/contract";
+import { PROJECT_ROOT, PulumiWorkspace, runCommand, stackConfig, steps, withConfig } from "../support";
 import { Kubectl } from "./kubectl";
-import { PulumiWorkspace, runCommand, steps } from "./workspace";
 
 const kubeconfig = process.env.EXCHANGE_TEST_KUBECONFIG;
 const CLUSTER_SCRIPT = path.join(PROJECT_ROOT, "cluster", "local-cluster.sh");

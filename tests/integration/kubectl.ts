@@ -1,6 +1,6 @@
 /** kubectl against the local cluster, for checks made the way an operator would make them. */
 import * as assert from "assert";
-import { runCommand } from "./workspace";
+import { runCommand } from "../support";
 
 export class Kubectl {
     constructor(

@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { runCommand } from "./workspace";
+import { runCommand } from "../support";
 
 /** Debian installs each major version under /usr/lib/postgresql/<major>/bin; the newest one. */
 function postgresBin(): string {

@@ -3,9 +3,8 @@
  * the dev and prod plans, a policy violation, and invalid config.
  */
 import * as assert from "assert";
-import { PLATFORM_SERVICES } from "../../contract";
-import { stackConfig, withConfig } from "../unit/harness";
-import { OperationResult, PulumiWorkspace, steps, unreachableKubeconfig } from "./workspace";
+import { PLATFORM_SERVICES } from "@exchange/contract";
+import { OperationResult, PulumiWorkspace, stackConfig, steps, unreachableKubeconfig, withConfig } from "../support";
 
 /** The planned inputs of `type`, from the steps the engine announced during a preview. */
 function plannedResources(preview: OperationResult, type: string): any[] {

@@ -8,10 +8,9 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { PROJECT_ROOT, stackConfig, withConfig } from "../unit/harness";
+import { OperationResult, PROJECT_ROOT, PulumiWorkspace, runCommand, stackConfig, steps, withConfig } from "../support";
 import { Kubectl } from "./kubectl";
 import { LocalPostgres, STATE_DATABASE, STATE_TABLE } from "./postgres";
-import { OperationResult, PulumiWorkspace, runCommand, steps } from "./workspace";
 
 const kubeconfig = process.env.EXCHANGE_TEST_KUBECONFIG;
 

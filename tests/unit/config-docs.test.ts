@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { staleFiles, writeFiles } from "../../tools/config-docs";
-import { PROJECT_ROOT } from "./harness";
+import { PROJECT_ROOT } from "../support";
 
 const CONFIG_PAGE = path.join("docs", "config.md");
 

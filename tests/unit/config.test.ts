@@ -1,8 +1,9 @@
 /** The config contract: defaults, and every kind of bad value refused before anything is registered. */
 import * as assert from "assert";
 import { ConfigError, parseConfig } from "../../config";
-import { imagePinProblem as imageTagProblem } from "../../policy/lib/image-reference";
-import { runProgram, stackConfig, withConfig } from "./harness";
+import { imagePinProblem as imageTagProblem } from "@exchange/contract";
+import { stackConfig, withConfig } from "../support";
+import { runProgram } from "./harness";
 
 describe("config defaults", () => {
     it("an empty config gives the contract's platform: namespace default, ClusterIP, no variants", () => {

@@ -3,7 +3,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { PROJECT_ROOT } from "./harness";
+import { PROJECT_ROOT } from "../support";
 
 /** The documents people follow links in: the README, docs/, and the two packages' own READMEs. */
 function projectDocuments(root: string): string[] {

@@ -5,7 +5,8 @@
 import * as assert from "assert";
 import { ConfigError } from "../../config";
 import { nonEmpty } from "../assertions";
-import { named, ofType, ProgramRun, runProgram, stackConfig, TYPES, withConfig } from "./harness";
+import { stackConfig, withConfig } from "../support";
+import { named, ofType, ProgramRun, runProgram, TYPES } from "./harness";
 
 /**
  * The ingress-nginx annotations that Traefik's kubernetesIngressNGINX provider reads, among those

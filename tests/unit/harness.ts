@@ -4,13 +4,8 @@
  * interface alone does not show.
  */
 import * as pulumi from "@pulumi/pulumi";
-import * as fs from "fs";
-import * as yaml from "js-yaml";
-import * as path from "path";
 import { loadConfig } from "../../config";
 import { deployPlatform } from "../../platform";
-
-export const PROJECT_ROOT = path.resolve(__dirname, "..", "..", "..");
 
 export interface RegisteredResource {
     /** The URN the engine gives the resource (its identity in the stack's state). */
@@ -39,54 +34,6 @@ export interface ProgramRun {
     outputs: Record<string, unknown>;
     secretOutputs: string[];
     error?: Error;
-}
-
-/** A stack file's `config:` as the CLI hands it to the program: key -> string (objects as JSON). */
-export function stackConfig(stack: string): Record<string, string> {
-    const file = yaml.load(fs.readFileSync(path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`), "utf8")) as {
-        config?: Record<string, unknown>;
-    };
-    return Object.fromEntries(
-        Object.entries(file.config ?? {}).map(([key, value]) => [
-            key,
-            typeof value === "string" ? value : JSON.stringify(value),
-        ]),
-    );
-}
-
-/**
- * The policy pack's fixture merge (objects merge, arrays and scalars replace), compiled, loaded
- * as policy-pack.test.ts loads the pack's harness: one deep merge for both test suites.
- */
-function deepMerge<T extends Record<string, unknown>>(base: T, overrides: Record<string, unknown>): T {
-    const fixtures: typeof import("../../policy/bin/tests/fixtures") = require(
-        path.join(PROJECT_ROOT, "policy", "bin", "tests", "fixtures"),
-    );
-    return fixtures.merge(base, overrides);
-}
-
-/** Deep-merges `overrides` (plain objects) into a stack config's `exchange:<key>` values. */
-export function withConfig(base: Record<string, string>, overrides: Record<string, unknown>): Record<string, string> {
-    const prefix = "exchange:";
-    const values = Object.fromEntries(
-        Object.entries(base)
-            .filter(([key]) => key.startsWith(prefix))
-            .map(([key, text]) => [key.slice(prefix.length), parsedOrText(text)]),
-    );
-    const merged = Object.entries(deepMerge(values, overrides)).map(([key, value]) => [
-        prefix + key,
-        typeof value === "string" ? value : JSON.stringify(value),
-    ]);
-    return { ...base, ...Object.fromEntries(merged) };
-}
-
-/** A structured value as the program parses it; a plain string (e.g. a namespace) as it is. */
-function parsedOrText(text: string): unknown {
-    try {
-        return JSON.parse(text);
-    } catch {
-        return text;
-    }
 }
 
 /** The value the mocks give the RandomPassword named NAME: distinct per resource, letters and digits. */

@@ -10,8 +10,9 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
-import { PLATFORM_SERVICES, PlatformService, ROUTER } from "../../contract";
-import { named, ProgramRun, PROJECT_ROOT, runProgram, stackConfig, TYPES } from "./harness";
+import { PLATFORM_SERVICES, PlatformService, ROUTER } from "@exchange/contract";
+import { PROJECT_ROOT, stackConfig } from "../support";
+import { named, ProgramRun, runProgram, TYPES } from "./harness";
 
 interface ImagePort {
     name: string;

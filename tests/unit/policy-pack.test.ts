@@ -3,13 +3,9 @@
  * raise no mandatory violation; a selector typo and an unlisted LoadBalancer do.
  */
 import * as assert from "assert";
-import * as path from "path";
-import { PROJECT_ROOT, ProgramRun, runProgram, stackConfig, TYPES, withConfig } from "./harness";
-
-// The compiled harness, so that @pulumi/policy resolves from the pack's own node_modules.
-const pack: typeof import("../../policy/bin/tests/harness") = require(
-    path.join(PROJECT_ROOT, "policy", "bin", "tests", "harness"),
-);
+import * as pack from "exchange-platform-policy/testing";
+import { stackConfig, withConfig } from "../support";
+import { ProgramRun, runProgram, TYPES } from "./harness";
 
 function asPolicyResources(run: ProgramRun) {
     return run.resources

@@ -3,19 +3,10 @@
  * the program creates, every pod admissible under the "restricted" profile, Redis with a password.
  */
 import * as assert from "assert";
-import { REDIS, ROUTER, WS_STREAM } from "../../contract";
+import { REDIS, ROUTER, WS_STREAM } from "@exchange/contract";
 import { ConfigError } from "../../config";
-import {
-    isSecretValue,
-    mockPassword,
-    named,
-    ofType,
-    ProgramRun,
-    runProgram,
-    stackConfig,
-    TYPES,
-    withConfig,
-} from "./harness";
+import { stackConfig, withConfig } from "../support";
+import { isSecretValue, mockPassword, named, ofType, ProgramRun, runProgram, TYPES } from "./harness";
 
 /**
  * What the Pod Security "restricted" profile (Kubernetes 1.36) refuses in a pod spec, checked the

@@ -1,8 +1,9 @@
 /** The dev and prod stacks, as their stack files configure them, under Pulumi's mocks. */
 import * as assert from "assert";
-import { PLATFORM_SERVICES, POSTGRES, REDIS, ROUTER, WS_STREAM } from "../../contract";
+import { PLATFORM_SERVICES, POSTGRES, REDIS, ROUTER, WS_STREAM } from "@exchange/contract";
 import { nonEmpty } from "../assertions";
-import { isSecretValue, mockPassword, named, ofType, ProgramRun, runProgram, stackConfig, TYPES } from "./harness";
+import { stackConfig } from "../support";
+import { isSecretValue, mockPassword, named, ofType, ProgramRun, runProgram, TYPES } from "./harness";
 
 function podLabelsOf(run: ProgramRun, appName: string): Record<string, string> {
     return named(run, TYPES.deployment, appName).inputs.spec.template.metadata.labels;

@@ -11,7 +11,8 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { PROJECT_ROOT, runProgram, stackConfig } from "./harness";
+import { PROJECT_ROOT, stackConfig } from "../support";
+import { runProgram } from "./harness";
 
 function frozenUrns(stack: string): string[] {
     const file = path.join(PROJECT_ROOT, "tests", "unit", "fixtures", `urns-${stack}.txt`);

@@ -1,8 +1,9 @@
 /** Each Service variant of the config contract, switched on over the dev stack. */
 import * as assert from "assert";
-import { POSTGRES, REDIS, ROUTER, WS_STREAM } from "../../contract";
+import { POSTGRES, REDIS, ROUTER, WS_STREAM } from "@exchange/contract";
 import { nonEmpty } from "../assertions";
-import { named, ofType, runProgram, stackConfig, TYPES, withConfig } from "./harness";
+import { stackConfig, withConfig } from "../support";
+import { named, ofType, runProgram, TYPES } from "./harness";
 
 const dev = stackConfig("dev");
 

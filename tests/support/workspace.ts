@@ -30,7 +30,7 @@ import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
-import { PROJECT_ROOT, stackConfig } from "../unit/harness";
+import { PROJECT_ROOT, stackConfig } from "./project";
 
 export const POLICY_PACK = path.join(PROJECT_ROOT, "policy");
 

@@ -1,7 +1,8 @@
 // Test harness: runs the pack's policies in-process the way the Pulumi engine + @pulumi/policy 1.21
 // server do (node_modules/@pulumi/policy/server.js), without a Pulumi CLI.
 //
-// Public test API (also for the root project's tests; it uses no mocha globals):
+// Public test API (for other projects' tests too, as exchange-platform-policy/testing; it uses no
+// mocha globals):
 //
 //   runPolicyPack(resources: TestResource[], config?: HarnessConfig): Promise<PolicyViolation[]>
 //       Everything `pulumi preview --policy-pack policy` would run: per resource, the remediations of

@@ -1,7 +1,7 @@
 /**
  * The pinned-image rule, in one place: the program's config check (config.ts) and the pack's
- * container-image-tag-pinned policy both call it. Dependency-free on purpose, so the program can
- * import it without the pack's packages.
+ * container-image-tag-pinned policy both call it, so an image the program accepts is one the pack
+ * lets through.
  *
  * An image is pinned when it names a digest (`name@sha256:<hex>`, with or without a tag) or an
  * explicit tag other than `latest` (in any case: `LATEST` is the same moving tag to a reader).

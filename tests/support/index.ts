@@ -1,0 +1,8 @@
+/**
+ * What the tests and the benchmark share: the project's files, the Pulumi CLI on a throw-away
+ * workspace, the local cluster's node, and polling. Suites and the benchmark import from here.
+ */
+export * from "./eventually";
+export * from "./local-cluster";
+export * from "./project";
+export * from "./workspace";

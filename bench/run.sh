@@ -21,7 +21,7 @@ if [[ -z "${BENCH_COMMIT:-}" ]]; then
 fi
 export BENCH_COMMIT
 
-toolchain_env
+toolchain_env "$node_kind"
 eval "$("$REPO_ROOT/toolchain/build-go-tool.sh" helm)"
 build_program
 # Its own cluster, so neither dev nor the tests are disturbed.

@@ -132,6 +132,10 @@ describe("end to end over real traffic: the dev stack on a real node", function 
             const clusterIp = (await kubectl.json(["get", "service", expected.serviceName])).spec.clusterIP;
             assert.strictEqual(environment.get(`${prefix}_SERVICE_HOST`), clusterIp, `${prefix}_SERVICE_HOST`);
             assert.strictEqual(environment.get(`${prefix}_SERVICE_PORT`), "80", `${prefix}_SERVICE_PORT`);
+            // The named port's variable and the docker-link form that docs/platform-services.md lists.
+            const named = `${prefix}_SERVICE_PORT_${expected.portName.toUpperCase().replace(/-/g, "_")}`;
+            assert.strictEqual(environment.get(named), "80", named);
+            assert.strictEqual(environment.get(`${prefix}_PORT`), `tcp://${clusterIp}:80`, `${prefix}_PORT`);
             assert.strictEqual(
                 environment.get(`${prefix}_HOST`),
                 undefined,

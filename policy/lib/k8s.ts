@@ -51,6 +51,8 @@ export const isConfigMap = (t: K8sType): boolean => t.group === "" && t.kind ===
 export const isIngress = (t: K8sType): boolean =>
     t.kind === "Ingress" && (t.group === "networking.k8s.io" || t.group === "extensions");
 export const isGateway = (t: K8sType): boolean => t.group === GATEWAY_API_GROUP && t.kind === "Gateway";
+export const isHttpRoute = (t: K8sType): boolean => t.group === GATEWAY_API_GROUP && t.kind === "HTTPRoute";
+export const isNetworkPolicy = (t: K8sType): boolean => t.group === "networking.k8s.io" && t.kind === "NetworkPolicy";
 /** Gateway API routes whose rules carry backendRefs to Services (the standard channel's two). */
 export const isRoute = (t: K8sType): boolean =>
     t.group === GATEWAY_API_GROUP && (t.kind === "HTTPRoute" || t.kind === "GRPCRoute");
@@ -234,9 +236,16 @@ function readObject(
 /** The kinds stack policies look at; other resources (Secrets, volumes, ...) are not even read. */
 function readByStackPolicies(t: K8sType): boolean {
     return (
-        [isService, isConfigMap, isIngress, isGateway, isRoute, isReferenceGrant, isTraefikService].some((is) =>
-            is(t),
-        ) || workloadKind(t) !== undefined
+        [
+            isService,
+            isConfigMap,
+            isIngress,
+            isGateway,
+            isRoute,
+            isReferenceGrant,
+            isTraefikService,
+            isNetworkPolicy,
+        ].some((is) => is(t)) || workloadKind(t) !== undefined
     );
 }
 

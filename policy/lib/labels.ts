@@ -3,7 +3,7 @@
 // and DaemonSets). A Service may select pods by either.
 
 import { GeneratedName, StackObject, WorkloadKind, nameMatches, podTemplatePath, workloadKind } from "./k8s";
-import { Tri, UNKNOWN, Unknown, allOf, asRecord, at, isUnknown, own } from "./values";
+import { Tri, UNKNOWN, Unknown, allOf, anyOf, asArray, asRecord, at, isUnknown, own } from "./values";
 
 export interface Workload {
     obj: StackObject;
@@ -158,4 +158,62 @@ export function countMatching(selector: Record<string, unknown>, w: Workload): n
     return Object.entries(selector).filter(
         ([key, want]) => !isUnknown(want) && podLabelIs(w, key, String(want)) === "yes",
     ).length;
+}
+
+const not = (a: Tri): Tri => (a === "yes" ? "no" : a === "no" ? "yes" : "maybe");
+
+/** Do the pods of `w` carry label `key` at all (any value)? */
+function podHasLabel(w: Workload, key: string): Tri {
+    if (controllerLabel(w, key, "") !== undefined) {
+        // A label the controller may add: whether it does (the completion index) is not judged here.
+        return "maybe";
+    }
+    if (isUnknown(w.labels)) {
+        return "maybe";
+    }
+    const have = own(w.labels, key);
+    return isUnknown(have) ? "maybe" : have !== undefined ? "yes" : "no";
+}
+
+/** Does one matchExpressions requirement (In, NotIn, Exists, DoesNotExist) hold for the pods of `w`? */
+function requirementHolds(expr: unknown, w: Workload): Tri {
+    const key = at(expr, "key");
+    const op = at(expr, "operator");
+    const values = at(expr, "values");
+    if (isUnknown(key) || isUnknown(op) || isUnknown(values) || (asArray(values) ?? []).some(isUnknown)) {
+        return "maybe";
+    }
+    const inValues = (): Tri => anyOf((asArray(values) ?? []).map((v) => podLabelIs(w, String(key), String(v))));
+    switch (op) {
+        case "In":
+            return inValues();
+        case "NotIn":
+            return not(inValues());
+        case "Exists":
+            return podHasLabel(w, String(key));
+        case "DoesNotExist":
+            return not(podHasLabel(w, String(key)));
+        default:
+            // The API server refuses other operators: such a selector selects nothing.
+            return "no";
+    }
+}
+
+/**
+ * Does a label selector ({matchLabels, matchExpressions}, e.g. a NetworkPolicy's podSelector)
+ * select the pods of `w`? An empty selector selects every pod.
+ */
+export function labelSelectorSelects(selector: unknown, w: Workload): Tri {
+    if (isUnknown(selector)) {
+        return "maybe";
+    }
+    const matchLabels = at(selector, "matchLabels");
+    const matchExpressions = at(selector, "matchExpressions");
+    if (isUnknown(matchLabels) || isUnknown(matchExpressions)) {
+        return "maybe";
+    }
+    return allOf([
+        selectsPods(asRecord(matchLabels) ?? {}, w),
+        ...(asArray(matchExpressions) ?? []).map((e) => requirementHolds(e, w)),
+    ]);
 }

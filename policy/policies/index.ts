@@ -9,32 +9,50 @@ import type { Policies } from "@pulumi/policy";
 import { configmapNoLiteralCredentials } from "./configmap-no-literal-credentials";
 import { containerEnvNoLiteralCredentials } from "./container-env-no-literal-credentials";
 import { containerImageTagPinned } from "./container-image-tag-pinned";
+import { containerProbePortResolves } from "./container-probe-port-resolves";
 import { containerReadinessProbe } from "./container-readiness-probe";
 import { containerResourceRequestsLimits } from "./container-resource-requests-limits";
 import { containerRunsAsNonRoot } from "./container-runs-as-non-root";
 import { httprouteBackendExists } from "./httproute-backend-exists";
 import { httprouteParentGatewayExists } from "./httproute-parent-gateway-exists";
 import { ingressBackendExists } from "./ingress-backend-exists";
+import { ingressClassNameSet } from "./ingress-class-name-set";
+import { ingressNginxNoSnippets } from "./ingress-nginx-no-snippets";
 import { ingressTlsRequired } from "./ingress-tls-required";
+import { podNoHostAccess } from "./pod-no-host-access";
+import { routeHostPathUnique } from "./route-host-path-unique";
 import { serviceClusterIpByDefault } from "./service-clusterip-by-default";
+import { serviceLoadbalancerSourceRanges } from "./service-loadbalancer-source-ranges";
+import { serviceNoExternalIps } from "./service-no-external-ips";
+import { serviceNoNodeport } from "./service-no-nodeport";
 import { serviceSelectorMatchesWorkload } from "./service-selector-matches-workload";
 import { serviceTargetPortResolves } from "./service-target-port-resolves";
+import { workloadSelectedByNetworkPolicy } from "./workload-selected-by-network-policy";
 import { workloadSelectorMatchesTemplate } from "./workload-selector-matches-template";
 
 export {
     configmapNoLiteralCredentials,
     containerEnvNoLiteralCredentials,
     containerImageTagPinned,
+    containerProbePortResolves,
     containerReadinessProbe,
     containerResourceRequestsLimits,
     containerRunsAsNonRoot,
     httprouteBackendExists,
     httprouteParentGatewayExists,
     ingressBackendExists,
+    ingressClassNameSet,
+    ingressNginxNoSnippets,
     ingressTlsRequired,
+    podNoHostAccess,
+    routeHostPathUnique,
     serviceClusterIpByDefault,
+    serviceLoadbalancerSourceRanges,
+    serviceNoExternalIps,
+    serviceNoNodeport,
     serviceSelectorMatchesWorkload,
     serviceTargetPortResolves,
+    workloadSelectedByNetworkPolicy,
     workloadSelectorMatchesTemplate,
 };
 
@@ -50,6 +68,12 @@ export const policies: Policies = [
     httprouteBackendExists,
     httprouteParentGatewayExists,
     workloadSelectorMatchesTemplate,
+    serviceNoNodeport,
+    serviceNoExternalIps,
+    routeHostPathUnique,
+    ingressNginxNoSnippets,
+    containerProbePortResolves,
+    podNoHostAccess,
     containerReadinessProbe,
     containerResourceRequestsLimits,
     containerImageTagPinned,
@@ -57,4 +81,7 @@ export const policies: Policies = [
     configmapNoLiteralCredentials,
     ingressTlsRequired,
     containerRunsAsNonRoot,
+    serviceLoadbalancerSourceRanges,
+    ingressClassNameSet,
+    workloadSelectedByNetworkPolicy,
 ];

@@ -21,6 +21,8 @@ const TYPES = {
     DeploymentPatch: "kubernetes:apps/v1:DeploymentPatch",
     StatefulSetPatch: "kubernetes:apps/v1:StatefulSetPatch",
     IngressPatch: "kubernetes:networking.k8s.io/v1:IngressPatch",
+    NetworkPolicy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+    NetworkPolicyPatch: "kubernetes:networking.k8s.io/v1:NetworkPolicyPatch",
     ConfigMapPatch: "kubernetes:core/v1:ConfigMapPatch",
     // Gateway API objects are apiextensions.CustomResource (and CustomResourcePatch) resources:
     // the provider types them "kubernetes:<apiVersion>:<kind>".
@@ -184,7 +186,8 @@ export type ServiceVariant = "default" | "external" | "headless" | "multiport";
  * A good Service for the exchange service `svc`: exchange-<svc>-service, port 80 -> container port,
  * selector app: exchange-<svc>, sessionAffinity ClientIP. Variants: exchange-<svc>-external
  * (LoadBalancer; needs the allowlist), exchange-<svc>-headless (clusterIP None, port = targetPort =
- * container port), exchange-<svc>-multiport (http 80 -> container port, metrics 9090 -> 9090).
+ * container port), exchange-<svc>-multiport (http 80 -> container port, metrics 9090 -> 9090). The
+ * LoadBalancer admits one client range (loadBalancerSourceRanges).
  */
 export function exchangeService(
     svc: ExchangeSvc = "router",
@@ -202,6 +205,7 @@ export function exchangeService(
     };
     if (variant === "external") {
         spec.type = "LoadBalancer";
+        spec.loadBalancerSourceRanges = ["203.0.113.0/24"];
     } else if (variant === "headless") {
         spec.clusterIP = "None";
         spec.ports = [{ name: "http", port: containerPort, targetPort: containerPort, protocol: "TCP" }];
@@ -251,10 +255,34 @@ export function ingress(overrides: Overrides = {}): TestResource {
     return { type: TYPES.Ingress, name: "exchange-ingress", props };
 }
 
-/** The whole platform: 4 Deployments, their 4 Services and the Ingress. Raises no violation at all. */
+/**
+ * A NetworkPolicy `name` whose podSelector is `podSelector` (default {}: every pod of its
+ * namespace), denying all ingress to the pods it selects.
+ */
+export function networkPolicy(
+    name = "exchange-default-deny-ingress",
+    podSelector: Record<string, unknown> = {},
+    overrides: Overrides = {},
+): TestResource {
+    const props = merge(
+        {
+            apiVersion: "networking.k8s.io/v1",
+            kind: "NetworkPolicy",
+            metadata: { name },
+            spec: { podSelector, policyTypes: ["Ingress"], ingress: [] },
+        },
+        overrides,
+    );
+    return { type: TYPES.NetworkPolicy, name, props };
+}
+
+/**
+ * The whole platform: 4 Deployments, their 4 Services, the Ingress and a default-deny
+ * NetworkPolicy. Raises no violation at all.
+ */
 export function exchangeStack(): TestResource[] {
     const svcs: ExchangeSvc[] = ["router", "ws-stream", "postgres", "redis"];
-    return [...svcs.map((s) => deployment({}, s)), ...svcs.map((s) => exchangeService(s)), ingress()];
+    return [...svcs.map((s) => deployment({}, s)), ...svcs.map((s) => exchangeService(s)), ingress(), networkPolicy()];
 }
 
 /** The resource on another cluster: through the explicit provider `provider` (by its logical name). */
@@ -306,10 +334,6 @@ export function gateway(overrides: Overrides = {}): TestResource {
     return { type: TYPES.Gateway, name: String(props.metadata.name), props };
 }
 
-/**
- * A good HTTPRoute attached to the "https" listener of exchange-gateway: /backend (prefix rewritten)
- * -> exchange-router-service:80, /ws -> exchange-ws-stream-service:80.
- */
 /** Traefik's TraefikService that pins a client's WebSockets to one ws-stream pod (a sticky cookie). */
 export function traefikService(overrides: Overrides = {}): TestResource {
     const props = merge(
@@ -335,6 +359,10 @@ export function traefikService(overrides: Overrides = {}): TestResource {
     return { type: TYPES.TraefikService, name: String(props.metadata.name), props };
 }
 
+/**
+ * A good HTTPRoute attached to the "https" listener of exchange-gateway: /backend (prefix rewritten)
+ * -> exchange-router-service:80, /ws -> exchange-ws-stream-service:80.
+ */
 export function httpRoute(overrides: Overrides = {}): TestResource {
     const props = merge(
         {

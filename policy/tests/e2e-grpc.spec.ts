@@ -10,7 +10,15 @@ import * as path from "node:path";
 import { EXTERNAL_WORKLOAD_ANNOTATION } from "../lib/k8s";
 import { UNKNOWN_SENTINELS } from "../lib/values";
 import { POLICY_PACK_NAME, policies } from "../policies";
-import { deployment, exchangeService, exchangeStack, ingress, mutate, service } from "../testing/fixtures";
+import {
+    deployment,
+    exchangeService,
+    exchangeStack,
+    ingress,
+    mutate,
+    networkPolicy,
+    service,
+} from "../testing/fixtures";
 import { TestResource } from "../testing/harness";
 
 const grpc: any = require("@grpc/grpc-js");
@@ -168,7 +176,7 @@ describe("policy pack over gRPC (bin/index.js, as the Pulumi CLI runs it)", func
     it("reports a mandatory violation for an unlisted LoadBalancer and for a selector typo", async () => {
         const lb = exchangeService("router", "external");
         const typo = service({ spec: { selector: { app: "exchange-routr" } } });
-        const diags = await analyzeAll([deployment(), lb, typo]);
+        const diags = await analyzeAll([deployment(), lb, typo, networkPolicy()]);
         assert.deepEqual(
             diags.map((d) => [d.policyName, d.level, d.urn]),
             [
@@ -197,6 +205,7 @@ describe("policy pack over gRPC (bin/index.js, as the Pulumi CLI runs it)", func
                 p.spec.rules[0].http.paths[0].backend.service.name = u.string;
                 p.spec.tls = u.array;
             }),
+            mutate(networkPolicy(), (p) => (p.spec.podSelector = u.object)),
         ];
         assert.deepEqual(await analyzeAll(resources), []);
     });
@@ -213,7 +222,7 @@ describe("policy pack over gRPC (bin/index.js, as the Pulumi CLI runs it)", func
         const lb = exchangeService("router", "external");
         const typo = service({ spec: { selector: { app: "exchange-routr" } } });
         const noProbe = mutate(deployment(), (p) => delete p.spec.template.spec.containers[0].readinessProbe);
-        const diags = await analyzeAll([noProbe, lb, typo]);
+        const diags = await analyzeAll([noProbe, lb, typo, networkPolicy()]);
         assert.deepEqual(
             diags.map((d) => [d.policyName, d.level]),
             [
@@ -222,7 +231,7 @@ describe("policy pack over gRPC (bin/index.js, as the Pulumi CLI runs it)", func
             ],
         );
         const exempt = mutate(typo, (p) => (p.metadata.annotations = { [EXTERNAL_WORKLOAD_ANNOTATION]: "true" }));
-        assert.deepEqual(await analyzeAll([deployment(), exempt]), []);
+        assert.deepEqual(await analyzeAll([deployment(), exempt, networkPolicy()]), []);
     });
 
     it("fails the analysis, naming the key, when the config has a key the policy does not declare", async () => {

@@ -285,6 +285,52 @@ describe("httproute-backend-exists", () => {
         assertOneViolation(r, '"exchange-router-service"', "found only elsewhere");
     });
 
+    describe("generateName", () => {
+        const generated = (prefix: string) =>
+            mutate(exchangeService("router"), (p) => {
+                delete p.metadata.name;
+                p.metadata.generateName = prefix;
+            });
+
+        it("does not take the logical name of a Service with generateName only as its name", async () => {
+            // Logical name "exchange-router-service": the API server names it "router-xxxxx".
+            assertOneViolation(
+                await runStackPolicy(policy, [generated("router-"), exchangeService("ws-stream"), httpRoute()]),
+                'routes to Service "exchange-router-service"',
+                '"router-<random suffix>"',
+            );
+        });
+
+        it("reports nothing for a backendRef name the generated name may turn out to be", async () => {
+            assertClean(
+                await runStackPolicy(policy, [
+                    generated("exchange-router-"),
+                    exchangeService("ws-stream"),
+                    httpRoute(),
+                ]),
+            );
+        });
+
+        it("does not let a TraefikService entry find a generateName Service by its logical name", async () => {
+            const ws = mutate(exchangeService("ws-stream"), (p) => {
+                delete p.metadata.name;
+                p.metadata.generateName = "ws-";
+            });
+            const route = mutate(
+                httpRoute(),
+                (p) =>
+                    (p.spec.rules[1].backendRefs = [
+                        { group: "traefik.io", kind: "TraefikService", name: "exchange-ws-sticky" },
+                    ]),
+            );
+            assertOneViolation(
+                await runStackPolicy(policy, [exchangeService("router"), ws, traefikService(), route]),
+                'TraefikService "exchange-ws-sticky"',
+                'routes to Service "exchange-ws-stream-service"',
+            );
+        });
+    });
+
     describe("during preview", () => {
         it("reports nothing when a backendRef's name, port or namespace, or the rules, are unknown", async () => {
             assertClean(await runStackPolicy(policy, [...services(), withRef({ name: unknown.string, port: 80 })]));

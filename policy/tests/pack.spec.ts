@@ -9,7 +9,15 @@ import { UNKNOWN_SENTINELS } from "../lib/values";
 import { readConfig } from "../lib/policy";
 import { policies } from "../policies";
 import { nonEmpty } from "./assertions";
-import { deployment, exchangeService, exchangeStack, mutate, service, statefulSet } from "../testing/fixtures";
+import {
+    deployment,
+    exchangeService,
+    exchangeStack,
+    mutate,
+    networkPolicy,
+    service,
+    statefulSet,
+} from "../testing/fixtures";
 import {
     HarnessConfig,
     TestResource,
@@ -257,7 +265,7 @@ describe("policy pack", () => {
 
         it("reports a stack policy set to remediate as mandatory (stack policies cannot remediate)", async () => {
             const typo = service({ spec: { selector: { app: "x" } } });
-            const v = await runStackPolicies([deployment(), typo], {
+            const v = await runStackPolicies([deployment(), typo, networkPolicy()], {
                 "service-selector-matches-workload": "remediate",
             });
             assert.deepEqual(
@@ -303,7 +311,8 @@ describe("policy pack", () => {
         it("accepts StatefulSets and the provider's namespace", async () => {
             const sts = { ...statefulSet(), provider: { props: { namespace: "exchange" } } };
             const svc = { ...service({}, "postgres"), provider: { props: { namespace: "exchange" } } };
-            assert.deepEqual(await runPolicyPack([sts, svc]), []);
+            const np = { ...networkPolicy(), provider: { props: { namespace: "exchange" } } };
+            assert.deepEqual(await runPolicyPack([sts, svc, np]), []);
         });
     });
 });

@@ -259,6 +259,41 @@ describe("service-selector-matches-workload", () => {
             );
         });
 
+        it("gives a Job or StatefulSet with generateName only no pod name from its logical name", async () => {
+            const generated = (r: ReturnType<typeof workload>, prefix: string) =>
+                mutate(r, (p) => {
+                    delete p.metadata.name;
+                    p.metadata.generateName = prefix;
+                });
+            // Logical name "exchange-router": the API server names the Job "migrate-xxxxx".
+            assertOneViolation(
+                await runStackPolicy(policy, [
+                    generated(workload("Job"), "migrate-"),
+                    service({ spec: { selector: { "job-name": "exchange-router" } } }),
+                ]),
+                "selects no pods",
+            );
+            assertClean(
+                await runStackPolicy(policy, [
+                    generated(workload("Job"), "migrate-"),
+                    service({ spec: { selector: { "job-name": "migrate-x7k2p" } } }),
+                ]),
+            );
+            assertOneViolation(
+                await runStackPolicy(policy, [
+                    generated(statefulSet(), "pg-"),
+                    service(
+                        {
+                            metadata: { name: "postgres-0" },
+                            spec: { selector: { "statefulset.kubernetes.io/pod-name": "exchange-postgres-0" } },
+                        },
+                        "postgres",
+                    ),
+                ]),
+                "selects no pods",
+            );
+        });
+
         it("selects Indexed Job pods by completion index, and counts controller hashes and UIDs as possible matches", async () => {
             const indexed = workload("Job", "router", { spec: { completionMode: "Indexed", completions: 2 } });
             const byIndex = (i: string) =>

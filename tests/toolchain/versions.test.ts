@@ -10,9 +10,11 @@
 import * as assert from "assert";
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import * as grpc from "@grpc/grpc-js";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
+import { LanguageRuntimeClient } from "@pulumi/pulumi/proto/language_grpc_pb";
 import { ResourceProviderClient } from "@pulumi/pulumi/proto/provider_grpc_pb";
 
 const REPO = path.resolve(__dirname, "../../..");
@@ -48,38 +50,36 @@ function run(command: string, args: string[]): string {
     return result.stdout;
 }
 
-/** What `go version -m` reads from a Go binary: its module requirements and build flags. */
-function buildInfo(binary: string): { deps: Map<string, string>; ldflags: string } {
+/**
+ * The module versions a Go binary was built from, as `go version -m` reads them: its main module
+ * (the CLI is built from pkg/v3 itself) and its dependencies.
+ */
+function modules(binary: string): Map<string, string> {
     const lines = run("go", ["version", "-m", binary]).split("\n").map((line) => line.trim().split(/\s+/));
-    const deps = new Map(lines.filter((fields) => fields[0] === "dep").map((fields) => [fields[1], fields[2]]));
-    const ldflags = lines.find((fields) => fields[0] === "build" && fields[1].startsWith("-ldflags="))?.join(" ") ?? "";
-    return { deps, ldflags };
+    return new Map(
+        lines.filter((fields) => fields[0] === "mod" || fields[0] === "dep").map((fields) => [fields[1], fields[2]]),
+    );
 }
 
-interface RegisteredPlugin {
-    name: string;
-    kind: string;
-    version: string;
-    path: string;
-}
-
-/** The plugins the engine would load, as `pulumi plugin ls` lists them. */
-function registeredPlugins(): RegisteredPlugin[] {
-    return JSON.parse(run("pulumi", ["plugin", "ls", "--json"]));
-}
-
-/** The one registered resource plugin `name` at `version`, and its binary. */
+/** The resource plugin `name` registered at `version` (`pulumi plugin ls`), and its binary. */
 function registered(name: string, version: string): string {
-    const matches = registeredPlugins().filter((p) => p.kind === "resource" && p.name === name && p.version === version);
+    const plugins: { name: string; kind: string; version: string }[] = JSON.parse(
+        run("pulumi", ["plugin", "ls", "--json"]),
+    );
+    const matches = plugins.filter((p) => p.kind === "resource" && p.name === name && p.version === version);
     assert.strictEqual(matches.length, 1, `resource plugin ${name} ${version} is registered once`);
-    return path.join(matches[0].path, `pulumi-resource-${name}`);
+    const home = process.env.PULUMI_HOME ?? path.join(os.homedir(), ".pulumi");
+    return path.join(home, "plugins", `resource-${name}-v${version}`, `pulumi-resource-${name}`);
 }
+
+type PluginClient = typeof ResourceProviderClient | typeof LanguageRuntimeClient;
 
 /**
- * The version a provider plugin reports to the engine: starts it as the engine does (it prints
- * its port), asks GetPluginInfo over gRPC on loopback, and stops it.
+ * The version a plugin (a provider, or a language host with `LanguageRuntimeClient`) reports to
+ * the engine: starts it as the engine does (it prints its port), asks GetPluginInfo over gRPC on
+ * loopback, and stops it.
  */
-async function reportedVersion(binary: string): Promise<string> {
+async function reportedVersion(binary: string, Client: PluginClient = ResourceProviderClient): Promise<string> {
     const child = spawn(binary, [], { stdio: ["ignore", "pipe", "pipe"] });
     try {
         const port = await new Promise<string>((resolve, reject) => {
@@ -92,7 +92,7 @@ async function reportedVersion(binary: string): Promise<string> {
             child.on("exit", (code) => reject(new Error(`${binary} exited (${code}) before printing its port`)));
             setTimeout(() => reject(new Error(`${binary} printed no port within 30 s`)), 30_000).unref();
         });
-        const client = new ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+        const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
         try {
             return await new Promise<string>((resolve, reject) =>
                 client.getPluginInfo(new Empty(), (error, info) => (error ? reject(error) : resolve(info!.getVersion()))),
@@ -177,17 +177,18 @@ describe("versions: one place, and each plugin is what it is registered as", fun
         assert.deepStrictEqual([...new Set(values("node-version"))], [pinned.NODE_VERSION]);
     });
 
-    it("the pulumi CLI reports PULUMI_VERSION and is built from pkg/v3 at that version", () => {
+    it("the pulumi CLI reports PULUMI_VERSION and is built from pkg/v3 and sdk/v3 at that version", () => {
         assert.strictEqual(run("pulumi", ["version"]).trim(), `v${pinned.PULUMI_VERSION}`);
-        const cli = buildInfo(run("which", ["pulumi"]).trim());
-        assert.strictEqual(cli.deps.get("github.com/pulumi/pulumi/pkg/v3"), `v${pinned.PULUMI_VERSION}`);
-        assert.strictEqual(cli.deps.get("github.com/pulumi/pulumi/sdk/v3"), `v${pinned.PULUMI_VERSION}`);
+        const cli = modules(run("which", ["pulumi"]).trim());
+        assert.strictEqual(cli.get("github.com/pulumi/pulumi/pkg/v3"), `v${pinned.PULUMI_VERSION}`);
+        assert.strictEqual(cli.get("github.com/pulumi/pulumi/sdk/v3"), `v${pinned.PULUMI_VERSION}`);
     });
 
-    it("the Node.js language host is built from sdk/v3 at PULUMI_VERSION and says so", () => {
-        const host = buildInfo(path.join(path.dirname(run("which", ["pulumi"]).trim()), "pulumi-language-nodejs"));
-        assert.strictEqual(host.deps.get("github.com/pulumi/pulumi/sdk/v3"), `v${pinned.PULUMI_VERSION}`);
-        assert.ok(host.ldflags.includes(`version.Version=v${pinned.PULUMI_VERSION}`), host.ldflags);
+    it("the Node.js language host reports PULUMI_VERSION and is built from sdk/v3 at that version", async () => {
+        const host = path.join(path.dirname(run("which", ["pulumi"]).trim()), "pulumi-language-nodejs");
+        // As upstream's host, it reports the SDK's version variable, which carries the "v".
+        assert.strictEqual(await reportedVersion(host, LanguageRuntimeClient), `v${pinned.PULUMI_VERSION}`);
+        assert.strictEqual(modules(host).get("github.com/pulumi/pulumi/sdk/v3"), `v${pinned.PULUMI_VERSION}`);
     });
 
     it("the Kubernetes provider reports, is registered as, and is built from the release @pulumi/kubernetes is", async () => {
@@ -195,7 +196,7 @@ describe("versions: one place, and each plugin is what it is registered as", fun
         const binary = registered("kubernetes", version);
         assert.strictEqual(await reportedVersion(binary), version);
         assert.strictEqual(
-            buildInfo(binary).deps.get("github.com/pulumi/pulumi-kubernetes/provider/v4"),
+            modules(binary).get("github.com/pulumi/pulumi-kubernetes/provider/v4"),
             pinned.PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION,
         );
         assert.deepStrictEqual(lockedVersions(REPO, "@pulumi/kubernetes"), [version]);
@@ -205,7 +206,7 @@ describe("versions: one place, and each plugin is what it is registered as", fun
         const version = pinned.PULUMI_RANDOM_VERSION;
         const binary = registered("random", version);
         assert.strictEqual(await reportedVersion(binary), version);
-        assert.strictEqual(buildInfo(binary).deps.get("github.com/pulumi/pulumi/sdk/v3"), `v${pinned.PULUMI_VERSION}`);
+        assert.strictEqual(modules(binary).get("github.com/pulumi/pulumi/sdk/v3"), `v${pinned.PULUMI_VERSION}`);
         assert.deepStrictEqual(lockedVersions(REPO, "@pulumi/random"), [version]);
     });
 });

@@ -45,7 +45,10 @@ function lockedVersions(dir: string, name: string): string[] {
 }
 
 function run(command: string, args: string[]): string {
-    const result = spawnSync(command, args, { encoding: "utf8", env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" } });
+    const result = spawnSync(command, args, {
+        encoding: "utf8",
+        env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" },
+    });
     assert.strictEqual(result.status, 0, `${command} ${args.join(" ")}:\n${result.stdout}${result.stderr}`);
     return result.stdout;
 }
@@ -55,7 +58,9 @@ function run(command: string, args: string[]): string {
  * (the CLI is built from pkg/v3 itself) and its dependencies.
  */
 function modules(binary: string): Map<string, string> {
-    const lines = run("go", ["version", "-m", binary]).split("\n").map((line) => line.trim().split(/\s+/));
+    const lines = run("go", ["version", "-m", binary])
+        .split("\n")
+        .map((line) => line.trim().split(/\s+/));
     return new Map(
         lines.filter((fields) => fields[0] === "mod" || fields[0] === "dep").map((fields) => [fields[1], fields[2]]),
     );
@@ -95,7 +100,9 @@ async function reportedVersion(binary: string, Client: PluginClient = ResourcePr
         const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
         try {
             return await new Promise<string>((resolve, reject) =>
-                client.getPluginInfo(new Empty(), (error, info) => (error ? reject(error) : resolve(info!.getVersion()))),
+                client.getPluginInfo(new Empty(), (error, info) =>
+                    error ? reject(error) : resolve(info!.getVersion()),
+                ),
             );
         } finally {
             client.close();
@@ -112,11 +119,10 @@ describe("versions: one place, and each plugin is what it is registered as", fun
     it("every pin in versions.env is read somewhere outside it", () => {
         const names = Object.keys(pinned);
         assert.ok(names.length > 10, "versions.env parsed");
-        const sources = spawnSync(
-            "git",
-            ["grep", "-l", "-E", names.join("|"), "--", ".", ":!toolchain/versions.env"],
-            { cwd: REPO, encoding: "utf8" },
-        ).stdout;
+        const sources = spawnSync("git", ["grep", "-l", "-E", names.join("|"), "--", ".", ":!toolchain/versions.env"], {
+            cwd: REPO,
+            encoding: "utf8",
+        }).stdout;
         const text = sources
             .split("\n")
             .filter((file) => file !== "")
@@ -128,7 +134,10 @@ describe("versions: one place, and each plugin is what it is registered as", fun
 
     it("both packages pin @pulumi/pulumi at PULUMI_VERSION and install no other copy of it", () => {
         for (const dir of PACKAGES) {
-            assert.strictEqual(readJson(path.join(dir, "package.json")).dependencies["@pulumi/pulumi"], pinned.PULUMI_VERSION);
+            assert.strictEqual(
+                readJson(path.join(dir, "package.json")).dependencies["@pulumi/pulumi"],
+                pinned.PULUMI_VERSION,
+            );
             const locked = lockedVersions(dir, "@pulumi/pulumi");
             assert.ok(locked.length > 0, `${dir}: @pulumi/pulumi is locked`);
             assert.deepStrictEqual([...new Set(locked)], [pinned.PULUMI_VERSION], `${dir}: every @pulumi/pulumi`);

@@ -85,17 +85,20 @@ function deployment(
     );
 }
 
+/** An Ingress of the nginx class with TLS for its one host, unless `extra` says otherwise. */
 function ingress(
     name: string,
     service: string,
     port: k8s.types.input.networking.v1.ServiceBackendPort | undefined,
     opts: pulumi.CustomResourceOptions,
+    extra: { annotations?: Record<string, string>; spec?: Partial<k8s.types.input.networking.v1.IngressSpec> } = {},
 ) {
     return new k8s.networking.v1.Ingress(
         name,
         {
-            metadata: { name },
+            metadata: { name, annotations: extra.annotations },
             spec: {
+                ingressClassName: "nginx",
                 tls: [{ hosts: [`${name}.example.test`], secretName: "tls" }],
                 rules: [
                     {
@@ -105,6 +108,7 @@ function ingress(
                         },
                     },
                 ],
+                ...extra.spec,
             },
         },
         opts,
@@ -322,7 +326,13 @@ function program(renderDirs: { a: string; b: string }) {
             },
             a,
         );
-        const route = (name: string, gateway: string, service: string, port: number) =>
+        const route = (
+            name: string,
+            gateway: string,
+            service: string,
+            port: number,
+            opts: pulumi.CustomResourceOptions = {},
+        ) =>
             new k8s.apiextensions.CustomResource(
                 name,
                 {
@@ -334,10 +344,98 @@ function program(renderDirs: { a: string; b: string }) {
                         rules: [{ backendRefs: [{ name: service, port }] }],
                     },
                 },
-                a,
+                { ...a, ...opts },
             );
-        route("route-good", "gw", "dns-good", 53);
+        const routeGood = route("route-good", "gw", "dns-good", 53);
         route("route-bad", "missing-gw", "missing-svc", 80);
+
+        // 12. Two routes on one Gateway listener that claim the same host and path (both take any host
+        // and the prefix "/"). The later one carries the violation: dependsOn makes route-good the earlier.
+        route("route-same-path", "gw", "dns-good", 53, { dependsOn: routeGood });
+
+        // 13. Services that open the nodes: a NodePort (also no ClusterIP), externalIPs on a ClusterIP.
+        new k8s.core.v1.Service(
+            "nodeport",
+            { metadata: { name: "nodeport" }, spec: { type: "NodePort", ports: [{ port: 80 }] } },
+            a,
+        );
+        new k8s.core.v1.Service(
+            "external-ips",
+            { metadata: { name: "external-ips" }, spec: { externalIPs: ["192.0.2.10"], ports: [{ port: 80 }] } },
+            a,
+        );
+
+        // 14. A LoadBalancer that limits its clients passes the source-range rule (it is still no
+        // ClusterIP); lb-unknown-name, which sets no ranges, fails it.
+        new k8s.core.v1.Service(
+            "lb-ranged",
+            {
+                metadata: { name: "lb-ranged" },
+                spec: { type: "LoadBalancer", loadBalancerSourceRanges: ["203.0.113.0/24"], ports: [{ port: 443 }] },
+            },
+            a,
+        );
+
+        // 15. Ingresses: every other one names its class; this one does not, and one carries an
+        // ingress-nginx snippet.
+        ingress("no-class-ingress", "dns-good", { number: 53 }, a, { spec: { ingressClassName: undefined } });
+        ingress("snippet-ingress", "dns-good", { number: 53 }, a, {
+            annotations: { "nginx.ingress.kubernetes.io/configuration-snippet": "more_set_headers 'X-From: snippet';" },
+        });
+
+        // 16. Named probe ports: one the container declares, one it does not.
+        deployment(
+            "probe-named",
+            { app: "probe-named" },
+            [
+                container("app", [{ name: "http", containerPort: 8080 }], {
+                    readinessProbe: { httpGet: { path: "/ready", port: "http" } },
+                }),
+            ],
+            a,
+        );
+        deployment(
+            "probe-unnamed",
+            { app: "probe-unnamed" },
+            [
+                container("app", [{ name: "http", containerPort: 8080 }], {
+                    readinessProbe: { httpGet: { path: "/ready", port: "health" } },
+                }),
+            ],
+            a,
+        );
+
+        // 17. A pod on the node's network with a privileged container.
+        new k8s.core.v1.Pod(
+            "host-agent",
+            podTemplate({ app: "host-agent" }, [container("agent", [], { securityContext: { privileged: true } })], {
+                hostNetwork: true,
+            }),
+            a,
+        );
+
+        // 18. NetworkPolicies: every pod of the default namespace of clusters a and c (default deny);
+        // on cluster b only the web pods, so another workload there is selected by none.
+        const defaultDeny = { podSelector: {}, policyTypes: ["Ingress"] };
+        new k8s.networking.v1.NetworkPolicy(
+            "default-deny-a",
+            { metadata: { name: "default-deny" }, spec: defaultDeny },
+            a,
+        );
+        new k8s.networking.v1.NetworkPolicy(
+            "default-deny-c",
+            { metadata: { name: "default-deny" }, spec: defaultDeny },
+            c,
+        );
+        new k8s.networking.v1.NetworkPolicy(
+            "web-only-b",
+            {
+                metadata: { name: "web-only" },
+                spec: { podSelector: { matchLabels: { app: "web" } }, policyTypes: ["Ingress"] },
+            },
+            b,
+        );
+        deployment("unselected", { app: "unselected" }, [container("app", [])], b);
     };
 }
 
@@ -358,6 +456,17 @@ const EXPECTED: [string, string][] = [
     ["container-image-tag-pinned", "images"],
     ["httproute-backend-exists", "route-bad"],
     ["httproute-parent-gateway-exists", "route-bad"],
+    ["route-host-path-unique", "route-same-path"],
+    ["service-no-nodeport", "nodeport"],
+    ["service-clusterip-by-default", "nodeport"],
+    ["service-no-external-ips", "external-ips"],
+    ["service-loadbalancer-source-ranges", "lb-unknown-name"],
+    ["service-clusterip-by-default", "lb-ranged"],
+    ["ingress-class-name-set", "no-class-ingress"],
+    ["ingress-nginx-no-snippets", "snippet-ingress"],
+    ["container-probe-port-resolves", "probe-unnamed"],
+    ["pod-no-host-access", "host-agent"],
+    ["workload-selected-by-network-policy", "unselected"],
 ];
 
 const logicalName = (urn: string | undefined) => (urn ?? "").split("::").pop() ?? "";
@@ -447,6 +556,9 @@ describe("every rule of the policy pack through a real `pulumi preview`", functi
             "container-env-no-literal-credentials",
             "configmap-no-literal-credentials",
             "container-image-tag-pinned",
+            "service-loadbalancer-source-ranges",
+            "ingress-class-name-set",
+            "workload-selected-by-network-policy",
         ]);
         for (const e of nonEmpty(events, "policy event")) {
             // The CLI sends "advisory" (the event type declares "warning").

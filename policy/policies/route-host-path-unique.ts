@@ -195,7 +195,10 @@ export const routeHostPathUnique = stackPolicy({
         "Give each route its own host or path, or merge the two into one Ingress / HTTPRoute; if they are meant for " +
         "different controllers, give them different ingressClassName / parentRefs.",
     check: (objs, _config, report) => {
-        const claims = objs.flatMap((o) =>
+        // In URN order, not the engine's, which varies from one preview to the next: the same
+        // stack always gets its violation on the same object of a conflicting pair.
+        const byUrn = [...objs].sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));
+        const claims = byUrn.flatMap((o) =>
             isIngress(o.t) ? ingressClaims(o) : isHttpRoute(o.t) ? httpRouteClaims(o) : [],
         );
         const reported = new Set<string>();

@@ -31,14 +31,19 @@ describe("route-host-path-unique", () => {
     });
 
     describe("Ingresses", () => {
-        it("flags two Ingresses of one class claiming the same host and path prefix, on the later one", async () => {
-            const r = await runStackPolicy(policy, [ingress(), second()]);
-            assertOneViolation(
-                r,
-                'Ingress "exchange-admin" spec.rules[0].http.paths[0] claims host "exchange.test" path prefix "/backend" ' +
-                    'on IngressClass "nginx", which Ingress "exchange-ingress" spec.rules[0].http.paths[0] claims too',
-            );
-            assert.match(r.urns[0] ?? "", /Ingress::exchange-admin$/);
+        it("flags two Ingresses of one class claiming the same host and path prefix, on the one whose URN sorts later, in any order", async () => {
+            for (const order of [
+                [ingress(), second()],
+                [second(), ingress()],
+            ]) {
+                const r = await runStackPolicy(policy, order);
+                assertOneViolation(
+                    r,
+                    'Ingress "exchange-ingress" spec.rules[0].http.paths[0] claims host "exchange.test" path prefix "/backend" ' +
+                        'on IngressClass "nginx", which Ingress "exchange-admin" spec.rules[0].http.paths[0] claims too',
+                );
+                assert.match(r.urns[0] ?? "", /Ingress::exchange-ingress$/);
+            }
         });
 
         it("compares hosts without case and prefixes without a trailing slash, and host-less rules as any host", async () => {
@@ -134,8 +139,8 @@ describe("route-host-path-unique", () => {
                     httpRoute(),
                     secondRoute({ path: { type: "PathPrefix", value: "/ws" } }),
                 ]),
-                'HTTPRoute "exchange-admin-routes" spec.rules[0].matches[0] claims host "exchange.test" path prefix "/ws" ' +
-                    'on Gateway "default/exchange-gateway" listener "https", which HTTPRoute "exchange-routes"',
+                'HTTPRoute "exchange-routes" spec.rules[1].matches[0] claims host "exchange.test" path prefix "/ws" ' +
+                    'on Gateway "default/exchange-gateway" listener "https", which HTTPRoute "exchange-admin-routes"',
             );
         });
 

@@ -26,22 +26,42 @@ fi
 # 2. A killed pulumi leaves its lock behind; with no lock this says so and changes nothing.
 pulumi cancel --stack "$stack" --yes --non-interactive || true
 
-# 3. Each pending create of a Kubernetes object: if the object exists, its provider ID (namespace/
-#    name, or name for a cluster-scoped kind) is imported; otherwise the create never reached the
-#    API server and the pending operation is dropped. Other pending creates (a random password
-#    never stored anywhere) are dropped too; the next `up` creates them.
-imports=()
+# 3. Each pending create of a Kubernetes object: if the object exists, the pending operation
+#    becomes a resource of the state, with the inputs the program gave it and its ID (namespace/
+#    name, or name for a cluster-scoped kind), so the next `up` compares the program with what it
+#    asked for and finds nothing to do; otherwise the create never reached the API server. This is
+#    what `refresh --import-pending-creates` is for, but the engine drops the operations that flag
+#    marks (3.276.0 keeps only pending creates across a deployment); and `pulumi import` would take
+#    the live object as the inputs, so that the next `up` replaces every imported Service (its
+#    clusterIP differs from the program's none). Other pending creates (a random password never
+#    stored anywhere) are dropped by the refresh below; the next `up` creates them.
+state="$(mktemp -d)"
+trap 'rm -rf "$state"' EXIT
+pulumi stack export --stack "$stack" >"$state/exported.json"
 while IFS=$'\t' read -r urn api_version kind namespace name; do
   resource="$kind"
   [[ "$api_version" == */* ]] && resource="$kind.${api_version#*/}.${api_version%/*}"
   if id="$(kubectl get "$resource" "$name" ${namespace:+--namespace "$namespace"} \
     -o 'jsonpath={.metadata.namespace}/{.metadata.name}' 2>/dev/null)"; then
-    imports+=(--import-pending-creates "$urn" --import-pending-creates "${id#/}")
-    echo "recover-stack: importing $kind ${id#/}, created by the interrupted update" >&2
+    echo "recover-stack: adopting $kind ${id#/}, created by the interrupted update" >&2
+    jq -n --arg key "$urn" --arg value "${id#/}" '{ key: $key, value: $value }'
   fi
-done < <(pulumi stack export --stack "$stack" | jq -r '
+done < <(jq -r '
   .deployment.pending_operations[]? | select(.type == "creating") | .resource
   | select(.type | startswith("kubernetes:"))
-  | [.urn, .inputs.apiVersion, .inputs.kind, (.inputs.metadata.namespace // ""), .inputs.metadata.name] | @tsv')
+  | [.urn, .inputs.apiVersion, .inputs.kind, (.inputs.metadata.namespace // ""), .inputs.metadata.name] | @tsv
+  ' "$state/exported.json") >"$state/ids.json"
 
-pulumi refresh --stack "$stack" --yes --skip-preview --non-interactive "${imports[@]}" --clear-pending-creates
+if [[ -s "$state/ids.json" ]]; then
+  # Appended after every resource already recorded: whatever they depend on (parent, provider)
+  # was recorded before their create started. The refresh below reads each back from the cluster.
+  jq --slurpfile ids "$state/ids.json" '
+    ($ids | from_entries) as $id
+    | .deployment.resources += [.deployment.pending_operations[]
+        | select(.type == "creating" and $id[.resource.urn] != null)
+        | .resource + { id: $id[.resource.urn], outputs: (.resource.outputs // .resource.inputs) }]
+    | .deployment.pending_operations |= map(select(.type != "creating" or $id[.resource.urn] == null))
+    ' "$state/exported.json" >"$state/adopted.json"
+  pulumi stack import --stack "$stack" --file "$state/adopted.json"
+fi
+pulumi refresh --stack "$stack" --yes --skip-preview --non-interactive --clear-pending-creates

@@ -108,13 +108,13 @@ describe("faults, drift and bad input on the local cluster", function () {
             );
             assert.ok(pendingCreates.length > 0, "the kill left creates of Kubernetes objects pending");
             await recover(workspace);
-            // The objects the killed run created are in the state now (imported), so the next
+            // The objects the killed run created are in the state now (adopted), so the next
             // update creates none of them: with a provider that refuses to create an existing
             // object (v4.29.0 and later), a create of one would fail with AlreadyExists.
-            const imported = (await workspace.exportState("dev")).deployment.resources.filter((r: any) =>
+            const adopted = (await workspace.exportState("dev")).deployment.resources.filter((r: any) =>
                 pendingCreates.some((op: any) => op.resource.urn === r.urn),
             );
-            assert.ok(imported.length > 0, "at least one object of the killed run was imported");
+            assert.ok(adopted.length > 0, "at least one object of the killed run was adopted into the state");
             const plan = await workspace.preview("dev");
             assert.strictEqual(plan.code, 0, plan.output);
             const creates = steps(plan).filter((step) => step.op === "create" && step.type.startsWith("kubernetes:"));

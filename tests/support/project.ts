@@ -6,6 +6,18 @@ import { merge } from "exchange-platform-policy/testing";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..", "..", "..");
 
+/** toolchain/versions.env, the one place a version is written: NAME -> value. */
+export function toolchainVersions(): Record<string, string> {
+    const text = fs.readFileSync(path.join(PROJECT_ROOT, "toolchain", "versions.env"), "utf8");
+    return Object.fromEntries(
+        text
+            .split("\n")
+            .map((line) => /^([A-Z0-9_]+)=(\S+)$/.exec(line.trim()))
+            .filter((match): match is RegExpExecArray => match !== null)
+            .map((match) => [match[1], match[2]]),
+    );
+}
+
 /** A stack file's `config:` as the CLI hands it to the program: key -> string (objects as JSON). */
 export function stackConfig(stack: string): Record<string, string> {
     const file = yaml.load(fs.readFileSync(path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`), "utf8")) as {

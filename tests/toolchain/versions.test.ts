@@ -16,21 +16,9 @@ import * as grpc from "@grpc/grpc-js";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { LanguageRuntimeClient } from "@pulumi/pulumi/proto/language_grpc_pb";
 import { ResourceProviderClient } from "@pulumi/pulumi/proto/provider_grpc_pb";
+import { PROJECT_ROOT as REPO, toolchainVersions } from "../support";
 
-const REPO = path.resolve(__dirname, "../../..");
 const PACKAGES = [REPO, path.join(REPO, "policy")];
-
-/** toolchain/versions.env as NAME -> value. */
-function pins(): Record<string, string> {
-    const text = fs.readFileSync(path.join(REPO, "toolchain", "versions.env"), "utf8");
-    return Object.fromEntries(
-        text
-            .split("\n")
-            .map((line) => /^([A-Z0-9_]+)=(\S+)$/.exec(line.trim()))
-            .filter((match): match is RegExpExecArray => match !== null)
-            .map((match) => [match[1], match[2]]),
-    );
-}
 
 function readJson(file: string): any {
     return JSON.parse(fs.readFileSync(file, "utf8"));
@@ -114,7 +102,7 @@ async function reportedVersion(binary: string, Client: PluginClient = ResourcePr
 
 describe("versions: one place, and each plugin is what it is registered as", function () {
     this.timeout(60_000);
-    const pinned = pins();
+    const pinned = toolchainVersions();
 
     it("every pin in versions.env is read somewhere outside it", () => {
         const names = Object.keys(pinned);

@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
 import { PLATFORM_SERVICES, PlatformService, ROUTER } from "@exchange/contract";
-import { PROJECT_ROOT, stackConfig } from "../support";
+import { PROJECT_ROOT, stackConfig, toolchainVersions } from "../support";
 import { named, ProgramRun, runProgram, TYPES } from "./harness";
 
 interface ImagePort {
@@ -33,14 +33,7 @@ const FACTS: { repository: string; images: Record<string, ImageFacts> } = JSON.p
     fs.readFileSync(path.join(PROJECT_ROOT, "images", "images.json"), "utf8"),
 );
 
-/** toolchain/versions.env's NAME=VALUE lines. */
-const VERSIONS: Record<string, string> = Object.fromEntries(
-    fs
-        .readFileSync(path.join(PROJECT_ROOT, "toolchain", "versions.env"), "utf8")
-        .split("\n")
-        .filter((line) => /^[A-Z0-9_]+=/.test(line))
-        .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
-);
+const VERSIONS = toolchainVersions();
 
 /** The reference build.sh gives image NAME: repository/NAME:tag, versions filled in. */
 function imageRef(name: string): string {

@@ -90,6 +90,21 @@ func setUp() error {
 	}
 	netnsPID = holder.Process.Pid
 	netns = fmt.Sprintf("/proc/%d/ns/net", netnsPID)
+	// unshare enters its new namespace only after it has started: until then netns names this
+	// process's own, and the set-up below would change the host's loopback while the containers
+	// join a namespace whose loopback is down. Wait (bounded) until the two differ.
+	own, err := os.Readlink("/proc/self/ns/net")
+	if err != nil {
+		return err
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if current, err := os.Readlink(netns); err == nil && current != own {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("unshare --net (pid %d) has no network namespace of its own after 10 s", netnsPID)
+		}
+	}
 	for _, args := range [][]string{{"link", "set", "lo", "up"}, {"addr", "add", serverAddress + "/32", "dev", "lo"}} {
 		if out, err := inNetns("ip", args...).CombinedOutput(); err != nil {
 			return fmt.Errorf("ip %v: %v\n%s", args, err, out)

@@ -7,10 +7,16 @@
 #   real  one real node: containerd, runc, kubelet and kube-proxy with CoreDNS, Traefik (ingress
 #         and Gateway API) and recycled local volumes, all inside a network namespace of its own
 #         that has no route out. Pods run the images built by images/build.sh.
+# A LoadBalancer Service gets its address from kwok, which with kwok nodes always runs; beside a
+# real node only with --load-balancer (or EXCHANGE_CLUSTER_LOAD_BALANCER=true), which builds kwok
+# (6.5 min cold) when it is missing: the dev stack has no LoadBalancer Service, so the first
+# command neither builds nor starts it.
 #
-#   cluster/local-cluster.sh start [--node kwok|real]  start (or say it is running); builds what
-#                                       is missing. Node kind: --node, else EXCHANGE_CLUSTER_NODE,
-#                                       else kwok; changing it needs `stop --purge` first
+#   cluster/local-cluster.sh start [--node kwok|real] [--load-balancer]  start (or say it is
+#                                       running; --load-balancer adds the load balancer to a
+#                                       running cluster); builds what is missing. Node kind:
+#                                       --node, else EXCHANGE_CLUSTER_NODE, else kwok; changing
+#                                       it needs `stop --purge` first
 #   cluster/local-cluster.sh stop [--purge]   stop every component; --purge also wipes all state
 #   cluster/local-cluster.sh status           one line per component; non-zero if any is down
 #   cluster/local-cluster.sh env              prints `export KUBECONFIG=...`
@@ -55,9 +61,13 @@ existing_node_kind() {
 NODE_KIND="$(existing_node_kind)"
 NODE_KIND="${NODE_KIND:-${EXCHANGE_CLUSTER_NODE:-kwok}}"
 
+# runs_kwok: kwok is a component of this cluster (its nodes, or the load balancer beside a real node).
+runs_kwok() { [[ "$NODE_KIND" != real || -f "$LOAD_BALANCER_FILE" ]]; }
+
 # components: start order; stop goes the other way.
 components() {
-  printf '%s\n' "${CONTROL_PLANE[@]}" kwok
+  printf '%s\n' "${CONTROL_PLANE[@]}"
+  ! runs_kwok || echo kwok
   [[ "$NODE_KIND" != real ]] || printf '%s\n' "${NODE_COMPONENTS[@]}"
 }
 
@@ -71,7 +81,9 @@ stop_all() {
 }
 
 use_built_binaries() {
-  eval "$("$REPO_DIR/toolchain/build-cluster.sh" "$NODE_KIND")"
+  local parts=("$NODE_KIND")
+  ! runs_kwok || parts+=(kwok)
+  eval "$("$REPO_DIR/toolchain/build-cluster.sh" "${parts[@]}")"
   KWOK_STAGES="$EXCHANGE_CACHE/kwok-v$KWOK_VERSION/stages"
   GATEWAY_API_CRDS="$EXCHANGE_CACHE/gateway-api-v$GATEWAY_API_VERSION/crds"
   export KUBECONFIG="$KUBECONFIG_FILE"
@@ -90,13 +102,17 @@ apply_cluster_objects() {
 # --- commands --------------------------------------------------------------------------------
 
 cmd_start() {
-  local requested="${EXCHANGE_CLUSTER_NODE:-kwok}"
-  case "${1:-}" in
-    --node) requested="${2:-}" ;;
-    "") ;;
-    *) usage ;;
-  esac
+  local requested="${EXCHANGE_CLUSTER_NODE:-kwok}" load_balancer="${EXCHANGE_CLUSTER_LOAD_BALANCER:-false}"
+  while (( $# > 0 )); do
+    case "$1" in
+      --node) requested="${2:-}"; shift 2 || usage ;;
+      --load-balancer) load_balancer=true; shift ;;
+      *) usage ;;
+    esac
+  done
   [[ "$requested" == kwok || "$requested" == real ]] || usage
+  [[ "$load_balancer" == true || "$load_balancer" == false ]] \
+    || die "EXCHANGE_CLUSTER_LOAD_BALANCER must be true or false, not '$load_balancer'"
   local began=$SECONDS
   lock_state
   local existing
@@ -106,6 +122,13 @@ cmd_start() {
   fi
   NODE_KIND="$requested"
   if all_up; then
+    if $load_balancer && ! runs_kwok; then
+      touch "$LOAD_BALANCER_FILE"
+      use_built_binaries
+      start_kwok
+      wait_up kwok 60
+      log "load balancer (kwok) added"
+    fi
     log "cluster already running ($NODE_KIND nodes, context $CONTEXT, https://127.0.0.1:$API_PORT)"
     return 0
   fi
@@ -113,6 +136,7 @@ cmd_start() {
   # component starts from a known state.
   stop_all
   echo "$NODE_KIND" >"$NODE_KIND_FILE"
+  if $load_balancer; then touch "$LOAD_BALANCER_FILE"; else rm -f "$LOAD_BALANCER_FILE"; fi
   use_built_binaries
   local port
   for port in "$ETCD_PORT" "$ETCD_PEER_PORT" "$API_PORT" "$KCM_PORT" "$SCHEDULER_PORT"; do
@@ -137,7 +161,7 @@ cmd_start() {
   if [[ "$NODE_KIND" == real ]]; then
     start_node
     apply_cluster_objects
-    start_kwok
+    ! runs_kwok || start_kwok
     wait_for_node "$began"
   else
     start_kwok

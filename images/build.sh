@@ -100,7 +100,7 @@ image_inputs() {
   case "$name" in
     pause) echo go.sum ;;
     router | ws-stream) echo go.sum; echo testapp ;;
-    coredns) echo "=coredns $COREDNS_VERSION" ;;
+    coredns) echo "=coredns $COREDNS_VERSION" ;; # its folder (go.mod, main.go) is "$name" above
     traefik) echo "=traefik $TRAEFIK_VERSION" ;;
     postgres | redis) echo lib/debian.sh; echo "=$DEBIAN_SUITE $(debian_archives)" ;;
   esac
@@ -140,9 +140,12 @@ build_pause() { static_rootfs "$1" pause && go_program "$1" pause; }
 build_router() { static_rootfs "$1" router && go_program "$1" router; }
 build_ws_stream() { static_rootfs "$1" ws-stream && go_program "$1" ws-stream; }
 
+# CoreDNS with the cluster's plugins only (coredns/main.go says why).
 build_coredns() {
+  grep -q "^require github.com/coredns/coredns v$COREDNS_VERSION$" "$IMAGES_DIR/coredns/go.mod" \
+    || die "images/coredns/go.mod does not require CoreDNS v$COREDNS_VERSION (toolchain/versions.env); update it and run go mod tidy there"
   static_rootfs "$1" coredns
-  (cd "$IMAGE_WORK" && GOBIN="$1" go install -ldflags "-s -w" "github.com/coredns/coredns@v$COREDNS_VERSION")
+  (cd "$IMAGES_DIR/coredns" && go build -ldflags "-s -w" -o "$1/coredns" .)
 }
 # Port 53 as a non-root user: the binary carries CAP_NET_BIND_SERVICE as a file capability, as the
 # upstream image does; the container must have that capability in its set (add it, drop ALL).

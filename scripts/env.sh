@@ -55,17 +55,18 @@ debian_packages() {
     "${missing[@]}" >&2 || die "could not install ${missing[*]}"
 }
 
-# toolchain_env [NODE_KIND]: builds what is missing (seconds when warm) and puts it on PATH. The
-# builds run side by side: on a cold machine one's module downloads and Debian fetches overlap
-# another's compile. NODE_KIND real (the deploy and test commands) also builds the real node's
-# binaries and the images now rather than when the cluster starts, so they overlap the Pulumi build.
+# toolchain_env [PART...]: builds what is missing (seconds when warm) and puts it on PATH; PARTs
+# are toolchain/build-cluster.sh's (default kwok). The builds run side by side: on a cold machine
+# one's module downloads and Debian fetches overlap another's compile. Part real (the deploy and
+# test commands) also builds the images now rather than when the cluster starts, so they overlap
+# the Pulumi build.
 toolchain_env() {
-  local node_kind="${1:-kwok}" out pulumi_pid cluster_pid images_pid="" status=0
+  local parts=("${@:-kwok}") out pulumi_pid cluster_pid images_pid="" status=0
   debian_packages
   out="$(mktemp -d)"
   "$REPO_ROOT/toolchain/build-pulumi.sh" >"$out/pulumi" & pulumi_pid=$!
-  "$REPO_ROOT/toolchain/build-cluster.sh" "$node_kind" >"$out/cluster" & cluster_pid=$!
-  if [[ "$node_kind" == real ]]; then
+  "$REPO_ROOT/toolchain/build-cluster.sh" "${parts[@]}" >"$out/cluster" & cluster_pid=$!
+  if [[ " ${parts[*]} " == *" real "* ]]; then
     "$REPO_ROOT/images/build.sh" >/dev/null & images_pid=$!
   fi
   wait "$pulumi_pid" || status=1

@@ -99,7 +99,8 @@ unit_tests_on_node() {
 run_suite unit-node-other-lts unit_tests_on_node "$NODE_OTHER_LTS_VERSION"
 run_suite policy npm --prefix policy test --silent
 
-toolchain_env real
+# kwok: the engine tests' fake nodes, and the load balancer beside the e2e suites' real node.
+toolchain_env real kwok
 # After toolchain_env: it asks the built CLI and plugins which versions they are.
 run_suite toolchain npx mocha 'bin/tests/toolchain/**/*.test.js'
 eval "$("$REPO_ROOT/toolchain/build-go-tool.sh" actionlint)"
@@ -122,7 +123,7 @@ run_suite integration npx mocha --timeout 1800000 --bail=false 'bin/tests/integr
 # a network namespace of its own, running the images built here. The kwok cluster goes first,
 # so the two never compete for the 2 cores.
 "$REPO_ROOT/cluster/local-cluster.sh" stop --purge
-fresh_cluster e2e-cluster "$(( ${EXCHANGE_TEST_PORT_OFFSET:-1000} + 500 ))" real
+EXCHANGE_CLUSTER_LOAD_BALANCER=true fresh_cluster e2e-cluster "$(( ${EXCHANGE_TEST_PORT_OFFSET:-1000} + 500 ))" real
 export EXCHANGE_E2E_KUBECONFIG="$KUBECONFIG"
 run_suite e2e npx mocha --timeout 1800000 --bail=false 'bin/tests/e2e/**/*.test.js'
 

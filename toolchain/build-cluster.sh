@@ -3,12 +3,14 @@
 # can come from here) into a machine-level cache keyed by version, and prints `export` lines that
 # put them first on PATH:
 #
-#   eval "$(toolchain/build-cluster.sh [kwok|real])"
+#   eval "$(toolchain/build-cluster.sh [kwok|real]...)"
 #
-# kwok (the default, or EXCHANGE_CLUSTER_NODE): the control plane, kubectl and kwok. real: also
-# what a real node runs: kubelet, kube-proxy, containerd with its runc shim and ctr, and the
-# Gateway API CRDs that the node's ingress controller serves (runc and the CNI plugins come from
-# Debian, see debian-packages.txt).
+# Always the control plane and kubectl, and for each part named (default: EXCHANGE_CLUSTER_NODE,
+# else kwok): kwok, which plays fake nodes and, beside a real node, the cloud's load balancer
+# (cluster/lib/kwok.sh); real, what a real node runs: kubelet, kube-proxy, containerd with its runc
+# shim and ctr, and the Gateway API CRDs that the node's ingress controller serves (runc and the
+# CNI plugins come from Debian, see debian-packages.txt). `real` alone, the first command's, skips
+# kwok's compile: the dev stack has no LoadBalancer Service.
 #
 # stdout carries only those lines; progress and errors go to stderr. A component is rebuilt only
 # when its versioned folder is incomplete, so a warm run takes well under a second. A cold run
@@ -36,8 +38,12 @@ read -r -a K8S_NODE_CMDS <<<"$KUBERNETES_NODE_CMDS"
 CONTAINERD_CMDS=(containerd containerd-shim-runc-v2 ctr)
 BUILD_LOGS="$EXCHANGE_CACHE/logs"
 
-NODE_KIND="${1:-${EXCHANGE_CLUSTER_NODE:-kwok}}"
-[[ "$NODE_KIND" == kwok || "$NODE_KIND" == real ]] || die "node kind must be kwok or real, not '$NODE_KIND'"
+PARTS=("$@")
+(( ${#PARTS[@]} > 0 )) || PARTS=("${EXCHANGE_CLUSTER_NODE:-kwok}")
+for part in "${PARTS[@]}"; do
+  [[ "$part" == kwok || "$part" == real ]] || die "a part is kwok or real, not '$part'"
+done
+wants() { [[ " ${PARTS[*]} " == *" $1 "* ]]; }
 
 command -v go >/dev/null || die "go is not on PATH"
 
@@ -132,10 +138,13 @@ build_gateway_api() {
 }
 
 install_into "$ETCD_HOME" bin/etcd -- build_etcd
-install_into "$KWOK_HOME" bin/kwok "${KWOK_STAGES[@]/#*\//stages/}" -- build_kwok
 install_into "$K8S_HOME" "${K8S_CMDS[@]/#/bin/}" -- build_k8s_cmds "${K8S_CMDS[@]}"
-paths=("$K8S_HOME/bin" "$ETCD_HOME/bin" "$KWOK_HOME/bin")
-if [[ "$NODE_KIND" == real ]]; then
+paths=("$K8S_HOME/bin" "$ETCD_HOME/bin")
+if wants kwok; then
+  install_into "$KWOK_HOME" bin/kwok "${KWOK_STAGES[@]/#*\//stages/}" -- build_kwok
+  paths+=("$KWOK_HOME/bin")
+fi
+if wants real; then
   install_into "$CONTAINERD_HOME" "${CONTAINERD_CMDS[@]/#/bin/}" -- build_containerd
   install_into "$K8S_NODE_HOME" "${K8S_NODE_CMDS[@]/#/bin/}" -- build_k8s_cmds "${K8S_NODE_CMDS[@]}"
   install_into "$GATEWAY_API_HOME" crds/gateway.networking.k8s.io_gateways.yaml -- build_gateway_api

@@ -89,6 +89,25 @@ build_once() {
   up_to_date "$3" "$s" || go_build "$@" "$s"
 }
 
+# --- Kubernetes provider -------------------------------------------------------------------
+# Its compile shares nothing with the CLI's (another pulumi/pkg, and k8s.io), so on a cold machine
+# it runs beside the CLI's rather than after it: the longest chain of the first command.
+build_kubernetes_provider() {
+  local flags stamp upstream_cmd
+  flags="-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$PULUMI_KUBERNETES_VERSION"
+  stamp="$(stamp provider-kubernetes "$flags" .)"
+  up_to_date "$KUBERNETES_DIR/pulumi-resource-kubernetes" "$stamp" && return 0
+  # Upstream's main embeds a versioned schema and a mapping file that its Makefile generates;
+  # the wrapper generates them from the files committed in the module (see its main.go).
+  upstream_cmd="$(cd "$WRAPPERS/provider-kubernetes" &&
+    module_dir github.com/pulumi/pulumi-kubernetes/provider/v4)/cmd/pulumi-resource-kubernetes"
+  (cd "$WRAPPERS/provider-kubernetes" &&
+    go run -buildvcs=false ./gen "$upstream_cmd" "$PULUMI_KUBERNETES_VERSION" .)
+  go_build pulumi-resource-kubernetes provider-kubernetes "$KUBERNETES_DIR/pulumi-resource-kubernetes" \
+    "$flags" . "$stamp"
+}
+build_kubernetes_provider & kubernetes_pid=$!
+
 # --- pulumi CLI and its Node.js language host ---------------------------------------------
 # A pulumi already on PATH at the pinned version is used as is, provided the language host
 # sits beside it: the CLI looks for bundled language hosts next to its own binary. Our own
@@ -119,23 +138,11 @@ EOF_PLUGIN
   fi
 fi
 
-# --- Kubernetes provider -------------------------------------------------------------------
-kubernetes_flags="-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$PULUMI_KUBERNETES_VERSION"
-kubernetes_stamp="$(stamp provider-kubernetes "$kubernetes_flags" .)"
-if ! up_to_date "$KUBERNETES_DIR/pulumi-resource-kubernetes" "$kubernetes_stamp"; then
-  # Upstream's main embeds a versioned schema and a mapping file that its Makefile generates;
-  # the wrapper generates them from the files committed in the module (see its main.go).
-  upstream_cmd="$(cd "$WRAPPERS/provider-kubernetes" &&
-    module_dir github.com/pulumi/pulumi-kubernetes/provider/v4)/cmd/pulumi-resource-kubernetes"
-  (cd "$WRAPPERS/provider-kubernetes" &&
-    go run -buildvcs=false ./gen "$upstream_cmd" "$PULUMI_KUBERNETES_VERSION" .)
-  go_build pulumi-resource-kubernetes provider-kubernetes "$KUBERNETES_DIR/pulumi-resource-kubernetes" \
-    "$kubernetes_flags" . "$kubernetes_stamp"
-fi
-
 # --- random provider stand-in -------------------------------------------------------------
 build_once pulumi-resource-random provider-random "$RANDOM_DIR/pulumi-resource-random" \
   "-X main.version=$PULUMI_RANDOM_VERSION" .
+
+wait "$kubernetes_pid" || die "pulumi-resource-kubernetes did not build"
 
 # --- plugin registration -------------------------------------------------------------------
 # Prepended once: a second eval in the same shell does not grow PATH.

@@ -14,6 +14,8 @@ KUBECONFIG_FILE="$STATE/kubeconfig"
 MARKER="$STATE/.exchange-local-cluster"
 # The node kind (kwok or real) the cluster was started with; every later command reads it here.
 NODE_KIND_FILE="$STATE/node-kind"
+# Present when kwok plays the cloud's load balancer beside a real node (start --load-balancer).
+LOAD_BALANCER_FILE="$STATE/load-balancer"
 
 CONTEXT=exchange-local
 # EXCHANGE_CLUSTER_PORT_OFFSET shifts every port, so a second cluster (the test command's own,

@@ -1,6 +1,7 @@
 # kwok: with NODE_KIND=kwok it plays two fake nodes (pods are scheduled and marked Ready, nothing
-# runs) and the cloud's load balancer, ingress controller and volume recycler; with a real node
-# only the load balancer, which nothing else here provides. Source it.
+# runs) and the cloud's load balancer, ingress controller and volume recycler; beside a real node,
+# when the cluster is started with --load-balancer, only the load balancer, which nothing else here
+# provides. Source it.
 # shellcheck shell=bash
 
 KWOK_NODES=(exchange-worker-1 exchange-worker-2)

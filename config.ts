@@ -171,8 +171,74 @@ function metricsPortDiffers(contract: PlatformService) {
     };
 }
 
-function service(defaults: ServiceDefaults, description: string) {
-    return section(serviceShape(defaults), description).superRefine(metricsPortDiffers(defaults.contract)).prefault({});
+/** HPA bounds: an HPA's target and bounds; on, it owns `replicas` after the Deployment's creation. */
+function autoscaling(maxReplicas: number) {
+    return section(
+        {
+            enabled: flag(
+                "a HorizontalPodAutoscaler (autoscaling/v2) scales the Deployment on CPU; `replicas` is then only the count at creation",
+            ).default(false),
+            minReplicas: integer(1, maxReplicas).default(2),
+            maxReplicas: integer(1, maxReplicas).default(10),
+            targetCPUUtilizationPercent: integer(
+                1,
+                100,
+                "average CPU use, as a share of the CPU request, that the HPA keeps the pods at",
+            ).default(70),
+        },
+        "CPU-based horizontal autoscaling; needs a metrics API (metrics-server) in the cluster",
+    )
+        .superRefine((value, context) => {
+            if (value.minReplicas > value.maxReplicas) {
+                const message = `must not exceed maxReplicas (${value.maxReplicas})`;
+                context.addIssue({ code: "custom", path: ["minReplicas"], input: value.minReplicas, message });
+            }
+        })
+        .prefault({});
+}
+
+const disruptionBudget = section(
+    {
+        enabled: flag("a PodDisruptionBudget: a drain evicts at most `maxUnavailable` of the pods at a time").default(
+            false,
+        ),
+        maxUnavailable: integer(1, 100, "pods a voluntary disruption (drain, eviction) may take at once").default(1),
+    },
+    "protection against voluntary disruptions; a count, never a `minAvailable` that could block every drain",
+).prefault({});
+
+/**
+ * The router and the WebSocket stream: the service keys, plus what a replicated service needs to
+ * survive drains, node loss and load (docs/availability.md).
+ */
+function statelessService(defaults: ServiceDefaults, description: string) {
+    return section(
+        {
+            ...serviceShape(defaults),
+            autoscaling: autoscaling(defaults.maxReplicas),
+            disruptionBudget,
+            topologySpread: flag(
+                "with more than one replica: spread over zones (best effort) and nodes (required)",
+            ).default(true),
+            terminationGracePeriodSeconds: integer(
+                1,
+                3600,
+                "time between SIGTERM and SIGKILL: the app's drain (readiness failing while it still serves) plus its shutdown",
+            ).default(30),
+        },
+        description,
+    )
+        .superRefine(metricsPortDiffers(defaults.contract))
+        .superRefine((value, context) => {
+            const { enabled, minReplicas, maxReplicas } = value.autoscaling;
+            // Bounds the wrong way round are autoscaling.minReplicas's problem, reported there.
+            const outside = value.replicas < minReplicas || value.replicas > maxReplicas;
+            if (enabled && minReplicas <= maxReplicas && outside) {
+                const message = `with autoscaling, the count at creation must lie within autoscaling.minReplicas (${minReplicas}) and autoscaling.maxReplicas (${maxReplicas})`;
+                context.addIssue({ code: "custom", path: ["replicas"], input: value.replicas, message });
+            }
+        })
+        .prefault({});
 }
 
 /** The claim of a single writer; its own resource, so a Deployment change never touches it. */
@@ -318,8 +384,8 @@ export const PlatformConfigSchema = section({
     publicEntry,
     gateway,
     networkPolicy,
-    router: service(ROUTER_DEFAULTS, "the HTTP API"),
-    wsStream: service(WS_STREAM_DEFAULTS, "the WebSocket stream"),
+    router: statelessService(ROUTER_DEFAULTS, "the HTTP API"),
+    wsStream: statelessService(WS_STREAM_DEFAULTS, "the WebSocket stream"),
     postgres: section(
         {
             ...statefulShape(POSTGRES_DEFAULTS, "10Gi"),
@@ -387,7 +453,9 @@ function withDerivedDefaults(config: ParsedConfig) {
 const StackConfigSchema = PlatformConfigSchema.superRefine(crossSectionProblems).transform(withDerivedDefaults);
 
 export type PlatformConfig = z.output<typeof StackConfigSchema>;
-export type ServiceSettings = PlatformConfig["router"];
+export type StatelessServiceSettings = PlatformConfig["router"];
+/** The keys every service has (serviceShape); the stateless and the stateful services add theirs. */
+export type ServiceSettings = Pick<StatelessServiceSettings, keyof ReturnType<typeof serviceShape>>;
 export type RedisSettings = PlatformConfig["redis"];
 export type PostgresSettings = PlatformConfig["postgres"];
 export type StorageSettings = RedisSettings["storage"];

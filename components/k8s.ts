@@ -6,6 +6,8 @@
  */
 export * as apiextensions from "@pulumi/kubernetes/apiextensions";
 export * as apps from "@pulumi/kubernetes/apps";
+export * as autoscaling from "@pulumi/kubernetes/autoscaling";
 export * as core from "@pulumi/kubernetes/core";
 export * as networking from "@pulumi/kubernetes/networking";
+export * as policy from "@pulumi/kubernetes/policy";
 export type * as types from "@pulumi/kubernetes/types";

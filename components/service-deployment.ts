@@ -8,7 +8,7 @@
  */
 import * as k8s from "./k8s";
 import * as pulumi from "@pulumi/pulumi";
-import { ServiceSettings } from "../config";
+import { ServiceSettings, StatelessServiceSettings } from "../config";
 import {
     clusterDnsName,
     externalServiceName,
@@ -54,6 +54,12 @@ const CONTAINER_SECURITY_CONTEXT: k8s.types.input.core.v1.SecurityContext = {
     capabilities: { drop: ["ALL"] },
 };
 
+/** How a replicated service spreads, scales and weathers disruptions (docs/availability.md). */
+export type Availability = Pick<
+    StatelessServiceSettings,
+    "autoscaling" | "disruptionBudget" | "topologySpread" | "terminationGracePeriodSeconds"
+>;
+
 export interface ServiceDeploymentArgs {
     namespace: pulumi.Input<string>;
     contract: PlatformService;
@@ -73,6 +79,8 @@ export interface ServiceDeploymentArgs {
      * new pod while the old one still holds the volume.
      */
     strategy: "RollingUpdate" | "Recreate";
+    /** Replicated services only; a single writer has none of it. */
+    availability?: Availability;
 }
 
 export class ServiceDeployment extends pulumi.ComponentResource {
@@ -83,6 +91,8 @@ export class ServiceDeployment extends pulumi.ComponentResource {
     public readonly service: k8s.core.v1.Service;
     public readonly externalService?: k8s.core.v1.Service;
     public readonly headlessService?: k8s.core.v1.Service;
+    public readonly disruptionBudget?: k8s.policy.v1.PodDisruptionBudget;
+    public readonly autoscaler?: k8s.autoscaling.v2.HorizontalPodAutoscaler;
     /** Every label on the pod template. */
     public readonly podLabels: Record<string, string>;
     /** The subset of podLabels that the Deployment and the Services select on. */
@@ -116,12 +126,21 @@ export class ServiceDeployment extends pulumi.ComponentResource {
             headlessService: this.headlessService,
         } = this.createServices(contract, settings));
 
+        if (args.availability?.disruptionBudget.enabled) {
+            this.disruptionBudget = this.createDisruptionBudget(args.availability.disruptionBudget.maxUnavailable);
+        }
+        if (args.availability?.autoscaling.enabled) {
+            this.autoscaler = this.createAutoscaler(args.availability.autoscaling);
+        }
+
         this.dnsNames = this.dnsNamesOf([this.service, this.externalService, this.headlessService]);
         this.registerOutputs({
             deployment: this.deployment,
             service: this.service,
             externalService: this.externalService,
             headlessService: this.headlessService,
+            disruptionBudget: this.disruptionBudget,
+            autoscaler: this.autoscaler,
             dnsNames: this.dnsNames,
         });
     }
@@ -136,7 +155,66 @@ export class ServiceDeployment extends pulumi.ComponentResource {
                     replicas: settings.replicas,
                     selector: { matchLabels: this.selectorLabels },
                     strategy: { type: args.strategy },
-                    template: { metadata: { labels: this.podLabels }, spec: podSpec(args) },
+                    template: {
+                        metadata: { labels: this.podLabels },
+                        spec: podSpec(args, this.selectorLabels),
+                    },
+                },
+            },
+            {
+                ...fixedNameOptions(this),
+                // An HPA owns `replicas` once the Deployment exists: the program's count is the one
+                // at creation, and an update never takes the field back (with patchForce it would
+                // silently reset the HPA's count; without, it would stop on a field conflict with
+                // the controller-manager's scale subresource, pulumi-kubernetes #2491).
+                ignoreChanges: args.availability?.autoscaling.enabled ? ["spec.replicas"] : undefined,
+            },
+        );
+    }
+
+    /**
+     * A drain evicts at most maxUnavailable of the pods at once and waits for replacements to be
+     * Ready before the next. Unhealthy pods may always be evicted: a pod that never turns Ready
+     * must not hold up a node's drain forever.
+     */
+    private createDisruptionBudget(maxUnavailable: number): k8s.policy.v1.PodDisruptionBudget {
+        const name = this.contract.appName;
+        return new k8s.policy.v1.PodDisruptionBudget(
+            name,
+            {
+                metadata: platformMetadata(name, this.namespace, this.podLabels),
+                spec: {
+                    maxUnavailable,
+                    selector: { matchLabels: this.selectorLabels },
+                    unhealthyPodEvictionPolicy: "AlwaysAllow",
+                },
+            },
+            fixedNameOptions(this),
+        );
+    }
+
+    private createAutoscaler(settings: Availability["autoscaling"]): k8s.autoscaling.v2.HorizontalPodAutoscaler {
+        const name = this.contract.appName;
+        return new k8s.autoscaling.v2.HorizontalPodAutoscaler(
+            name,
+            {
+                metadata: platformMetadata(name, this.namespace, this.podLabels),
+                spec: {
+                    scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: this.deployment.metadata.name },
+                    minReplicas: settings.minReplicas,
+                    maxReplicas: settings.maxReplicas,
+                    metrics: [
+                        {
+                            type: "Resource",
+                            resource: {
+                                name: "cpu",
+                                target: {
+                                    type: "Utilization",
+                                    averageUtilization: settings.targetCPUUtilizationPercent,
+                                },
+                            },
+                        },
+                    ],
                 },
             },
             fixedNameOptions(this),
@@ -209,8 +287,38 @@ export class ServiceDeployment extends pulumi.ComponentResource {
     }
 }
 
+/**
+ * With more than one replica: at most one more pod per node than on any other node that can take
+ * one (cordoned and tainted nodes do not count, so a drain is never blocked by the rule), and the
+ * same over zones where the cluster has them, as a preference (a single-zone cluster must still
+ * schedule). Each ReplicaSet spreads on its own (pod-template-hash), so a rollout's new pods
+ * spread too, not only the old and new together.
+ */
+function topologySpread(
+    availability: Availability | undefined,
+    replicas: number,
+    selectorLabels: Record<string, string>,
+): k8s.types.input.core.v1.TopologySpreadConstraint[] | undefined {
+    const replicated = replicas > 1 || availability?.autoscaling.enabled === true;
+    if (!availability?.topologySpread || !replicated) {
+        return undefined;
+    }
+    const constraint = (topologyKey: string, whenUnsatisfiable: "DoNotSchedule" | "ScheduleAnyway") => ({
+        topologyKey,
+        maxSkew: 1,
+        whenUnsatisfiable,
+        labelSelector: { matchLabels: selectorLabels },
+        matchLabelKeys: ["pod-template-hash"],
+        nodeTaintsPolicy: "Honor",
+    });
+    return [
+        constraint("topology.kubernetes.io/zone", "ScheduleAnyway"),
+        constraint("kubernetes.io/hostname", "DoNotSchedule"),
+    ];
+}
+
 /** The pod: one non-root container, its named ports, probes and volumes. */
-function podSpec(args: ServiceDeploymentArgs): k8s.types.input.core.v1.PodSpec {
+function podSpec(args: ServiceDeploymentArgs, selectorLabels: Record<string, string>): k8s.types.input.core.v1.PodSpec {
     const { contract, settings } = args;
     const user = args.runAsUser ?? APP_USER;
     const timings = args.probeTimings ?? APP_PROBE_TIMINGS;
@@ -237,6 +345,8 @@ function podSpec(args: ServiceDeploymentArgs): k8s.types.input.core.v1.PodSpec {
         automountServiceAccountToken: false,
         // Keeps the <NAME>_SERVICE_HOST/_PORT variables the platform document describes.
         enableServiceLinks: true,
+        terminationGracePeriodSeconds: args.availability?.terminationGracePeriodSeconds,
+        topologySpreadConstraints: topologySpread(args.availability, settings.replicas, selectorLabels),
         securityContext: {
             runAsNonRoot: true,
             runAsUser: user,

@@ -5,7 +5,7 @@
  */
 import * as k8s from "./k8s";
 import * as pulumi from "@pulumi/pulumi";
-import { ServiceSettings } from "../config";
+import { StatelessServiceSettings } from "../config";
 import { PlatformService } from "@exchange/contract";
 import { HealthCheck, ServiceDeployment } from "./service-deployment";
 
@@ -26,7 +26,7 @@ export interface StatelessServiceArgs {
     containerName: string;
     healthCheck: HealthCheck;
     namespace: pulumi.Input<string>;
-    settings: ServiceSettings;
+    settings: StatelessServiceSettings;
     /** The connection strings it needs, as references to the Secret or ConfigMap that holds each. */
     env: pulumi.Input<k8s.types.input.core.v1.EnvVar>[];
 }
@@ -46,6 +46,7 @@ export class StatelessService extends pulumi.ComponentResource {
                 env: args.env,
                 healthCheck: args.healthCheck,
                 strategy: "RollingUpdate",
+                availability: args.settings,
             },
             { parent: this },
         );

@@ -19,6 +19,8 @@ export interface RegisteredResource {
     parentUrn: string;
     protect: boolean;
     deleteBeforeReplace: boolean;
+    /** Input paths the engine leaves alone on update (the `ignoreChanges` option). */
+    ignoreChanges: string[];
 }
 
 export interface ReadResource {
@@ -117,6 +119,7 @@ export async function runProgram(config: Record<string, string>, stack = "dev"):
             parentUrn: request.getParent(),
             protect: request.getProtect(),
             deleteBeforeReplace: request.getDeletebeforereplace(),
+            ignoreChanges: request.getIgnorechangesList(),
         });
         return register(request, callback);
     };
@@ -173,4 +176,6 @@ export const TYPES = {
     gateway: "kubernetes:gateway.networking.k8s.io/v1:Gateway",
     httpRoute: "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
     traefikService: "kubernetes:traefik.io/v1alpha1:TraefikService",
+    disruptionBudget: "kubernetes:policy/v1:PodDisruptionBudget",
+    autoscaler: "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
 };

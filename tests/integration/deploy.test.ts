@@ -7,34 +7,23 @@
 import * as assert from "assert";
 import { PLATFORM_SERVICES, POSTGRES, ROUTER, WS_STREAM } from "@exchange/contract";
 import { changeSummary, PulumiWorkspace, stackConfig, steps, withConfig } from "../support";
+import { devStackForSuite } from "./dev-stack";
 import { Kubectl } from "./kubectl";
-
-const kubeconfig = process.env.EXCHANGE_TEST_KUBECONFIG;
 
 describe("end to end on the local cluster", function () {
     this.timeout(20 * 60 * 1000);
+    const dev = devStackForSuite();
     let workspace: PulumiWorkspace;
     let kubectl: Kubectl;
     let policyConfig: string;
 
-    before(async function () {
-        assert.ok(kubeconfig, "EXCHANGE_TEST_KUBECONFIG must point at the local cluster (scripts/test.sh starts it)");
-        workspace = new PulumiWorkspace(kubeconfig);
-        kubectl = new Kubectl(kubeconfig);
-        await workspace.initStack("dev");
+    before(() => {
+        ({ workspace, kubectl } = dev);
         policyConfig = workspace.writePolicyConfig({
             "service-clusterip-by-default": {
                 allowedLoadBalancers: ["exchange-router-service", "exchange-router-external"],
             },
         });
-    });
-
-    after(async () => {
-        // Leave the cluster as found even when a test failed half-way.
-        if (workspace) {
-            await workspace.destroy("dev");
-            workspace.remove();
-        }
     });
 
     it("pulumi up of dev from empty succeeds with the policy pack", async () => {

@@ -9,9 +9,9 @@ import * as path from "path";
 import { UpOptions } from "@pulumi/pulumi/automation";
 import { CONNECTION_ENV, OBJECT_NAMES, PLATFORM_SERVICES, REDIS, ROUTER, WS_STREAM } from "@exchange/contract";
 import { PROJECT_ROOT, PulumiWorkspace, runCommand, stackConfig, steps, withConfig } from "../support";
+import { devStackForSuite } from "./dev-stack";
 import { Kubectl } from "./kubectl";
 
-const kubeconfig = process.env.EXCHANGE_TEST_KUBECONFIG;
 const CLUSTER_SCRIPT = path.join(PROJECT_ROOT, "cluster", "local-cluster.sh");
 
 /** Kubernetes objects are being created: the moment an interruption does the most harm. */
@@ -77,19 +77,8 @@ describe("faults, drift and bad input on the local cluster", function () {
         };
     };
 
-    before(async () => {
-        assert.ok(kubeconfig, "EXCHANGE_TEST_KUBECONFIG must point at the local cluster (scripts/test.sh starts it)");
-        workspace = new PulumiWorkspace(kubeconfig);
-        kubectl = new Kubectl(kubeconfig);
-        await workspace.initStack("dev");
-    });
-
-    after(async () => {
-        if (workspace) {
-            await workspace.destroy("dev");
-            workspace.remove();
-        }
-    });
+    const dev = devStackForSuite();
+    before(() => ({ workspace, kubectl } = dev));
 
     describe("interruption", () => {
         it("SIGINT mid-deploy stops the update; the next up converges", async () => {

@@ -50,15 +50,21 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# stage NAME CMD...: runs CMD in the clone with its output in a log, prints its wall time and
-# the per-binary download and build times its log reports.
+# children_cpu: CPU seconds (user + system) of every process this script has started and waited
+# for, their own children included. A wall time on a shared machine says little; the CPU a stage
+# spent says how long it would take on an idle one at best (CPU seconds / cores).
+children_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%d", ($16 + $17) / hz }' "/proc/$$/stat"; }
+
+# stage NAME CMD...: runs CMD in the clone with its output in a log, prints its wall time, its
+# CPU time and the per-binary download and build times its log reports.
 summary=()
 stage() {
   local name="$1"; shift
-  local log="$root/$name.log" start=$SECONDS status=0
+  local log="$root/$name.log" start=$SECONDS cpu_start status=0
+  cpu_start="$(children_cpu)"
   echo "cold-path: $name: $* (log $log)" >&2
   (cd "$clone" && "$@") >"$log" 2>&1 || status=$?
-  summary+=("$(printf '%-12s %5d s  exit %d' "$name" $((SECONDS - start)) "$status")")
+  summary+=("$(printf '%-12s %5d s  %6d CPU s  exit %d' "$name" $((SECONDS - start)) $(($(children_cpu) - cpu_start)) "$status")")
   grep -E ': (built in|failed after) [0-9]+ s' "$log" | sed 's/^\[[0-9:]*\] /    /' >&2 || true
   if (( status != 0 )); then tail -n 40 "$log" >&2; return "$status"; fi
 }

@@ -169,7 +169,10 @@ export const INGRESS_CONTROLLER_NAMESPACE = "traefik";
  * that workload's selector labels. Those also match the workload's Service, so the pod never turns
  * Ready (a readiness gate nobody sets) and no Service ever sends it traffic.
  */
-export function asWorkloadClient(pod: Record<string, any>, selectorLabels: Record<string, string>): Record<string, any> {
+export function asWorkloadClient(
+    pod: Record<string, any>,
+    selectorLabels: Record<string, string>,
+): Record<string, any> {
     return {
         ...pod,
         metadata: { ...pod.metadata, labels: { ...pod.metadata.labels, ...selectorLabels } },

@@ -75,7 +75,7 @@ steer_new_connections() {
 
 # After kube-proxy (the API server is reached through the "kubernetes" Service) and the cluster
 # objects (that Service's endpoint). The steering goes first: from then on nothing passes
-# unjudged, and connections wait for the enforcer instead.
+# unjudged; until the enforcer listens, the kernel drops what it would judge (TCP retries).
 start_kube_network_policies() {
   kubectl apply -f "$CLUSTER_DIR/addons/kube-network-policies.yaml" >/dev/null
   write_network_policies_credentials

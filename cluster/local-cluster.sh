@@ -10,13 +10,15 @@
 # A LoadBalancer Service gets its address from kwok, which with kwok nodes always runs; beside a
 # real node only with --load-balancer (or EXCHANGE_CLUSTER_LOAD_BALANCER=true), which builds kwok
 # (6.5 min cold) when it is missing: the dev stack has no LoadBalancer Service, so the first
-# command neither builds nor starts it.
+# command neither builds nor starts it. Likewise a real node enforces NetworkPolicies only with
+# --network-policies (or EXCHANGE_CLUSTER_NETWORK_POLICIES=true), which builds its enforcer,
+# kube-network-policies, when it is missing (lib/network-policies.sh).
 #
-#   cluster/local-cluster.sh start [--node kwok|real] [--load-balancer]  start (or say it is
-#                                       running; --load-balancer adds the load balancer to a
-#                                       running cluster); builds what is missing. Node kind:
-#                                       --node, else EXCHANGE_CLUSTER_NODE, else kwok; changing
-#                                       it needs `stop --purge` first
+#   cluster/local-cluster.sh start [--node kwok|real] [--load-balancer] [--network-policies]
+#                                       start (or say it is running; either option adds its
+#                                       part to a running cluster); builds what is missing. Node
+#                                       kind: --node, else EXCHANGE_CLUSTER_NODE, else kwok;
+#                                       changing it needs `stop --purge` first
 #   cluster/local-cluster.sh stop [--purge]   stop every component; --purge also wipes all state
 #   cluster/local-cluster.sh status           one line per component; non-zero if any is down
 #   cluster/local-cluster.sh env              prints `export KUBECONFIG=...`
@@ -47,6 +49,8 @@ REPO_DIR="$(dirname "$CLUSTER_DIR")"
 . "$CLUSTER_DIR/lib/netns.sh"
 # shellcheck source=lib/node.sh
 . "$CLUSTER_DIR/lib/node.sh"
+# shellcheck source=lib/network-policies.sh
+. "$CLUSTER_DIR/lib/network-policies.sh"
 
 PV_COUNT=6
 
@@ -69,6 +73,7 @@ components() {
   printf '%s\n' "${CONTROL_PLANE[@]}"
   ! runs_kwok || echo kwok
   [[ "$NODE_KIND" != real ]] || printf '%s\n' "${NODE_COMPONENTS[@]}"
+  ! enforces_network_policies || echo kube-network-policies
 }
 
 all_up() { local c; for c in $(components); do up "$c" || return 1; done; }
@@ -83,6 +88,7 @@ stop_all() {
 use_built_binaries() {
   local parts=("$NODE_KIND")
   ! runs_kwok || parts+=(kwok)
+  ! enforces_network_policies || parts+=(network-policies)
   eval "$("$REPO_DIR/toolchain/build-cluster.sh" "${parts[@]}")"
   KWOK_STAGES="$EXCHANGE_CACHE/kwok-v$KWOK_VERSION/stages"
   GATEWAY_API_CRDS="$EXCHANGE_CACHE/gateway-api-v$GATEWAY_API_VERSION/crds"
@@ -103,16 +109,22 @@ apply_cluster_objects() {
 
 cmd_start() {
   local requested="${EXCHANGE_CLUSTER_NODE:-kwok}" load_balancer="${EXCHANGE_CLUSTER_LOAD_BALANCER:-false}"
+  local network_policies="${EXCHANGE_CLUSTER_NETWORK_POLICIES:-false}"
   while (( $# > 0 )); do
     case "$1" in
       --node) requested="${2:-}"; shift 2 || usage ;;
       --load-balancer) load_balancer=true; shift ;;
+      --network-policies) network_policies=true; shift ;;
       *) usage ;;
     esac
   done
   [[ "$requested" == kwok || "$requested" == real ]] || usage
   [[ "$load_balancer" == true || "$load_balancer" == false ]] \
     || die "EXCHANGE_CLUSTER_LOAD_BALANCER must be true or false, not '$load_balancer'"
+  [[ "$network_policies" == true || "$network_policies" == false ]] \
+    || die "EXCHANGE_CLUSTER_NETWORK_POLICIES must be true or false, not '$network_policies'"
+  [[ "$network_policies" == false || "$requested" == real ]] \
+    || die "only a real node enforces NetworkPolicies: add --node real"
   local began=$SECONDS
   lock_state
   local existing
@@ -129,6 +141,13 @@ cmd_start() {
       wait_up kwok 60
       log "load balancer (kwok) added"
     fi
+    if $network_policies && ! enforces_network_policies; then
+      touch "$NETWORK_POLICIES_FILE"
+      use_built_binaries
+      start_kube_network_policies
+      wait_up kube-network-policies 60
+      log "NetworkPolicy enforcement (kube-network-policies) added"
+    fi
     log "cluster already running ($NODE_KIND nodes, context $CONTEXT, https://127.0.0.1:$API_PORT)"
     return 0
   fi
@@ -137,6 +156,7 @@ cmd_start() {
   stop_all
   echo "$NODE_KIND" >"$NODE_KIND_FILE"
   if $load_balancer; then touch "$LOAD_BALANCER_FILE"; else rm -f "$LOAD_BALANCER_FILE"; fi
+  if $network_policies; then touch "$NETWORK_POLICIES_FILE"; else rm -f "$NETWORK_POLICIES_FILE"; fi
   use_built_binaries
   local port
   for port in "$ETCD_PORT" "$ETCD_PEER_PORT" "$API_PORT" "$KCM_PORT" "$SCHEDULER_PORT"; do
@@ -162,6 +182,10 @@ cmd_start() {
     start_node
     apply_cluster_objects
     ! runs_kwok || start_kwok
+    if enforces_network_policies; then
+      start_kube_network_policies
+      wait_up kube-network-policies 60
+    fi
     wait_for_node "$began"
   else
     start_kwok

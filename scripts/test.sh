@@ -99,8 +99,9 @@ unit_tests_on_node() {
 run_suite unit-node-other-lts unit_tests_on_node "$NODE_OTHER_LTS_VERSION"
 run_suite policy npm --prefix policy test --silent
 
-# kwok: the engine tests' fake nodes, and the load balancer beside the e2e suites' real node.
-toolchain_env real kwok
+# kwok: the engine tests' fake nodes, and the load balancer beside the e2e suites' real node;
+# network-policies: that node's NetworkPolicy enforcer.
+toolchain_env real kwok network-policies
 # After toolchain_env: it asks the built CLI and plugins which versions they are.
 run_suite toolchain npx mocha 'bin/tests/toolchain/**/*.test.js'
 eval "$("$REPO_ROOT/toolchain/build-go-tool.sh" actionlint)"
@@ -120,10 +121,12 @@ fresh_cluster test-cluster "${EXCHANGE_TEST_PORT_OFFSET:-1000}"
 run_suite integration npx mocha --timeout 1800000 --bail=false 'bin/tests/integration/**/*.test.js'
 
 # Real traffic: a cluster with a real node (containerd, kubelet, kube-proxy, CoreDNS, Traefik) in
-# a network namespace of its own, running the images built here. The kwok cluster goes first,
-# so the two never compete for the 2 cores.
+# a network namespace of its own, running the images built here, enforcing NetworkPolicies: every
+# suite runs under the program's policies, as on a production cluster. The kwok cluster goes
+# first, so the two never compete for the 2 cores.
 "$REPO_ROOT/cluster/local-cluster.sh" stop --purge
-EXCHANGE_CLUSTER_LOAD_BALANCER=true fresh_cluster e2e-cluster "$(( ${EXCHANGE_TEST_PORT_OFFSET:-1000} + 500 ))" real
+EXCHANGE_CLUSTER_LOAD_BALANCER=true EXCHANGE_CLUSTER_NETWORK_POLICIES=true \
+  fresh_cluster e2e-cluster "$(( ${EXCHANGE_TEST_PORT_OFFSET:-1000} + 500 ))" real
 export EXCHANGE_E2E_KUBECONFIG="$KUBECONFIG"
 run_suite e2e npx mocha --timeout 1800000 --bail=false 'bin/tests/e2e/**/*.test.js'
 

@@ -3,14 +3,16 @@
 # can come from here) into a machine-level cache keyed by version, and prints `export` lines that
 # put them first on PATH:
 #
-#   eval "$(toolchain/build-cluster.sh [kwok|real]...)"
+#   eval "$(toolchain/build-cluster.sh [kwok|real|network-policies]...)"
 #
 # Always the control plane and kubectl, and for each part named (default: EXCHANGE_CLUSTER_NODE,
 # else kwok): kwok, which plays fake nodes and, beside a real node, the cloud's load balancer
 # (cluster/lib/kwok.sh); real, what a real node runs: kubelet, kube-proxy, containerd with its runc
 # shim and ctr, and the Gateway API CRDs that the node's ingress controller serves (runc and the
-# CNI plugins come from Debian, see debian-packages.txt). `real` alone, the first command's, skips
-# kwok's compile: the dev stack has no LoadBalancer Service.
+# CNI plugins come from Debian, see debian-packages.txt); network-policies, the real node's
+# NetworkPolicy enforcer, kube-network-policies (cluster/lib/network-policies.sh). `real` alone,
+# the first command's, skips kwok's and the enforcer's compiles: the dev stack has no LoadBalancer
+# Service, and a cluster enforces NetworkPolicies only when started with --network-policies.
 #
 # stdout carries only those lines; progress and errors go to stderr. A component is rebuilt only
 # when its versioned folder is incomplete, so a warm run takes well under a second. A cold run
@@ -31,6 +33,7 @@ K8S_HOME="$EXCHANGE_CACHE/kubernetes-v$KUBERNETES_VERSION"
 K8S_NODE_HOME="$EXCHANGE_CACHE/kubernetes-node-v$KUBERNETES_VERSION"
 ETCD_HOME="$EXCHANGE_CACHE/etcd-v$ETCD_VERSION"
 KWOK_HOME="$EXCHANGE_CACHE/kwok-v$KWOK_VERSION"
+NETWORK_POLICIES_HOME="$EXCHANGE_CACHE/kube-network-policies-v$KUBE_NETWORK_POLICIES_VERSION"
 CONTAINERD_HOME="$EXCHANGE_CACHE/containerd-v$CONTAINERD_VERSION"
 GATEWAY_API_HOME="$EXCHANGE_CACHE/gateway-api-v$GATEWAY_API_VERSION"
 read -r -a K8S_CMDS <<<"$KUBERNETES_CONTROL_PLANE_CMDS"
@@ -41,7 +44,8 @@ BUILD_LOGS="$EXCHANGE_CACHE/logs"
 PARTS=("$@")
 (( ${#PARTS[@]} > 0 )) || PARTS=("${EXCHANGE_CLUSTER_NODE:-kwok}")
 for part in "${PARTS[@]}"; do
-  [[ "$part" == kwok || "$part" == real ]] || die "a part is kwok or real, not '$part'"
+  [[ "$part" == kwok || "$part" == real || "$part" == network-policies ]] \
+    || die "a part is kwok, real or network-policies, not '$part'"
 done
 wants() { [[ " ${PARTS[*]} " == *" $1 "* ]]; }
 
@@ -129,6 +133,13 @@ build_containerd() {
   CGO_ENABLED=0 GOBIN="$OUT/bin" go install -tags no_btrfs -trimpath -buildvcs=false \
     -ldflags "-s -w -X github.com/containerd/containerd/v2/version.Version=v$CONTAINERD_VERSION" "${pkgs[@]}"
 }
+# kube-network-policies' go.mod has no replace directives either. Its one command is the package
+# cmd/, which `go install` names after the folder: installed as cmd, renamed to what it is.
+build_network_policies() {
+  GOBIN="$OUT/bin" go install -trimpath -buildvcs=false -ldflags "-s -w" \
+    "sigs.k8s.io/kube-network-policies/cmd@v$KUBE_NETWORK_POLICIES_VERSION"
+  mv "$OUT/bin/cmd" "$OUT/bin/kube-network-policies"
+}
 # Only the CRD manifests of the standard channel are used; the module is never compiled.
 build_gateway_api() {
   local src
@@ -149,6 +160,10 @@ if wants real; then
   install_into "$K8S_NODE_HOME" "${K8S_NODE_CMDS[@]/#/bin/}" -- build_k8s_cmds "${K8S_NODE_CMDS[@]}"
   install_into "$GATEWAY_API_HOME" crds/gateway.networking.k8s.io_gateways.yaml -- build_gateway_api
   paths+=("$K8S_NODE_HOME/bin" "$CONTAINERD_HOME/bin")
+fi
+if wants network-policies; then
+  install_into "$NETWORK_POLICIES_HOME" bin/kube-network-policies -- build_network_policies
+  paths+=("$NETWORK_POLICIES_HOME/bin")
 fi
 
 # $PATH stays literal: it is the caller's, expanded where the output is eval'ed.

@@ -16,6 +16,8 @@ MARKER="$STATE/.exchange-local-cluster"
 NODE_KIND_FILE="$STATE/node-kind"
 # Present when kwok plays the cloud's load balancer beside a real node (start --load-balancer).
 LOAD_BALANCER_FILE="$STATE/load-balancer"
+# Present when the real node enforces NetworkPolicies (start --network-policies).
+NETWORK_POLICIES_FILE="$STATE/network-policies"
 
 CONTEXT=exchange-local
 # EXCHANGE_CLUSTER_PORT_OFFSET shifts every port, so a second cluster (the test command's own,

@@ -40,6 +40,7 @@ node_healthy() {
     containerd) "${CTR[@]}" version >/dev/null 2>&1 ;;
     kubelet) node_exec curl --silent --fail --max-time 3 --output /dev/null http://127.0.0.1:10248/healthz ;;
     kube-proxy) node_exec curl --silent --fail --max-time 3 --output /dev/null http://127.0.0.1:10256/livez ;;
+    kube-network-policies) network_policies_healthy ;;
     *) return 1 ;;
   esac
 }
@@ -202,9 +203,11 @@ start_node() {
   wait_up kube-proxy 60
 }
 
-# stop_node: the node's components, then whatever they left running, then the machine record.
+# stop_node: the node's components (the NetworkPolicy enforcer first, whether or not this start
+# had it), then whatever they left running, then the machine record.
 stop_node() {
   local i
+  stop_component kube-network-policies
   for ((i = ${#NODE_COMPONENTS[@]} - 1; i >= 0; i--)); do stop_component "${NODE_COMPONENTS[i]}"; done
   remove_node_cgroups
   unregister_node

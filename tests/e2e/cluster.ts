@@ -146,13 +146,38 @@ export function sleeperPod(
     };
 }
 
-/** Replaces pod NAME with `pod` and waits until it is Ready. */
+/**
+ * Replaces pod NAME with `pod` (in kubectl's namespace) and waits until its containers are ready:
+ * not the pod's Ready condition, which a workload client (asWorkloadClient) never reaches.
+ */
 export async function startPod(kubectl: Kubectl, pod: Record<string, any>): Promise<string> {
     const name: string = pod.metadata.name;
     await kubectl.run(["delete", "pod", name, "--ignore-not-found", "--wait=true"]);
     await apply(pod);
-    await kubectl.run(["wait", "--for=condition=Ready", `pod/${name}`, "--timeout=120s"]);
+    await kubectl.run(["wait", "--for=condition=ContainersReady", `pod/${name}`, "--timeout=120s"]);
     return name;
+}
+
+/**
+ * The namespace of the local cluster's ingress controller (Traefik, cluster/addons/traefik.yaml),
+ * which the dev stack's NetworkPolicies admit to router and ws-stream (Pulumi.dev.yaml).
+ */
+export const INGRESS_CONTROLLER_NAMESPACE = "traefik";
+
+/**
+ * `pod` as a client the NetworkPolicies let in where they let a platform workload in: it carries
+ * that workload's selector labels. Those also match the workload's Service, so the pod never turns
+ * Ready (a readiness gate nobody sets) and no Service ever sends it traffic.
+ */
+export function asWorkloadClient(
+    pod: Record<string, any>,
+    selectorLabels: Record<string, string>,
+): Record<string, any> {
+    return {
+        ...pod,
+        metadata: { ...pod.metadata, labels: { ...pod.metadata.labels, ...selectorLabels } },
+        spec: { ...pod.spec, readinessGates: [{ conditionType: "e2e.exchange.internal/never-ready" }] },
+    };
 }
 
 /**
@@ -165,23 +190,23 @@ export function startProbePod(kubectl: Kubectl, image: string, lifetimeSeconds =
 }
 
 /**
- * A probe pod that Pod Security "restricted" admits (startProbePod's sets no security context):
+ * A sleeper pod that Pod Security "restricted" admits (sleeperPod's sets no security context):
  * uid `runAsUser`, RuntimeDefault seccomp, no privilege escalation, every capability dropped.
  * `container` adds fields (env) to its only container.
  */
-export function startRestrictedProbePod(
-    kubectl: Kubectl,
+export function restrictedSleeperPod(
     name: string,
+    namespace: string,
     image: string,
     runAsUser: number,
     container: Record<string, unknown> = {},
-): Promise<string> {
-    const pod = sleeperPod(name, kubectl.namespace, image, {
+): Record<string, any> {
+    const pod = sleeperPod(name, namespace, image, {
         securityContext: { allowPrivilegeEscalation: false, runAsNonRoot: true, capabilities: { drop: ["ALL"] } },
         ...container,
     });
     pod.spec.securityContext = { runAsUser, runAsGroup: runAsUser, seccompProfile: { type: "RuntimeDefault" } };
-    return startPod(kubectl, pod);
+    return pod;
 }
 
 /** bash -c SCRIPT inside a pod's first container, bounded by timeoutMs. */

@@ -2,16 +2,29 @@
  * End to end over real traffic: the dev stack, deployed with the real `pulumi` CLI and the policy
  * pack onto a local cluster with a real node, its images built here (images/build.sh). Requests
  * go from inside the node's network namespace or from a pod, never from the host's own network.
- * Here: pods Ready on the node, each Service reached by name from a pod, the connection strings
- * used from the router, data kept across a PostgreSQL pod's replacement, a rolling update that
- * loses no request. front-doors.test.ts has the prefix rewrite and the WebSocket upgrade through
- * each front door, variants.test.ts the production variants (affinity, headless, metrics port).
+ * Here: pods Ready on the node, each Service reached by name from a pod that its NetworkPolicy
+ * admits (network-policies.test.ts has the refusals), the connection strings used from the
+ * router, data kept across a PostgreSQL pod's replacement, a rolling update that loses no
+ * request. front-doors.test.ts has the prefix rewrite and the WebSocket upgrade through each front
+ * door, variants.test.ts the production variants (affinity, headless, metrics port).
  */
 import * as assert from "assert";
 import { Kubectl } from "../integration/kubectl";
 import { eventually, httpGet, localImagesConfig, nodeImages, PulumiWorkspace } from "../support";
 import { PLATFORM_SERVICES, POSTGRES, REDIS, ROUTER, WS_STREAM } from "@exchange/contract";
-import { e2eKubectl, execInPod, httpLoop, readyPods, startProbePod, e2eDevWorkspace, destroyDev } from "./cluster";
+import {
+    asWorkloadClient,
+    e2eKubectl,
+    execInPod,
+    httpLoop,
+    INGRESS_CONTROLLER_NAMESPACE,
+    readyPods,
+    sleeperPod,
+    startPod,
+    startProbePod,
+    e2eDevWorkspace,
+    destroyDev,
+} from "./cluster";
 
 /** How each Service's port 80 is checked from inside a pod: the protocol its container speaks. */
 const PORT_CHECKS: Record<string, (host: string) => string> = {
@@ -23,6 +36,9 @@ const PORT_CHECKS: Record<string, (host: string) => string> = {
     [POSTGRES.serviceName]: (host) => `pg_isready -h ${host} -p 80 -t 5`,
     [REDIS.serviceName]: (host) => `exec 3<>/dev/tcp/${host}/80 && printf 'PING\\r\\n' >&3 && head -n 1 <&3`,
 };
+/** A client with the router's labels, and one in the ingress controller's namespace. */
+const ROUTER_CLIENT_POD = "exchange-e2e-router-client";
+const INGRESS_CLIENT_POD = "exchange-e2e-ingress-client";
 const PORT_ANSWERS: Record<string, RegExp> = {
     [ROUTER.serviceName]: /^HTTP\/1\.[01] 200/,
     [WS_STREAM.serviceName]: /^HTTP\/1\.1 101/,
@@ -36,6 +52,8 @@ describe("end to end over real traffic: the dev stack on a real node", function 
     let kubectl: Kubectl;
     let images: Record<string, string>;
     let probe: string;
+    /** Clients the NetworkPolicies let in, by Service: see the test that uses them. */
+    let allowedClients: Record<string, { kubectl: Kubectl; pod: string }>;
     let ingressAddress: string;
     let routerAddress: string;
 
@@ -61,11 +79,46 @@ describe("end to end over real traffic: the dev stack on a real node", function 
             `      pulumi up took ${upSeconds.toFixed(1)} s; first request served ${((Date.now() - upStarted) / 1000).toFixed(1)} s after it started`,
         );
         probe = await startProbePod(kubectl, images.postgres);
+        // The e2e cluster enforces the program's NetworkPolicies: PostgreSQL and Redis answer only
+        // the router's pods (Redis also ws-stream's), router and ws-stream only the ingress
+        // controller's namespace. So each Service is checked from a probe that such a client
+        // would be, on purpose: one with the router's labels, one in the controller's namespace.
+        const ingressKubectl = e2eKubectl(INGRESS_CONTROLLER_NAMESPACE);
+        const routerClient = {
+            kubectl,
+            pod: await startPod(
+                kubectl,
+                asWorkloadClient(sleeperPod(ROUTER_CLIENT_POD, "default", images.postgres), {
+                    app: ROUTER.appName,
+                }),
+            ),
+        };
+        const ingressClient = {
+            kubectl: ingressKubectl,
+            pod: await startPod(
+                ingressKubectl,
+                sleeperPod(INGRESS_CLIENT_POD, INGRESS_CONTROLLER_NAMESPACE, images.postgres),
+            ),
+        };
+        allowedClients = {
+            [POSTGRES.serviceName]: routerClient,
+            [REDIS.serviceName]: routerClient,
+            [ROUTER.serviceName]: ingressClient,
+            [WS_STREAM.serviceName]: ingressClient,
+        };
     });
 
     after(async () => {
         // Leave the cluster as found even when a test failed half-way.
         await kubectl?.run(["delete", "pod", probe ?? "exchange-e2e-probe", "--ignore-not-found", "--wait=false"]);
+        await kubectl?.run(["delete", "pod", ROUTER_CLIENT_POD, "--ignore-not-found", "--wait=false"]);
+        await e2eKubectl(INGRESS_CONTROLLER_NAMESPACE).run([
+            "delete",
+            "pod",
+            INGRESS_CLIENT_POD,
+            "--ignore-not-found",
+            "--wait=false",
+        ]);
         if (workspace) {
             await destroyDev(workspace);
             workspace.remove();
@@ -74,7 +127,9 @@ describe("end to end over real traffic: the dev stack on a real node", function 
 
     it("every pod runs on the real node and became Ready through its own readiness probe", async () => {
         for (const expected of PLATFORM_SERVICES) {
-            const pods = (await kubectl.json(["get", "pods", "-l", `app=${expected.appName}`])).items;
+            // The platform's own pods: ROUTER_CLIENT_POD carries the router's app label too.
+            const selector = `app=${expected.appName},app.kubernetes.io/part-of=exchange`;
+            const pods = (await kubectl.json(["get", "pods", "-l", selector])).items;
             assert.ok(pods.length >= 1, `${expected.appName} has pods`);
             for (const pod of pods) {
                 const node = await kubectl.json(["get", "node", pod.spec.nodeName]);
@@ -92,16 +147,17 @@ describe("end to end over real traffic: the dev stack on a real node", function 
         }
     });
 
-    it("from a pod: each Service name resolves through CoreDNS and its port 80 reaches the container", async () => {
+    it("from a pod the NetworkPolicies let in: each Service name resolves through CoreDNS and its port 80 reaches the container", async () => {
         for (const expected of PLATFORM_SERVICES) {
             const fqdn = `${expected.serviceName}.default.svc.cluster.local`;
             const clusterIp = (await kubectl.json(["get", "service", expected.serviceName])).spec.clusterIP;
-            const resolved = await execInPod(kubectl, probe, `getent hosts ${fqdn}`);
+            const client = allowedClients[expected.serviceName];
+            const resolved = await execInPod(client.kubectl, client.pod, `getent hosts ${fqdn}`);
             assert.strictEqual(resolved.code, 0, `${fqdn} resolves:\n${resolved.output}`);
             assert.strictEqual(resolved.stdout.trim().split(/\s+/)[0], clusterIp, `${fqdn} is the Service's address`);
             const answer = await execInPod(
-                kubectl,
-                probe,
+                client.kubectl,
+                client.pod,
                 `timeout 10 bash -c "${PORT_CHECKS[expected.serviceName](fqdn).replace(/"/g, '\\"')}"`,
             );
             assert.strictEqual(answer.code, 0, `${fqdn}:80 answers:\n${answer.output}`);

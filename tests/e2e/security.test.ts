@@ -16,8 +16,10 @@ import {
     e2eKubectl,
     execInPod,
     readyPods,
+    asWorkloadClient,
+    restrictedSleeperPod,
     sleeperPod,
-    startRestrictedProbePod,
+    startPod,
     submitObject,
     tcpExchange,
     e2eDevWorkspace,
@@ -194,7 +196,9 @@ describe("end to end on a real node: system namespaces, Pod Security Admission, 
         it("REDIS_URL from the Secret, as a pod's env gets it: its host, port and password answer PONG; the bare Service NOAUTH", async () => {
             const url = await secretValue(kubectl, OBJECT_NAMES.redisConnection, CONNECTION_ENV.redis);
             assert.strictEqual(url, `redis://:${password}@${REDIS.serviceName}:80`);
-            await startRestrictedProbePod(kubectl, REDIS_CLIENT_POD, images.redis, REDIS_IMAGE_UID, {
+            // With the router's labels, on purpose: the e2e cluster enforces the program's
+            // NetworkPolicies, under which only the router's and ws-stream's pods reach Redis.
+            const client = restrictedSleeperPod(REDIS_CLIENT_POD, SECURE_NAMESPACE, images.redis, REDIS_IMAGE_UID, {
                 env: [
                     {
                         name: CONNECTION_ENV.redis,
@@ -202,6 +206,7 @@ describe("end to end on a real node: system namespaces, Pod Security Admission, 
                     },
                 ],
             });
+            await startPod(kubectl, asWorkloadClient(client, { app: ROUTER.appName }));
             // Not `redis-cli -u`: the image's redis-cli 7.0 sends AUTH with an empty user name for a
             // URL without one, which Redis refuses. The URL's parts, taken apart in the pod, are
             // what a client library uses (the router's go-redis, next test).

@@ -74,12 +74,14 @@ describe("front door: Ingress", () => {
     }
 
     it("the NetworkPolicy admits the chosen controller's namespace unless one is set", async () => {
-        assert.strictEqual(ingressControllerNamespaceOf(await withOverrides("dev", {})), "ingress-nginx");
+        // prod sets none; dev names the local cluster's (traefik), whatever the controller.
+        assert.strictEqual(ingressControllerNamespaceOf(await withOverrides("prod", {})), "ingress-nginx");
         assert.strictEqual(
-            ingressControllerNamespaceOf(await withOverrides("dev", { publicEntry: { controller: "traefik" } })),
+            ingressControllerNamespaceOf(await withOverrides("prod", { publicEntry: { controller: "traefik" } })),
             "traefik",
         );
-        const explicit = await withOverrides("dev", {
+        assert.strictEqual(ingressControllerNamespaceOf(await withOverrides("dev", {})), "traefik");
+        const explicit = await withOverrides("prod", {
             publicEntry: { controller: "traefik" },
             networkPolicy: { ingressControllerNamespace: "edge" },
         });

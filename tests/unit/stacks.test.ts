@@ -25,7 +25,12 @@ function redisUrlReference(redisAuth: boolean) {
     return { name: "REDIS_URL", valueFrom: redisAuth ? { secretKeyRef: ref } : { configMapKeyRef: ref } };
 }
 
-function describeCommonFacts(stack: string, load: () => ProgramRun, redisAuth: boolean) {
+function describeCommonFacts(
+    stack: string,
+    load: () => ProgramRun,
+    redisAuth: boolean,
+    ingressControllerNamespace: string,
+) {
     describe(`${stack}: the contract's Services`, () => {
         for (const platformService of PLATFORM_SERVICES) {
             it(`${platformService.serviceName}: port 80 -> ${platformService.containerPort}/TCP, selecting app=${platformService.appName}`, () => {
@@ -248,8 +253,8 @@ function describeCommonFacts(stack: string, load: () => ProgramRun, redisAuth: b
             };
             assert.deepStrictEqual(allowedClients(POSTGRES), ["exchange-router"]);
             assert.deepStrictEqual(allowedClients(REDIS), ["exchange-router", "exchange-ws-stream"]);
-            assert.ok(allowedClients(ROUTER).includes("ingress-nginx"));
-            assert.ok(allowedClients(WS_STREAM).includes("ingress-nginx"));
+            assert.ok(allowedClients(ROUTER).includes(ingressControllerNamespace));
+            assert.ok(allowedClients(WS_STREAM).includes(ingressControllerNamespace));
         });
     });
 }
@@ -260,7 +265,8 @@ describe("dev stack", () => {
         run = await runProgram(stackConfig("dev"), "dev");
         assert.ifError(run.error);
     });
-    describeCommonFacts("dev", () => run, false);
+    // The local cluster's controller, Traefik, runs in its own namespace (Pulumi.dev.yaml).
+    describeCommonFacts("dev", () => run, false, "traefik");
 
     it("one replica each, ClusterIP everywhere, no extra Services, no TLS, no host", () => {
         for (const deployment of nonEmpty(ofType(run, TYPES.deployment), "Deployment")) {
@@ -305,7 +311,7 @@ describe("prod stack", () => {
         run = await runProgram(stackConfig("prod"), "prod");
         assert.ifError(run.error);
     });
-    describeCommonFacts("prod", () => run, true);
+    describeCommonFacts("prod", () => run, true, "ingress-nginx");
 
     it("runs several router and stream replicas", () => {
         assert.strictEqual(named(run, TYPES.deployment, ROUTER.appName).inputs.spec.replicas, 3);

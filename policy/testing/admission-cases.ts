@@ -294,7 +294,8 @@ export const ADMISSION_CASES: AdmissionCase[] = [
     ),
     update(
         "allowlisted ClusterIP turned into an open LoadBalancer by a patch: a warning",
-        service("exchange-router-external"),
+        // In the other namespace: the create cases take this name in the cases' namespace.
+        service("exchange-router-external", {}, {}, OTHER_NAMESPACE),
         { spec: { type: "LoadBalancer" } },
         admitted(SOURCE_RANGES),
     ),

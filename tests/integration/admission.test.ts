@@ -126,6 +126,7 @@ describe("admission policies on the local cluster", function () {
      */
     const install = async (config: unknown, expect: (c: AdmissionCase) => Verdict, bound = SHARED_RULES) => {
         await script(ADMISSION_SCRIPT, ["apply", configFile("admission-config.json", config)]);
+        const applied = Date.now();
         for (const policy of bound) {
             const probe = ADMISSION_CASES.find((c) => onlySpeaker(expect(c)) === policy);
             assert.ok(probe, `a case where only ${policy} speaks`);
@@ -138,6 +139,7 @@ describe("admission policies on the local cluster", function () {
                 return active ? true : undefined;
             });
         }
+        console.log(`      every binding active ${((Date.now() - applied) / 1000).toFixed(1)} s after the apply`);
     };
 
     before(async () => {

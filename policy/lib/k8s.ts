@@ -112,12 +112,37 @@ export function podSpecPath(kind: WorkloadKind): string[] {
 // ---------------------------------------------------------------------------------------------
 // Names.
 
+/** The API server's generated names: generateName cut to 58 characters, then 5 random characters of this set. */
+const API_SERVER_PREFIX_LENGTH = 58;
+const API_SERVER_SUFFIX = /^[bcdfghjklmnpqrstvwxz2456789]{5}$/;
+
 /**
- * A name the API server chooses: `metadata.generateName` plus a random suffix, or Pulumi's
- * auto-name (the logical name, "-", a random suffix) where the engine has not filled it in yet.
+ * A name chosen when the object is created: by the API server from `metadata.generateName` (the
+ * prefix cut to 58 characters, then exactly 5 random characters without vowels, so "the prefix
+ * plus anything" is not enough: a Pulumi logical name that merely starts with the prefix can never
+ * be it), or Pulumi's auto-name (the logical name, "-", a random suffix whose length and
+ * characters the stack's auto-naming config may change) where the engine has not filled it in yet.
  */
 export class GeneratedName {
-    constructor(readonly prefix: string) {}
+    constructor(
+        readonly prefix: string,
+        readonly by: "apiServer" | "pulumi",
+    ) {}
+
+    /** The part every generated name starts with. */
+    get base(): string {
+        return this.by === "apiServer" ? this.prefix.slice(0, API_SERVER_PREFIX_LENGTH) : this.prefix;
+    }
+
+    /** May the generated name turn out to be `literal`? */
+    mayBe(literal: string): boolean {
+        if (!literal.startsWith(this.base)) {
+            return false;
+        }
+        const suffix = literal.slice(this.base.length);
+        return this.by === "apiServer" ? API_SERVER_SUFFIX.test(suffix) : suffix.length > 0;
+    }
+
     toString(): string {
         return `${this.prefix}<random suffix>`;
     }
@@ -132,7 +157,7 @@ export function nameMatches(name: ObjectName, literal: string): Tri {
         return name === literal ? "yes" : "no";
     }
     if (name instanceof GeneratedName) {
-        return literal.length > name.prefix.length && literal.startsWith(name.prefix) ? "maybe" : "no";
+        return name.mayBe(literal) ? "maybe" : "no";
     }
     return "maybe";
 }
@@ -150,9 +175,9 @@ function objectName(props: unknown, logicalName: string): ObjectName {
     const prefix = at(props, "metadata", "generateName");
     if (typeof prefix === "string" && prefix !== "") {
         // Also when the name is unknown: the provider's planned state leaves a generated name unknown.
-        return new GeneratedName(prefix);
+        return new GeneratedName(prefix, "apiServer");
     }
-    return isUnknown(name) || isUnknown(prefix) ? UNKNOWN : new GeneratedName(`${logicalName}-`);
+    return isUnknown(name) || isUnknown(prefix) ? UNKNOWN : new GeneratedName(`${logicalName}-`, "pulumi");
 }
 
 /**

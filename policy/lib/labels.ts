@@ -59,7 +59,7 @@ function childOf(w: Workload, value: string): Tri {
     if (typeof name === "string") {
         return value.startsWith(`${name}-`) ? "maybe" : "no";
     }
-    return name instanceof GeneratedName && !value.startsWith(name.prefix) ? "no" : "maybe";
+    return name instanceof GeneratedName && !value.startsWith(name.base) ? "no" : "maybe";
 }
 
 /** The StatefulSet pod `<name>-<ordinal>`: does `value` name one of its pods? */

@@ -32,7 +32,6 @@ import {
     EnforcementLevel,
     Policies,
     Policy,
-    PolicyConfigSchema,
     PolicyProviderResource,
     PolicyResource,
     PolicyResourceOptions,
@@ -42,7 +41,10 @@ import {
     StackValidationArgs,
     StackValidationPolicy,
 } from "@pulumi/policy";
+import { PackConfig, checkConfig, effectiveLevel, policyConfig } from "../lib/pack-config";
 import { policies as packPolicies } from "../policies";
+
+export { effectiveLevel, policyConfig };
 
 // ---------------------------------------------------------------------------------------------
 // The SDK's internals that the engine path uses (not in its .d.ts files).
@@ -94,10 +96,8 @@ export interface TestResource {
     opts?: Partial<PolicyResourceOptions>;
 }
 
-type PolicyEntry = EnforcementLevel | ({ enforcementLevel?: EnforcementLevel } & Record<string, unknown>);
-
 /** The content of a `--policy-pack-config` JSON file. */
-export type HarnessConfig = Record<string, PolicyEntry>;
+export type HarnessConfig = PackConfig;
 
 export interface PolicyViolation {
     policyName: string;
@@ -122,95 +122,6 @@ export interface PolicyRunResult {
     notApplicable?: string;
     /** The SDK's preview diagnostic, if an unknown value escaped the policy. */
     previewSkip?: string;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Config, as the CLI resolves it (levels: policy entry > "all" > policy default > pack default).
-
-const PACK_DEFAULT_LEVEL: EnforcementLevel = "advisory";
-
-export function effectiveLevel(policy: Policy, config: HarnessConfig = {}): EnforcementLevel {
-    const entry = config[policy.name];
-    if (typeof entry === "string") {
-        return entry;
-    }
-    if (entry && entry.enforcementLevel) {
-        return entry.enforcementLevel;
-    }
-    const all = config["all"];
-    if (typeof all === "string") {
-        return all;
-    }
-    if (all && typeof all === "object" && all.enforcementLevel) {
-        return all.enforcementLevel;
-    }
-    return policy.enforcementLevel ?? PACK_DEFAULT_LEVEL;
-}
-
-function checkAgainstSchema(policyName: string, key: string, value: unknown, schema: any): void {
-    const fail = (why: string): never => {
-        throw new Error(`invalid config for policy "${policyName}": "${key}" ${why}`);
-    };
-    if (!schema || typeof schema !== "object" || !schema.type) {
-        return;
-    }
-    const type = schema.type;
-    const ok =
-        (type === "array" && Array.isArray(value)) ||
-        (type === "string" && typeof value === "string") ||
-        (type === "boolean" && typeof value === "boolean") ||
-        ((type === "number" || type === "integer") && typeof value === "number") ||
-        (type === "object" && typeof value === "object" && value !== null && !Array.isArray(value));
-    if (!ok) {
-        fail(`must be of type ${type}`);
-    }
-    if (type === "array" && schema.items) {
-        (value as unknown[]).forEach((v, i) => checkAgainstSchema(policyName, `${key}[${i}]`, v, schema.items));
-    }
-}
-
-/** The properties `args.getConfig()` returns: schema defaults overlaid with the config entry. */
-export function policyConfig(policy: Policy, config: HarnessConfig = {}): Record<string, unknown> {
-    const schema: PolicyConfigSchema | undefined = policy.configSchema;
-    const out: Record<string, unknown> = {};
-    for (const [key, prop] of Object.entries(schema?.properties ?? {})) {
-        if (typeof prop === "object" && prop.default !== undefined) {
-            out[key] = JSON.parse(JSON.stringify(prop.default));
-        }
-    }
-    const entry = config[policy.name];
-    if (entry && typeof entry === "object") {
-        for (const [key, value] of Object.entries(entry)) {
-            if (key === "enforcementLevel") {
-                continue;
-            }
-            const prop = schema?.properties?.[key];
-            if (prop === undefined) {
-                throw new Error(`invalid config for policy "${policy.name}": unknown property "${key}"`);
-            }
-            checkAgainstSchema(policy.name, key, value, prop);
-            out[key] = value;
-        }
-    }
-    for (const req of schema?.required ?? []) {
-        if (out[req] === undefined) {
-            throw new Error(`invalid config for policy "${policy.name}": "${req}" is required`);
-        }
-    }
-    return out;
-}
-
-/** Validates the whole config up front, like the CLI does before it starts the pack. */
-function checkConfig(config: HarnessConfig, policies: Policies): void {
-    const known = new Set(policies.map((p) => p.name));
-    for (const name of Object.keys(config)) {
-        if (name !== "all" && !known.has(name)) {
-            throw new Error(`config names a policy that is not in the pack: "${name}"`);
-        }
-    }
-    for (const p of policies) {
-        policyConfig(p, config);
-    }
 }
 
 // ---------------------------------------------------------------------------------------------

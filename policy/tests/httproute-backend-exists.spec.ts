@@ -301,12 +301,24 @@ describe("httproute-backend-exists", () => {
             );
         });
 
+        it("does not take the logical name as the generated name when it merely starts with the prefix", async () => {
+            // The API server adds exactly 5 characters without vowels: never "exchange-router-service".
+            assertOneViolation(
+                await runStackPolicy(policy, [
+                    generated("exchange-router-"),
+                    exchangeService("ws-stream"),
+                    httpRoute(),
+                ]),
+                'routes to Service "exchange-router-service"',
+            );
+        });
+
         it("reports nothing for a backendRef name the generated name may turn out to be", async () => {
             assertClean(
                 await runStackPolicy(policy, [
                     generated("exchange-router-"),
                     exchangeService("ws-stream"),
-                    httpRoute(),
+                    withRef({ name: "exchange-router-x7k2p", port: 80 }),
                 ]),
             );
         });

@@ -199,12 +199,47 @@ describe("ingress-backend-exists", () => {
             );
         });
 
+        it("does not take the logical name as the generated name when it merely starts with the prefix", async () => {
+            // Logical name "exchange-router-service", generateName "exchange-router-": the API server
+            // adds exactly 5 characters without vowels, so the name is never "exchange-router-service".
+            const generated = mutate(exchangeService("router"), (p) => {
+                delete p.metadata.name;
+                p.metadata.generateName = "exchange-router-";
+            });
+            assertOneViolation(
+                await runStackPolicy(policy, [generated, exchangeService("ws-stream"), ingress()]),
+                'routes to Service "exchange-router-service"',
+                '"exchange-router-<random suffix>"',
+            );
+        });
+
         it("reports nothing for a backend name the generated name may turn out to be", async () => {
             const generated = mutate(exchangeService("router"), (p) => {
                 delete p.metadata.name;
                 p.metadata.generateName = "exchange-router-";
             });
-            assertClean(await runStackPolicy(policy, [generated, exchangeService("ws-stream"), ingress()]));
+            const backend = { service: { name: "exchange-router-x7k2p", port: { number: 80 } } };
+            assertClean(await runStackPolicy(policy, [generated, exchangeService("ws-stream"), withBackend(backend)]));
+        });
+
+        it("cuts a long generateName to 58 characters before the 5 random ones, as the API server does", async () => {
+            const prefix = `exchange-router-${"a".repeat(60)}`;
+            const generated = mutate(exchangeService("router"), (p) => {
+                delete p.metadata.name;
+                p.metadata.generateName = prefix;
+            });
+            const named = (name: string) => withBackend({ service: { name, port: { number: 80 } } });
+            assertClean(
+                await runStackPolicy(policy, [
+                    generated,
+                    exchangeService("ws-stream"),
+                    named(`${prefix.slice(0, 58)}b2c4d`),
+                ]),
+            );
+            assertOneViolation(
+                await runStackPolicy(policy, [generated, exchangeService("ws-stream"), named(`${prefix}b2c4d`)]),
+                "routes to Service",
+            );
         });
     });
 

@@ -160,8 +160,17 @@ describe("service-clusterip-by-default", () => {
             );
         });
 
+        it("does not take a logical name that merely starts with the prefix for the generated name", async () => {
+            // "exchange-router-" plus 5 characters without vowels is never "exchange-router-external".
+            assertOneViolation(
+                await runResourcePolicy(policy, generated("exchange-router-"), allowLogicalName),
+                "is of type LoadBalancer",
+            );
+        });
+
         it("reports nothing when an allowlist entry may be the generated name", async () => {
-            assertClean(await runResourcePolicy(policy, generated("exchange-router-"), allowLogicalName));
+            const allowGenerated = { "service-clusterip-by-default": { allowedLoadBalancers: ["edge-x7k2p"] } };
+            assertClean(await runResourcePolicy(policy, generated("edge-"), allowGenerated));
         });
     });
 

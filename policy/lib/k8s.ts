@@ -53,6 +53,9 @@ export const isIngress = (t: K8sType): boolean =>
 export const isGateway = (t: K8sType): boolean => t.group === GATEWAY_API_GROUP && t.kind === "Gateway";
 export const isHttpRoute = (t: K8sType): boolean => t.group === GATEWAY_API_GROUP && t.kind === "HTTPRoute";
 export const isNetworkPolicy = (t: K8sType): boolean => t.group === "networking.k8s.io" && t.kind === "NetworkPolicy";
+export const isPodDisruptionBudget = (t: K8sType): boolean => t.group === "policy" && t.kind === "PodDisruptionBudget";
+export const isHorizontalPodAutoscaler = (t: K8sType): boolean =>
+    t.group === "autoscaling" && t.kind === "HorizontalPodAutoscaler";
 /** Gateway API routes whose rules carry backendRefs to Services (the standard channel's two). */
 export const isRoute = (t: K8sType): boolean =>
     t.group === GATEWAY_API_GROUP && (t.kind === "HTTPRoute" || t.kind === "GRPCRoute");
@@ -229,6 +232,11 @@ export interface StackObject {
     partial: boolean;
     /** Logical names of the patches of this stack merged into this object. */
     patchedBy: string[];
+    /**
+     * The resource's `ignoreChanges` option (property paths the engine leaves alone on update). A
+     * patch merged into an object of the stack does not add its own: the object's count.
+     */
+    ignoreChanges: string[];
 }
 
 function readObject(
@@ -237,6 +245,7 @@ function readObject(
     urn: string,
     rawProps: unknown,
     provider: { urn: string; props: unknown } | undefined,
+    opts: { ignoreChanges?: string[] } | undefined,
 ): StackObject | undefined {
     const t = parseK8sType(type);
     if (!t) {
@@ -255,6 +264,7 @@ function readObject(
         props,
         partial: t.patch,
         patchedBy: [],
+        ignoreChanges: [...(opts?.ignoreChanges ?? [])],
     };
 }
 
@@ -270,6 +280,8 @@ function readByStackPolicies(t: K8sType): boolean {
             isReferenceGrant,
             isTraefikService,
             isNetworkPolicy,
+            isPodDisruptionBudget,
+            isHorizontalPodAutoscaler,
         ].some((is) => is(t)) || workloadKind(t) !== undefined
     );
 }
@@ -282,7 +294,7 @@ export function readStackObjects(resources: PolicyResource[]): StackObject[] {
         if (!t || !readByStackPolicies(t)) {
             continue;
         }
-        const obj = readObject(r.type, r.name, r.urn, r.props, r.provider);
+        const obj = readObject(r.type, r.name, r.urn, r.props, r.provider, r.opts);
         if (obj) {
             out.push(obj);
         }
@@ -292,7 +304,7 @@ export function readStackObjects(resources: PolicyResource[]): StackObject[] {
 
 /** Reads the resource under validation into plain data, or undefined for non-Kubernetes types. */
 export function readResource(args: ResourceValidationArgs): StackObject | undefined {
-    return readObject(args.type, args.name, args.urn, args.props, args.provider);
+    return readObject(args.type, args.name, args.urn, args.props, args.provider, args.opts);
 }
 
 /** Is `obj` possibly `name` in `namespace` on the same cluster as `from`? */

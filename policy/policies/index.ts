@@ -13,6 +13,7 @@ import { containerProbePortResolves } from "./container-probe-port-resolves";
 import { containerReadinessProbe } from "./container-readiness-probe";
 import { containerResourceRequestsLimits } from "./container-resource-requests-limits";
 import { containerRunsAsNonRoot } from "./container-runs-as-non-root";
+import { hpaTargetExists } from "./hpa-target-exists";
 import { httprouteBackendExists } from "./httproute-backend-exists";
 import { httprouteParentGatewayExists } from "./httproute-parent-gateway-exists";
 import { ingressBackendExists } from "./ingress-backend-exists";
@@ -20,6 +21,7 @@ import { ingressClassNameSet } from "./ingress-class-name-set";
 import { ingressNginxNoSnippets } from "./ingress-nginx-no-snippets";
 import { ingressTlsRequired } from "./ingress-tls-required";
 import { podNoHostAccess } from "./pod-no-host-access";
+import { replicatedWorkloadSpread } from "./replicated-workload-spread";
 import { routeHostPathUnique } from "./route-host-path-unique";
 import { serviceClusterIpByDefault } from "./service-clusterip-by-default";
 import { serviceLoadbalancerSourceRanges } from "./service-loadbalancer-source-ranges";
@@ -27,6 +29,8 @@ import { serviceNoExternalIps } from "./service-no-external-ips";
 import { serviceNoNodeport } from "./service-no-nodeport";
 import { serviceSelectorMatchesWorkload } from "./service-selector-matches-workload";
 import { serviceTargetPortResolves } from "./service-target-port-resolves";
+import { workloadDisruptionBudget } from "./workload-disruption-budget";
+import { workloadReplicasLeftToHpa } from "./workload-replicas-left-to-hpa";
 import { workloadSelectedByNetworkPolicy } from "./workload-selected-by-network-policy";
 import { workloadSelectorMatchesTemplate } from "./workload-selector-matches-template";
 
@@ -38,6 +42,7 @@ export {
     containerReadinessProbe,
     containerResourceRequestsLimits,
     containerRunsAsNonRoot,
+    hpaTargetExists,
     httprouteBackendExists,
     httprouteParentGatewayExists,
     ingressBackendExists,
@@ -45,6 +50,7 @@ export {
     ingressNginxNoSnippets,
     ingressTlsRequired,
     podNoHostAccess,
+    replicatedWorkloadSpread,
     routeHostPathUnique,
     serviceClusterIpByDefault,
     serviceLoadbalancerSourceRanges,
@@ -52,6 +58,8 @@ export {
     serviceNoNodeport,
     serviceSelectorMatchesWorkload,
     serviceTargetPortResolves,
+    workloadDisruptionBudget,
+    workloadReplicasLeftToHpa,
     workloadSelectedByNetworkPolicy,
     workloadSelectorMatchesTemplate,
 };
@@ -74,6 +82,8 @@ export const policies: Policies = [
     ingressNginxNoSnippets,
     containerProbePortResolves,
     podNoHostAccess,
+    hpaTargetExists,
+    workloadReplicasLeftToHpa,
     containerReadinessProbe,
     containerResourceRequestsLimits,
     containerImageTagPinned,
@@ -84,4 +94,6 @@ export const policies: Policies = [
     serviceLoadbalancerSourceRanges,
     ingressClassNameSet,
     workloadSelectedByNetworkPolicy,
+    workloadDisruptionBudget,
+    replicatedWorkloadSpread,
 ];

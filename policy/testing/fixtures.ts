@@ -24,6 +24,10 @@ const TYPES = {
     NetworkPolicy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
     NetworkPolicyPatch: "kubernetes:networking.k8s.io/v1:NetworkPolicyPatch",
     ConfigMapPatch: "kubernetes:core/v1:ConfigMapPatch",
+    PodDisruptionBudget: "kubernetes:policy/v1:PodDisruptionBudget",
+    PodDisruptionBudgetPatch: "kubernetes:policy/v1:PodDisruptionBudgetPatch",
+    HorizontalPodAutoscaler: "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+    HorizontalPodAutoscalerPatch: "kubernetes:autoscaling/v2:HorizontalPodAutoscalerPatch",
     // Gateway API objects are apiextensions.CustomResource (and CustomResourcePatch) resources:
     // the provider types them "kubernetes:<apiVersion>:<kind>".
     HTTPRoute: "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
@@ -158,7 +162,8 @@ export function workload(kind: WorkloadKind, svc: ExchangeSvc = "router", overri
             spec = { selector: { matchLabels: labels }, template };
             break;
         default:
-            spec = { replicas: 2, selector: { matchLabels: labels }, template };
+            // One replica: a replicated one needs a PodDisruptionBudget and spread (replicatedService).
+            spec = { replicas: 1, selector: { matchLabels: labels }, template };
     }
     const apiVersion = kind === "Pod" ? "v1" : kind === "Job" || kind === "CronJob" ? "batch/v1" : "apps/v1";
     const props = merge(
@@ -277,12 +282,97 @@ export function networkPolicy(
 }
 
 /**
- * The whole platform: 4 Deployments, their 4 Services, the Ingress and a default-deny
- * NetworkPolicy. Raises no violation at all.
+ * A PodDisruptionBudget (policy/v1) for the pods of exchange-<svc>: at most one of them evicted at
+ * a time, as the program's.
+ */
+export function podDisruptionBudget(svc: ExchangeSvc = "router", overrides: Overrides = {}): TestResource {
+    const name = `exchange-${svc}`;
+    const props = merge(
+        {
+            apiVersion: "policy/v1",
+            kind: "PodDisruptionBudget",
+            metadata: { name },
+            spec: {
+                maxUnavailable: 1,
+                selector: { matchLabels: { app: name } },
+                unhealthyPodEvictionPolicy: "AlwaysAllow",
+            },
+        },
+        overrides,
+    );
+    return { type: TYPES.PodDisruptionBudget, name, props };
+}
+
+/** A HorizontalPodAutoscaler (autoscaling/v2) of the Deployment exchange-<svc>: 3 to 10 pods on CPU. */
+export function horizontalPodAutoscaler(svc: ExchangeSvc = "router", overrides: Overrides = {}): TestResource {
+    const name = `exchange-${svc}`;
+    const props = merge(
+        {
+            apiVersion: "autoscaling/v2",
+            kind: "HorizontalPodAutoscaler",
+            metadata: { name },
+            spec: {
+                scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name },
+                minReplicas: 3,
+                maxReplicas: 10,
+                metrics: [
+                    {
+                        type: "Resource",
+                        resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } },
+                    },
+                ],
+            },
+        },
+        overrides,
+    );
+    return { type: TYPES.HorizontalPodAutoscaler, name, props };
+}
+
+/** Spread constraints over nodes and zones that count the pods labelled `labels`, as the program's. */
+export function topologySpread(labels: Record<string, string>): Record<string, unknown>[] {
+    return ["kubernetes.io/hostname", "topology.kubernetes.io/zone"].map((topologyKey) => ({
+        topologyKey,
+        maxSkew: 1,
+        whenUnsatisfiable: topologyKey === "kubernetes.io/hostname" ? "DoNotSchedule" : "ScheduleAnyway",
+        labelSelector: { matchLabels: labels },
+        matchLabelKeys: ["pod-template-hash"],
+    }));
+}
+
+/**
+ * exchange-<svc> as prod runs it: a Deployment of 3 replicas spread over nodes and zones, which
+ * leaves `spec.replicas` to its HorizontalPodAutoscaler (ignoreChanges), the HPA and a
+ * PodDisruptionBudget.
+ */
+export function replicatedService(svc: ExchangeSvc = "router"): TestResource[] {
+    const labels = { app: `exchange-${svc}` };
+    const deploy = deployment(
+        { spec: { replicas: 3, template: { spec: { topologySpreadConstraints: topologySpread(labels) } } } },
+        svc,
+    );
+    return [
+        { ...deploy, opts: { ignoreChanges: ["spec.replicas"] } },
+        horizontalPodAutoscaler(svc),
+        podDisruptionBudget(svc),
+    ];
+}
+
+/**
+ * The whole platform: router and ws-stream replicated (replicatedService), postgres and redis as
+ * single Deployments, their 4 Services, the Ingress and a default-deny NetworkPolicy. Raises no
+ * violation at all.
  */
 export function exchangeStack(): TestResource[] {
     const svcs: ExchangeSvc[] = ["router", "ws-stream", "postgres", "redis"];
-    return [...svcs.map((s) => deployment({}, s)), ...svcs.map((s) => exchangeService(s)), ingress(), networkPolicy()];
+    return [
+        ...replicatedService("router"),
+        ...replicatedService("ws-stream"),
+        deployment({}, "postgres"),
+        deployment({}, "redis"),
+        ...svcs.map((s) => exchangeService(s)),
+        ingress(),
+        networkPolicy(),
+    ];
 }
 
 /** The resource on another cluster: through the explicit provider `provider` (by its logical name). */

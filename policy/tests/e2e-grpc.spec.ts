@@ -35,9 +35,11 @@ function urnOf(r: TestResource): string {
     return `urn:pulumi:ci::exchange-platform::${r.type}::${r.name}`;
 }
 
-function resourceOptions(): any {
+function resourceOptions(r: TestResource): any {
     const opts = new analyzerPb.AnalyzerResourceOptions();
     opts.setProtect(false);
+    // The engine sends the resource's ignoreChanges option; workload-replicas-left-to-hpa reads it.
+    opts.setIgnorechangesList(r.opts?.ignoreChanges ?? []);
     return opts;
 }
 
@@ -47,7 +49,7 @@ function withResource(message: any, r: TestResource): any {
     message.setName(r.name);
     message.setUrn(urnOf(r));
     message.setProperties(Struct.fromJavaScript(r.props));
-    message.setOptions(resourceOptions());
+    message.setOptions(resourceOptions(r));
     return message;
 }
 

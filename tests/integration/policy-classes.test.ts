@@ -430,6 +430,58 @@ function program(renderDirs: { a: string; b: string }) {
             b,
         );
         deployment("unselected", { app: "unselected" }, [container("app", [])], b);
+
+        // 19. Replicas, budgets, spread and autoscalers. The StatefulSet kv of case 4 runs 3 pods with
+        // neither a budget nor a spread: the two advisory rules speak for it. "scaled" is as the
+        // platform runs its services; "resized" sets a count its HPA owns, without ignoreChanges (which
+        // the engine hands the pack), and its budget lets none of its 2 pods go.
+        const spread = (labels: Labels) => [
+            {
+                topologyKey: "kubernetes.io/hostname",
+                maxSkew: 1,
+                whenUnsatisfiable: "DoNotSchedule",
+                labelSelector: { matchLabels: labels },
+            },
+        ];
+        const replicated = (name: string, replicas: number, opts: pulumi.CustomResourceOptions) => {
+            const labels = { app: name };
+            deployment(name, labels, [container("app", [])], opts, {
+                replicas,
+                template: podTemplate(labels, [container("app", [])], { topologySpreadConstraints: spread(labels) }),
+            });
+            new k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                `${name}-hpa`,
+                {
+                    metadata: { name },
+                    spec: {
+                        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name },
+                        minReplicas: replicas,
+                        maxReplicas: 10,
+                    },
+                },
+                a,
+            );
+        };
+        replicated("scaled", 3, { ...a, ignoreChanges: ["spec.replicas"] });
+        new k8s.policy.v1.PodDisruptionBudget(
+            "scaled-pdb",
+            { metadata: { name: "scaled" }, spec: { maxUnavailable: 1, selector: { matchLabels: { app: "scaled" } } } },
+            a,
+        );
+        replicated("resized", 2, a);
+        new k8s.policy.v1.PodDisruptionBudget(
+            "resized-pdb",
+            { metadata: { name: "resized" }, spec: { minAvailable: 2, selector: { matchLabels: { app: "resized" } } } },
+            a,
+        );
+        new k8s.autoscaling.v2.HorizontalPodAutoscaler(
+            "hpa-typo",
+            {
+                metadata: { name: "hpa-typo" },
+                spec: { scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "scaeld" }, maxReplicas: 3 },
+            },
+            a,
+        );
     };
 }
 
@@ -462,6 +514,11 @@ const EXPECTED: [string, string][] = [
     ["container-probe-port-resolves", "probe-unnamed"],
     ["pod-no-host-access", "host-agent"],
     ["workload-selected-by-network-policy", "unselected"],
+    ["workload-disruption-budget", "kv"],
+    ["replicated-workload-spread", "kv"],
+    ["workload-replicas-left-to-hpa", "resized"],
+    ["workload-disruption-budget", "resized-pdb"],
+    ["hpa-target-exists", "hpa-typo"],
 ];
 
 const logicalName = (urn: string | undefined) => (urn ?? "").split("::").pop() ?? "";
@@ -554,6 +611,8 @@ describe("every rule of the policy pack through a real `pulumi preview`", functi
             "service-loadbalancer-source-ranges",
             "ingress-class-name-set",
             "workload-selected-by-network-policy",
+            "workload-disruption-budget",
+            "replicated-workload-spread",
         ]);
         for (const e of nonEmpty(events, "policy event")) {
             // The CLI sends "advisory" (the event type declares "warning").
@@ -576,6 +635,11 @@ describe("every rule of the policy pack through a real `pulumi preview`", functi
             assert.doesNotMatch(e.message, /Symbol\(|\[object Object\]|04da6b54-80e4-46f7-96ec-b56ff0331ba9/);
             assert.ok(!e.message.includes(FAKE_CREDENTIAL), e.message);
         }
+        const resized = eventOf("workload-replicas-left-to-hpa", "resized");
+        assert.match(
+            resized?.message ?? "",
+            /sets spec\.replicas to 2 while HorizontalPodAutoscaler "resized".*no ignoreChanges/,
+        );
         const generated = eventOf("ingress-backend-exists", "gen-ingress");
         assert.match(generated?.message ?? "", /routes to Service "generated"/);
         // The conflict is reported once, on route-same-path, naming route-good.

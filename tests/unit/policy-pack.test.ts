@@ -1,6 +1,7 @@
 /**
  * The policy pack against what the real program registers under mocks: the dev and prod stacks
- * raise no mandatory violation; a selector typo and an unlisted LoadBalancer do.
+ * raise no mandatory violation; a selector typo, an unlisted LoadBalancer and an autoscaled
+ * Deployment whose replicas updates would take back do.
  */
 import * as assert from "assert";
 import * as pack from "exchange-platform-policy/testing";
@@ -10,7 +11,7 @@ import { ProgramRun, runProgram, TYPES } from "./harness";
 function asPolicyResources(run: ProgramRun) {
     return run.resources
         .filter((r) => r.type.startsWith("kubernetes:"))
-        .map((r) => ({ type: r.type, name: r.name, props: r.inputs }));
+        .map((r) => ({ type: r.type, name: r.name, props: r.inputs, opts: { ignoreChanges: r.ignoreChanges } }));
 }
 
 async function violationsOf(
@@ -46,6 +47,36 @@ describe("the policy pack on the program's resources", () => {
                 ["ingress-tls-required", "advisory"],
                 ["ingress-tls-required", "advisory"],
             ],
+        );
+    });
+
+    it("prod: an autoscaled Deployment registered without ignoreChanges on spec.replicas is a mandatory violation", async () => {
+        const violations = await violationsOf(stackConfig("prod"), {}, (resources) => {
+            for (const r of resources.filter((r) => r.type === TYPES.deployment)) {
+                r.opts = { ignoreChanges: [] };
+            }
+        });
+        assert.deepStrictEqual(
+            violations.map((v) => [v.policyName, v.enforcementLevel, v.resourceName]).sort(),
+            [
+                ["workload-replicas-left-to-hpa", "mandatory", "exchange-router"],
+                ["workload-replicas-left-to-hpa", "mandatory", "exchange-ws-stream"],
+            ],
+            pack.formatViolations(violations),
+        );
+    });
+
+    it("prod without its disruption budgets: the advisory budget policy names router and ws-stream", async () => {
+        const violations = await violationsOf(stackConfig("prod"), {}, (resources) => {
+            resources.splice(0, resources.length, ...resources.filter((r) => !r.type.endsWith(":PodDisruptionBudget")));
+        });
+        assert.deepStrictEqual(
+            violations.map((v) => [v.policyName, v.enforcementLevel, v.resourceName]).sort(),
+            [
+                ["workload-disruption-budget", "advisory", "exchange-router"],
+                ["workload-disruption-budget", "advisory", "exchange-ws-stream"],
+            ],
+            pack.formatViolations(violations),
         );
     });
 

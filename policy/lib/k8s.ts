@@ -234,7 +234,7 @@ export interface StackObject {
     patchedBy: string[];
     /**
      * The resource's `ignoreChanges` option (property paths the engine leaves alone on update). A
-     * patch merged into an object of the stack does not add its own: the object's count.
+     * patch merged into an object of the stack does not add its own: the object's options stand.
      */
     ignoreChanges: string[];
 }

@@ -373,6 +373,9 @@ const REDIS_DEFAULTS: ServiceDefaults = {
     maxReplicas: 1,
 };
 
+/** Redis persistence modes; components/redis.ts turns each into server options. */
+export const REDIS_PERSISTENCE = ["appendOnly", "snapshots", "none"] as const;
+
 /** The schema of everything under `exchange:`. */
 export const PlatformConfigSchema = section({
     namespace,
@@ -405,6 +408,10 @@ export const PlatformConfigSchema = section({
             auth: flag(
                 "Redis asks for a generated password; `REDIS_URL` (with it) comes from a Secret. Off: the contract's password-less URL",
             ).default(true),
+            persistence: choice(
+                REDIS_PERSISTENCE,
+                "how Redis keeps its keys on the claim (docs/backups.md): `appendOnly` logs every write and fsyncs once a second (a hard kill loses at most the last second), `snapshots` writes the whole data set now and then (a hard kill loses what came after the last one), `none` keeps nothing across a restart",
+            ).default("appendOnly"),
         },
         "Redis, a single writer",
     )

@@ -92,7 +92,7 @@ export class Postgres extends pulumi.ComponentResource {
                     { name: "run", mountPath: "/var/run/postgresql", source: { emptyDir: {} } },
                     { name: "tmp", mountPath: "/tmp", source: { emptyDir: {} } },
                 ],
-                strategy: "Recreate",
+                kind: "StatefulSet",
             },
             { parent: this },
         );

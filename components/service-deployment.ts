@@ -82,6 +82,18 @@ export interface ServiceDeploymentArgs {
     kind: "Deployment" | "StatefulSet";
     /** Replicated services only; a single writer has none of it. */
     availability?: Availability;
+    /** More containers in the pod, on the main container's image, env, volumes and restrictions. */
+    companions?: Companion[];
+}
+
+/** A container beside the main one: run to completion before it (`init`), or alongside it. */
+export interface Companion {
+    name: string;
+    init: boolean;
+    command: string[];
+    resources: k8s.types.input.core.v1.ResourceRequirements;
+    /** A sidecar's: ready when what it works for is (it serves no traffic of its own). */
+    readiness?: HealthCheck;
 }
 
 export class ServiceDeployment extends pulumi.ComponentResource {
@@ -387,6 +399,19 @@ function podSpec(args: ServiceDeploymentArgs, selectorLabels: Record<string, str
         return all.length > 0 ? all : undefined;
     }) as pulumi.Output<k8s.types.input.core.v1.EnvVar[]>;
     const volumes = args.volumes ?? [];
+    const volumeMounts = volumes.length > 0 ? volumes.map(({ name, mountPath }) => ({ name, mountPath })) : undefined;
+    const companions = args.companions ?? [];
+    const companion = ({ name, command, resources, readiness }: Companion): k8s.types.input.core.v1.Container => ({
+        name,
+        image: settings.image,
+        command,
+        env,
+        resources,
+        readinessProbe: readiness && { ...readiness, ...timings.readiness },
+        securityContext: CONTAINER_SECURITY_CONTEXT,
+        volumeMounts,
+    });
+    const initContainers = companions.filter((c) => c.init).map(companion);
     return {
         // None of the services talks to the Kubernetes API.
         automountServiceAccountToken: false,
@@ -412,10 +437,11 @@ function podSpec(args: ServiceDeploymentArgs, selectorLabels: Record<string, str
                 readinessProbe: { ...args.healthCheck, ...timings.readiness },
                 livenessProbe: { ...args.healthCheck, ...timings.liveness },
                 securityContext: CONTAINER_SECURITY_CONTEXT,
-                volumeMounts:
-                    volumes.length > 0 ? volumes.map(({ name, mountPath }) => ({ name, mountPath })) : undefined,
+                volumeMounts,
             },
+            ...companions.filter((c) => !c.init).map(companion),
         ],
+        initContainers: initContainers.length > 0 ? initContainers : undefined,
         volumes: volumes.length > 0 ? volumes.map(({ name, source }) => ({ name, ...source })) : undefined,
     };
 }

@@ -21,7 +21,8 @@ function podLabelsOf(run: ProgramRun, appName: string): Record<string, string> {
 
 function containerOf(run: ProgramRun, appName: string): any {
     const containers = workloadNamed(run, appName).inputs.spec.template.spec.containers;
-    assert.strictEqual(containers.length, 1);
+    // The service's own container comes first; only PostgreSQL has another (its backup sidecar).
+    assert.strictEqual(containers.length, appName === POSTGRES.appName ? containers.length : 1);
     return containers[0];
 }
 

@@ -91,8 +91,16 @@ restore() {
     --time) target=(time "${2:?--time needs a time, e.g. '2026-12-02 14:03:07+00'}") ;;
     *) die "restore --latest | restore --time 'YYYY-MM-DD HH:MM:SS+00'" ;;
   esac
-  local started=$SECONDS result logs
+  local started=$SECONDS result logs checked=0
   kube get statefulset "$STATEFULSET" >/dev/null || die "no StatefulSet $STATEFULSET in namespace $NAMESPACE"
+  # With the server up, the target is checked before anything stops; a refusal costs nothing.
+  if kube get pod "$POD" >/dev/null 2>&1; then
+    kube exec "$POD" -c backup -- pgbackrest-restore check "${target[@]}" || checked=$?
+    if ((checked == 2)); then
+      say "the restore was refused; nothing was changed, the server was not stopped"
+      exit 2
+    fi
+  fi
   say "stopping the server ($STATEFULSET scaled to 0)"
   kube scale statefulset "$STATEFULSET" --replicas=0 >/dev/null
   kube wait --for=delete "pod/$POD" --timeout=300s >/dev/null 2>&1 || true

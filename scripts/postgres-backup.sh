@@ -29,7 +29,8 @@ die() {
 
 status() {
   echo "== backups (pgbackrest info)"
-  kube exec "$POD" -c backup -- pgbackrest info
+  # The archiver's state below matters most when the repository cannot be read.
+  kube exec "$POD" -c backup -- pgbackrest info || echo "the repository cannot be read (exit $?)"
   echo "== WAL archiving (pg_stat_archiver)"
   # shellcheck disable=SC2016 # expanded by the container's shell, from its own env
   kube exec "$POD" -c postgres -- sh -c 'psql -h /var/run/postgresql -U "$POSTGRES_USER" -d postgres -Xx -c "

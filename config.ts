@@ -254,6 +254,77 @@ function storage(defaultSize: string) {
     }).prefault({});
 }
 
+/**
+ * Continuous archiving and base backups of PostgreSQL with pgBackRest to an S3-compatible store
+ * (docs/backups.md). The store's access keys are never config: they live in a Secret that whoever
+ * owns the bucket creates (as prod's TLS certificate), named here.
+ */
+const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const backup = section(
+    {
+        enabled: flag(
+            "WAL archiving and scheduled full backups with pgBackRest; an empty data folder is restored from the store before the server starts",
+        ).default(false),
+        store: section(
+            {
+                endpoint: pattern(
+                    DNS_SUBDOMAIN,
+                    "expected the S3 endpoint's host name, without scheme or port",
+                    "the S3 endpoint (HTTPS)",
+                ).optional(),
+                port: integer(1, 65535, "the endpoint's HTTPS port").default(443),
+                bucket: pattern(S3_BUCKET, "expected an S3 bucket name").optional(),
+                region: pattern(/^[a-z0-9-]{1,32}$/, "expected a region such as eu-central-1").default("us-east-1"),
+                path: pattern(
+                    /^\/[A-Za-z0-9._/-]*$/,
+                    "expected an absolute path such as /exchange/prod",
+                    "the repository inside the bucket: one per stack",
+                ).default("/exchange"),
+                uriStyle: choice(
+                    ["host", "path"],
+                    "`host`: bucket.endpoint (AWS); `path`: endpoint/bucket (most self-hosted stores)",
+                ).default("host"),
+                verifyTls: flag(
+                    "check the store's certificate; off only for a test store with a self-signed one",
+                ).default(true),
+                credentialsSecret: pattern(
+                    DNS_SUBDOMAIN,
+                    "expected a Secret name",
+                    "Secret in the platform's namespace with `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`",
+                ).optional(),
+            },
+            "where the backups go; endpoint, bucket and credentialsSecret are required when backups are on",
+        ).prefault({}),
+        fullBackupIntervalHours: integer(1, 744, "a full backup when the newest is this old").default(24),
+        retainFullBackups: integer(
+            1,
+            100,
+            "full backups kept; older ones and the WAL only they need are expired",
+        ).default(7),
+        archiveTimeoutSeconds: integer(
+            10,
+            3600,
+            "a WAL segment is archived at least this often under writes: the most a lost volume costs (RPO)",
+        ).default(60),
+    },
+    "PostgreSQL backups and point-in-time restore (docs/backups.md)",
+)
+    .superRefine((value, context) => {
+        if (!value.enabled) {
+            return;
+        }
+        for (const key of ["endpoint", "bucket", "credentialsSecret"] as const) {
+            if (value.store[key] === undefined) {
+                const message = "required when backups are on (postgres.backup.enabled)";
+                context.addIssue({ code: "custom", path: ["store", key], input: undefined, message });
+            }
+        }
+    })
+    .prefault({});
+
+/** The official image (Docker Hub's `postgres`), which has no pgBackRest. */
+const OFFICIAL_POSTGRES_IMAGE = /^(docker\.io\/)?(library\/)?postgres[:@]/;
+
 /** Postgres and Redis: the service keys plus their data claim. */
 function statefulShape(defaults: ServiceDefaults, storageSize: string) {
     return { ...serviceShape(defaults), storage: storage(storageSize) };
@@ -373,6 +444,9 @@ const REDIS_DEFAULTS: ServiceDefaults = {
     maxReplicas: 1,
 };
 
+/** Redis persistence modes; components/redis.ts turns each into server options. */
+export const REDIS_PERSISTENCE = ["appendOnly", "snapshots", "none"] as const;
+
 /** The schema of everything under `exchange:`. */
 export const PlatformConfigSchema = section({
     namespace,
@@ -394,10 +468,20 @@ export const PlatformConfigSchema = section({
                 "expected a PostgreSQL role name (lowercase letters, digits, _)",
             ).default("exchange"),
             database: pattern(POSTGRES_IDENTIFIER, "expected a PostgreSQL database name").default(POSTGRES_DATABASE),
+            backup,
         },
         "PostgreSQL, a single writer",
     )
         .superRefine(metricsPortDiffers(POSTGRES))
+        .superRefine((value, context) => {
+            // The server runs pgBackRest as its archive_command: without it every WAL segment
+            // would stay in pg_wal until the volume is full.
+            if (value.backup.enabled && OFFICIAL_POSTGRES_IMAGE.test(value.image)) {
+                const message =
+                    "the official postgres images carry no pgBackRest; with backups on, name an image that has it (docs/backups.md)";
+                context.addIssue({ code: "custom", path: ["image"], input: value.image, message });
+            }
+        })
         .prefault({}),
     redis: section(
         {
@@ -405,6 +489,10 @@ export const PlatformConfigSchema = section({
             auth: flag(
                 "Redis asks for a generated password; `REDIS_URL` (with it) comes from a Secret. Off: the contract's password-less URL",
             ).default(true),
+            persistence: choice(
+                REDIS_PERSISTENCE,
+                "how Redis keeps its keys on the claim (docs/backups.md): `appendOnly` logs every write and fsyncs once a second (a hard kill loses at most the last second), `snapshots` writes the whole data set now and then (a hard kill loses what came after the last one), `none` keeps nothing across a restart",
+            ).default("appendOnly"),
         },
         "Redis, a single writer",
     )
@@ -458,6 +546,7 @@ export type StatelessServiceSettings = PlatformConfig["router"];
 export type ServiceSettings = Pick<StatelessServiceSettings, keyof ReturnType<typeof serviceShape>>;
 export type RedisSettings = PlatformConfig["redis"];
 export type PostgresSettings = PlatformConfig["postgres"];
+export type BackupSettings = PostgresSettings["backup"];
 export type StorageSettings = RedisSettings["storage"];
 export type PublicEntrySettings = PlatformConfig["publicEntry"];
 export type NetworkPolicySettings = PlatformConfig["networkPolicy"];

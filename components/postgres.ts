@@ -10,6 +10,7 @@ import { generatedPassword, secretKeyEnv } from "./credentials";
 import { claimVolume, dataClaim } from "./data-volume";
 import { fixedNameOptions, platformMetadata } from "./metadata";
 import { ServiceDeployment } from "./service-deployment";
+import { backupPodParts, SOCKET_DIR } from "./postgres-backup";
 
 export interface PostgresArgs {
     namespace: pulumi.Input<string>;
@@ -19,6 +20,8 @@ export interface PostgresArgs {
 /** The official image's `postgres` user on Alpine. */
 const POSTGRES_UID = 70;
 const DATA_MOUNT = "/var/lib/postgresql/data";
+/** A subfolder: the volume's root may hold lost+found, which initdb refuses. */
+const PGDATA = `${DATA_MOUNT}/pgdata`;
 
 export class Postgres extends pulumi.ComponentResource {
     public readonly workload: ServiceDeployment;
@@ -58,6 +61,16 @@ export class Postgres extends pulumi.ComponentResource {
         this.databaseUrlEnv = pulumi.output(secretKeyEnv(credentials, CONNECTION_ENV.database));
 
         this.dataClaim = dataClaim(OBJECT_NAMES.postgresData, args.namespace, settings.storage, this);
+        const healthCheck = {
+            exec: {
+                command: [
+                    "sh",
+                    "-c",
+                    `exec pg_isready -U "$POSTGRES_USER" -d "$POSTGRES_DB" -h 127.0.0.1 -p ${POSTGRES.containerPort}`,
+                ],
+            },
+        };
+        const backups = backupPodParts(settings, PGDATA, healthCheck);
 
         this.workload = new ServiceDeployment(
             name,
@@ -69,18 +82,12 @@ export class Postgres extends pulumi.ComponentResource {
                 runAsUser: POSTGRES_UID,
                 env: [
                     ...Object.keys(serverCredentials).map((key) => secretKeyEnv(credentials, key)),
-                    // A subfolder: the volume's root may hold lost+found, which initdb refuses.
-                    { name: "PGDATA", value: `${DATA_MOUNT}/pgdata` },
+                    { name: "PGDATA", value: PGDATA },
+                    ...(backups?.env ?? []),
                 ],
-                healthCheck: {
-                    exec: {
-                        command: [
-                            "sh",
-                            "-c",
-                            `exec pg_isready -U "$POSTGRES_USER" -d "$POSTGRES_DB" -h 127.0.0.1 -p ${POSTGRES.containerPort}`,
-                        ],
-                    },
-                },
+                args: backups?.serverArgs,
+                companions: backups?.companions,
+                healthCheck,
                 // A database may take a while to recover after a restart: more patience than an app.
                 probeTimings: {
                     readiness: { periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 6 },
@@ -89,10 +96,10 @@ export class Postgres extends pulumi.ComponentResource {
                 // The root filesystem stays read-only; the server writes its socket and temp files here.
                 volumes: [
                     claimVolume(this.dataClaim, DATA_MOUNT),
-                    { name: "run", mountPath: "/var/run/postgresql", source: { emptyDir: {} } },
+                    { name: "run", mountPath: SOCKET_DIR, source: { emptyDir: {} } },
                     { name: "tmp", mountPath: "/tmp", source: { emptyDir: {} } },
                 ],
-                strategy: "Recreate",
+                kind: "StatefulSet",
             },
             { parent: this },
         );

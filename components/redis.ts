@@ -1,5 +1,6 @@
 /**
- * Redis for caching and pub/sub: one writer with an append-only file on a persistent claim.
+ * Redis for caching and pub/sub: one writer on a persistent claim, persisted as the config says
+ * (by default an append-only file fsynced once a second).
  *
  * With `auth` (the default; dev turns it off), Redis asks for a password that Pulumi generates:
  * it lives in the Secret that also holds the clients' `REDIS_URL`, reaches the server and its
@@ -30,6 +31,18 @@ const DATA_MOUNT = "/data";
 const PASSWORD_KEY = "REDIS_PASSWORD";
 /** redis-cli authenticates with this variable when it is set (no password on its command line). */
 const CLI_PASSWORD_ENV = "REDISCLI_AUTH";
+/**
+ * The server options of each persistence mode (config `redis.persistence`). `appendOnly` states
+ * `everysec` although it is Redis's default: it is the promise docs/backups.md makes (a hard kill
+ * loses at most about a second of writes; a stop with SIGTERM loses nothing), so it is written
+ * down. Snapshots: Redis's own default save points (after 1 h with 1 change, 5 min with 100,
+ * 1 min with 10000). `none` also turns snapshots off: Redis would otherwise save on a stop.
+ */
+const PERSISTENCE_OPTIONS: Record<RedisSettings["persistence"], string[]> = {
+    appendOnly: ["--appendonly", "yes", "--appendfsync", "everysec"],
+    snapshots: ["--appendonly", "no", "--save", "3600 1 300 100 60 10000"],
+    none: ["--appendonly", "no", "--save", ""],
+};
 /** The probes' check: Redis answers PING with PONG, as the client it authenticated as. */
 const PING_ANSWERS_PONG = `redis-cli -p ${REDIS.containerPort} ping | grep -qx PONG`;
 
@@ -55,8 +68,7 @@ export class Redis extends pulumi.ComponentResource {
             String(REDIS.containerPort),
             "--dir",
             DATA_MOUNT,
-            "--appendonly",
-            "yes",
+            ...PERSISTENCE_OPTIONS[settings.persistence],
         ];
         const serverEnv: EnvVar[] = [];
 
@@ -108,7 +120,7 @@ export class Redis extends pulumi.ComponentResource {
                     liveness: { initialDelaySeconds: 15, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
                 },
                 volumes: [claimVolume(this.dataClaim, DATA_MOUNT)],
-                strategy: "Recreate",
+                kind: "StatefulSet",
             },
             { parent: this },
         );

@@ -1,9 +1,10 @@
 /**
- * The shared building block: one Deployment and the Service(s) in front of it.
+ * The shared building block: one workload (a Deployment, or a single writer's StatefulSet) and
+ * the Service(s) in front of it.
  *
  * The Service selector is derived from the pod template labels (it is their `app` label), so a
  * Service can never drift from the pods it fronts. Service names are fixed by the platform's
- * document, so every Service (and the Deployment, whose name is fixed too) is replaced
+ * document, so every Service (and the workload, whose name is fixed too) is replaced
  * delete-before-replace: creating the replacement first would collide with the old name.
  */
 import * as k8s from "./k8s";
@@ -75,18 +76,31 @@ export interface ServiceDeploymentArgs {
     args?: pulumi.Input<string>[];
     volumes?: PodVolume[];
     /**
-     * `Recreate` for single writers on a ReadWriteOnce claim: a rolling update would start the
-     * new pod while the old one still holds the volume.
+     * `Deployment`: pods rolled out one by one (stateless services). `StatefulSet`: a single
+     * writer on a claim, at most one pod at any time (see createSingleWriter).
      */
-    strategy: "RollingUpdate" | "Recreate";
+    kind: "Deployment" | "StatefulSet";
     /** Replicated services only; a single writer has none of it. */
     availability?: Availability;
+    /** More containers in the pod, on the main container's image, env, volumes and restrictions. */
+    companions?: Companion[];
+}
+
+/** A container beside the main one: run to completion before it (`init`), or alongside it. */
+export interface Companion {
+    name: string;
+    init: boolean;
+    command: string[];
+    resources: k8s.types.input.core.v1.ResourceRequirements;
+    /** A sidecar's: ready when what it works for is (it serves no traffic of its own). */
+    readiness?: HealthCheck;
 }
 
 export class ServiceDeployment extends pulumi.ComponentResource {
     public readonly contract: PlatformService;
     public readonly settings: ServiceSettings;
-    public readonly deployment: k8s.apps.v1.Deployment;
+    /** The Deployment, or a single writer's StatefulSet. */
+    public readonly controller: k8s.apps.v1.Deployment | k8s.apps.v1.StatefulSet;
     /** The main Service, with the contract's fixed name. */
     public readonly service: k8s.core.v1.Service;
     public readonly externalService?: k8s.core.v1.Service;
@@ -119,7 +133,7 @@ export class ServiceDeployment extends pulumi.ComponentResource {
         // that narrow and the other labels can change freely.
         this.selectorLabels = { app: this.podLabels.app };
 
-        this.deployment = this.createDeployment(args);
+        this.controller = args.kind === "StatefulSet" ? this.createSingleWriter(args) : this.createDeployment(args);
         ({
             service: this.service,
             externalService: this.externalService,
@@ -135,7 +149,7 @@ export class ServiceDeployment extends pulumi.ComponentResource {
 
         this.dnsNames = this.dnsNamesOf([this.service, this.externalService, this.headlessService]);
         this.registerOutputs({
-            deployment: this.deployment,
+            controller: this.controller,
             service: this.service,
             externalService: this.externalService,
             headlessService: this.headlessService,
@@ -154,7 +168,7 @@ export class ServiceDeployment extends pulumi.ComponentResource {
                 spec: {
                     replicas: settings.replicas,
                     selector: { matchLabels: this.selectorLabels },
-                    strategy: { type: args.strategy },
+                    strategy: { type: "RollingUpdate" },
                     template: {
                         metadata: { labels: this.podLabels },
                         spec: podSpec(args, this.selectorLabels),
@@ -168,6 +182,51 @@ export class ServiceDeployment extends pulumi.ComponentResource {
                 // silently reset the HPA's count; without, it would stop on a field conflict with
                 // the controller-manager's scale subresource, pulumi-kubernetes #2491).
                 ignoreChanges: args.availability?.autoscaling.enabled ? ["spec.replicas"] : undefined,
+            },
+        );
+    }
+
+    /**
+     * A single writer (PostgreSQL, Redis): one pod on its data claim, never two at once. A
+     * Deployment starts a deleted pod's replacement at once, while the old server may still be
+     * shutting down on the same volume: `Recreate` governs only rollouts, a ReadWriteOnce claim
+     * lets any number of pods on one node mount it, and PostgreSQL's postmaster.pid cannot see a
+     * server in another container's PID namespace. A StatefulSet creates its pod `<name>-0` again
+     * only once the old pod object is gone, that is once the kubelet reported its containers
+     * stopped (docs/backups.md, "One writer"). ReadWriteOncePod would say the same on the claim,
+     * but a claim's access modes are immutable: every existing claim, and its data, would be
+     * replaced (and prod's protected claims could not be).
+     *
+     * The claim stays the program's own resource (no volumeClaimTemplates), so its name, URN and
+     * data are unchanged. The StatefulSet takes the former Deployment's place in the state
+     * through an alias of its type. The provider alone would see a changed `kind` as an update
+     * (an apply that creates the StatefulSet and leaves the Deployment running: two writers), so
+     * a change of `kind` replaces, delete-before-replace: the Deployment is deleted in the
+     * foreground (the provider's default), its pods gone, before the StatefulSet is created.
+     */
+    private createSingleWriter(args: ServiceDeploymentArgs): k8s.apps.v1.StatefulSet {
+        const { contract, settings } = args;
+        return new k8s.apps.v1.StatefulSet(
+            contract.appName,
+            {
+                metadata: platformMetadata(contract.appName, this.namespace, this.podLabels),
+                spec: {
+                    replicas: settings.replicas,
+                    // Immutable, and required: the main Service, which every stack has. The pods need
+                    // no per-pod DNS record (prod's headless Service gives PostgreSQL's one).
+                    serviceName: contract.serviceName,
+                    selector: { matchLabels: this.selectorLabels },
+                    updateStrategy: { type: "RollingUpdate" },
+                    template: {
+                        metadata: { labels: this.podLabels },
+                        spec: podSpec(args, this.selectorLabels),
+                    },
+                },
+            },
+            {
+                ...fixedNameOptions(this),
+                aliases: [{ type: "kubernetes:apps/v1:Deployment" }],
+                replaceOnChanges: ["kind"],
             },
         );
     }
@@ -200,7 +259,7 @@ export class ServiceDeployment extends pulumi.ComponentResource {
             {
                 metadata: platformMetadata(name, this.namespace, this.podLabels),
                 spec: {
-                    scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: this.deployment.metadata.name },
+                    scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: this.controller.metadata.name },
                     minReplicas: settings.minReplicas,
                     maxReplicas: settings.maxReplicas,
                     metrics: [
@@ -340,6 +399,19 @@ function podSpec(args: ServiceDeploymentArgs, selectorLabels: Record<string, str
         return all.length > 0 ? all : undefined;
     }) as pulumi.Output<k8s.types.input.core.v1.EnvVar[]>;
     const volumes = args.volumes ?? [];
+    const volumeMounts = volumes.length > 0 ? volumes.map(({ name, mountPath }) => ({ name, mountPath })) : undefined;
+    const companions = args.companions ?? [];
+    const companion = ({ name, command, resources, readiness }: Companion): k8s.types.input.core.v1.Container => ({
+        name,
+        image: settings.image,
+        command,
+        env,
+        resources,
+        readinessProbe: readiness && { ...readiness, ...timings.readiness },
+        securityContext: CONTAINER_SECURITY_CONTEXT,
+        volumeMounts,
+    });
+    const initContainers = companions.filter((c) => c.init).map(companion);
     return {
         // None of the services talks to the Kubernetes API.
         automountServiceAccountToken: false,
@@ -365,10 +437,11 @@ function podSpec(args: ServiceDeploymentArgs, selectorLabels: Record<string, str
                 readinessProbe: { ...args.healthCheck, ...timings.readiness },
                 livenessProbe: { ...args.healthCheck, ...timings.liveness },
                 securityContext: CONTAINER_SECURITY_CONTEXT,
-                volumeMounts:
-                    volumes.length > 0 ? volumes.map(({ name, mountPath }) => ({ name, mountPath })) : undefined,
+                volumeMounts,
             },
+            ...companions.filter((c) => !c.init).map(companion),
         ],
+        initContainers: initContainers.length > 0 ? initContainers : undefined,
         volumes: volumes.length > 0 ? volumes.map(({ name, source }) => ({ name, ...source })) : undefined,
     };
 }

@@ -45,7 +45,7 @@ export class StatelessService extends pulumi.ComponentResource {
                 containerName: args.containerName,
                 env: args.env,
                 healthCheck: args.healthCheck,
-                strategy: "RollingUpdate",
+                kind: "Deployment",
                 availability: args.settings,
             },
             { parent: this },

@@ -198,7 +198,8 @@ build_postgres() {
   grep -q "\"PG_MAJOR=$major\"" "$IMAGES_DIR/postgres/image.json" \
     || die "images/postgres/image.json: PG_MAJOR is not $major, the major version in the tag"
   base="$(debian_base_dir)"
-  debian_install "$base" "$rootfs" "postgresql-$major"
+  # pgBackRest: WAL archiving, backups and restores to an S3-compatible store (docs/backups.md).
+  debian_install "$base" "$rootfs" "postgresql-$major" pgbackrest
   [[ -x "$rootfs/usr/lib/postgresql/$major/bin/postgres" ]] || die "postgresql-$major installed no server"
   read -r user uid gid < <(image_user postgres)
   debian_renumber "$rootfs" "$user" "$uid" "$gid"
@@ -211,6 +212,9 @@ build_postgres() {
     dpkg --purge --force-depends libllvm14 libz3-4 perl perl-modules-5.36 libperl5.36 >/tmp/purge.log 2>&1 \
       || { cat /tmp/purge.log; exit 1; }
     rm -rf /usr/lib/postgresql/$major/lib/llvmjit* /usr/lib/postgresql/$major/lib/bitcode
+    # pgBackRest is configured by PGBACKREST_* variables only (components/postgres-backup.ts).
+    rm -f /etc/pgbackrest.conf /etc/pgbackrest/pgbackrest.conf
+    [ -x /usr/bin/pgbackrest ]
     # Listen on every address, as the official image's sample configuration does.
     sed -ri \"s/^#?(listen_addresses)[[:space:]]*=[[:space:]]*[^[:space:]]+/\\1 = '*'/\" /usr/share/postgresql/$major/postgresql.conf.sample
     grep -q \"^listen_addresses = '\\*'\" /usr/share/postgresql/$major/postgresql.conf.sample
@@ -219,7 +223,8 @@ build_postgres() {
     chmod 700 /var/lib/postgresql/data
     chmod 3777 /var/run/postgresql
   "
-  install -m 755 "$IMAGES_DIR/postgres/docker-entrypoint.sh" "$rootfs/usr/local/bin/docker-entrypoint.sh"
+  install -m 755 "$IMAGES_DIR/postgres/docker-entrypoint.sh" "$IMAGES_DIR/postgres/pgbackrest-restore" \
+    "$IMAGES_DIR/postgres/pgbackrest-scheduler" "$rootfs/usr/local/bin/"
   debian_strip "$rootfs"
 }
 

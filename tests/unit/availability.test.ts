@@ -3,7 +3,7 @@ import * as assert from "assert";
 import { POSTGRES, REDIS, ROUTER, WS_STREAM } from "@exchange/contract";
 import { ConfigError } from "../../config";
 import { stackConfig, withConfig } from "../support";
-import { named, ofType, ProgramRun, runProgram, TYPES } from "./harness";
+import { named, ofType, ProgramRun, runProgram, TYPES, workloads, workloadNamed } from "./harness";
 
 const dev = stackConfig("dev");
 
@@ -20,7 +20,7 @@ async function refusal(overrides: Record<string, unknown>): Promise<string[]> {
     return result.error.problems;
 }
 
-const deploymentOf = (result: ProgramRun, appName: string) => named(result, TYPES.deployment, appName);
+const deploymentOf = (result: ProgramRun, appName: string) => workloadNamed(result, appName);
 
 describe("availability: prod's replicated services", () => {
     let prod: ProgramRun;
@@ -94,7 +94,7 @@ describe("availability: config", () => {
         const result = await run(dev);
         assert.deepStrictEqual(ofType(result, TYPES.disruptionBudget), []);
         assert.deepStrictEqual(ofType(result, TYPES.autoscaler), []);
-        for (const deployment of ofType(result, TYPES.deployment)) {
+        for (const deployment of workloads(result)) {
             assert.strictEqual(deployment.inputs.spec.template.spec.topologySpreadConstraints, undefined);
             assert.deepStrictEqual(deployment.ignoreChanges, []);
         }

@@ -21,6 +21,10 @@ export interface RegisteredResource {
     deleteBeforeReplace: boolean;
     /** Input paths the engine leaves alone on update (the `ignoreChanges` option). */
     ignoreChanges: string[];
+    /** Input paths whose change replaces the resource (the `replaceOnChanges` option). */
+    replaceOnChanges: string[];
+    /** The URNs the resource had before, which its `aliases` carry over to it. */
+    aliasUrns: string[];
 }
 
 export interface ReadResource {
@@ -98,6 +102,21 @@ function engineUrn(parentUrn: string, type: string, name: string): string {
     return `urn:pulumi:${pulumi.getStack()}::${pulumi.getProject()}::${qualifiedType}::${name}`;
 }
 
+/** The engine's URN for each alias of a registration request (same name and parent unless it says). */
+function aliasUrns(request: any): string[] {
+    return request.getAliasesList().map((alias: any) => {
+        if (alias.hasUrn()) {
+            return alias.getUrn();
+        }
+        const spec = alias.getSpec();
+        return engineUrn(
+            spec.getParenturn() || request.getParent(),
+            spec.getType() || request.getType(),
+            spec.getName() || request.getName(),
+        );
+    });
+}
+
 /** Runs index.ts's two steps (load config, deploy) for a stack config and collects everything. */
 export async function runProgram(config: Record<string, string>, stack = "dev"): Promise<ProgramRun> {
     const resources: RegisteredResource[] = [];
@@ -120,6 +139,8 @@ export async function runProgram(config: Record<string, string>, stack = "dev"):
             protect: request.getProtect(),
             deleteBeforeReplace: request.getDeletebeforereplace(),
             ignoreChanges: request.getIgnorechangesList(),
+            replaceOnChanges: request.getReplaceonchangesList(),
+            aliasUrns: aliasUrns(request),
         });
         return register(request, callback);
     };
@@ -165,6 +186,7 @@ export function named(run: ProgramRun, type: string, name: string): RegisteredRe
 
 export const TYPES = {
     deployment: "kubernetes:apps/v1:Deployment",
+    statefulSet: "kubernetes:apps/v1:StatefulSet",
     service: "kubernetes:core/v1:Service",
     secret: "kubernetes:core/v1:Secret",
     configMap: "kubernetes:core/v1:ConfigMap",
@@ -179,3 +201,17 @@ export const TYPES = {
     disruptionBudget: "kubernetes:policy/v1:PodDisruptionBudget",
     autoscaler: "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
 };
+
+/** Every service's workload: the Deployments and the single writers' StatefulSets. */
+export function workloads(run: ProgramRun): RegisteredResource[] {
+    return run.resources.filter((r) => r.type === TYPES.deployment || r.type === TYPES.statefulSet);
+}
+
+/** The workload (Deployment or StatefulSet) named NAME. */
+export function workloadNamed(run: ProgramRun, name: string): RegisteredResource {
+    const found = workloads(run).find((r) => r.inputs.metadata?.name === name);
+    if (!found) {
+        throw new Error(`no workload named ${name}; registered: ${workloads(run).map((r) => r.inputs.metadata?.name)}`);
+    }
+    return found;
+}

@@ -12,7 +12,7 @@ import * as yaml from "js-yaml";
 import * as path from "path";
 import { PLATFORM_SERVICES, PlatformService, ROUTER } from "@exchange/contract";
 import { PROJECT_ROOT, stackConfig, toolchainVersions } from "../support";
-import { named, ProgramRun, runProgram, TYPES } from "./harness";
+import { ProgramRun, runProgram, workloadNamed } from "./harness";
 
 interface ImagePort {
     name: string;
@@ -72,7 +72,7 @@ function stackImages(stack: string): Record<string, string> {
 }
 
 function podSpecOf(run: ProgramRun, service: PlatformService): any {
-    return named(run, TYPES.deployment, service.appName).inputs.spec.template.spec;
+    return workloadNamed(run, service.appName).inputs.spec.template.spec;
 }
 
 /** The image of images.json that the dev stack runs for a platform service (dev runs only those). */

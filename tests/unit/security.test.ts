@@ -6,7 +6,17 @@ import * as assert from "assert";
 import { REDIS, ROUTER, WS_STREAM } from "@exchange/contract";
 import { ConfigError } from "../../config";
 import { stackConfig, withConfig } from "../support";
-import { isSecretValue, mockPassword, named, ofType, ProgramRun, runProgram, TYPES } from "./harness";
+import {
+    isSecretValue,
+    mockPassword,
+    named,
+    ofType,
+    ProgramRun,
+    runProgram,
+    TYPES,
+    workloads,
+    workloadNamed,
+} from "./harness";
 
 /**
  * What the Pod Security "restricted" profile (Kubernetes 1.36) refuses in a pod spec, checked the
@@ -91,7 +101,7 @@ describe("Pod Security: every pod of the platform is admitted under restricted",
         it(title, async () => {
             const run = await runProgram(config);
             assert.ifError(run.error);
-            const deployments = ofType(run, TYPES.deployment);
+            const deployments = workloads(run);
             assert.strictEqual(deployments.length, 4);
             for (const deployment of deployments) {
                 assert.deepStrictEqual(restrictedProblems(deployment.inputs.spec.template.spec), [], deployment.name);
@@ -182,7 +192,7 @@ describe("Redis authentication (prod: on)", () => {
         run = await runProgram(stackConfig("prod"), "prod");
         assert.ifError(run.error);
     });
-    const redisContainer = () => named(run, TYPES.deployment, REDIS.appName).inputs.spec.template.spec.containers[0];
+    const redisContainer = () => workloadNamed(run, REDIS.appName).inputs.spec.template.spec.containers[0];
     const fromSecret = (name: string, key: string) => ({
         name,
         valueFrom: { secretKeyRef: { name: "exchange-redis-connection", key } },
@@ -224,7 +234,7 @@ describe("Redis authentication (prod: on)", () => {
         for (const probe of [container.readinessProbe, container.livenessProbe]) {
             assert.deepStrictEqual(probe.exec.command, ["sh", "-c", "redis-cli -p 6379 ping | grep -qx PONG"]);
         }
-        const podSpec = JSON.stringify(named(run, TYPES.deployment, REDIS.appName).inputs);
+        const podSpec = JSON.stringify(workloadNamed(run, REDIS.appName).inputs);
         assert.ok(
             !podSpec.includes(mockPassword("exchange-redis-password")),
             "the password is no literal in the Deployment",
@@ -233,7 +243,7 @@ describe("Redis authentication (prod: on)", () => {
 
     it("router and ws-stream read REDIS_URL from the Secret", () => {
         for (const app of [ROUTER.appName, WS_STREAM.appName]) {
-            const env = named(run, TYPES.deployment, app).inputs.spec.template.spec.containers[0].env;
+            const env = workloadNamed(run, app).inputs.spec.template.spec.containers[0].env;
             assert.deepStrictEqual(
                 env.find((variable: any) => variable.name === "REDIS_URL"),
                 fromSecret("REDIS_URL", "REDIS_URL"),
@@ -256,7 +266,7 @@ describe("Redis without authentication (dev: off)", () => {
             REDIS_URL: "redis://exchange-redis-service:80",
         });
         assert.ok(!ofType(run, TYPES.password).some((p) => p.name === "exchange-redis-password"));
-        const container = named(run, TYPES.deployment, REDIS.appName).inputs.spec.template.spec.containers[0];
+        const container = workloadNamed(run, REDIS.appName).inputs.spec.template.spec.containers[0];
         assert.ok(!container.args.includes("--requirepass"));
         assert.strictEqual(container.env, undefined);
         assert.strictEqual(

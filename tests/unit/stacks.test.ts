@@ -3,15 +3,26 @@ import * as assert from "assert";
 import { PLATFORM_SERVICES, POSTGRES, REDIS, ROUTER, WS_STREAM } from "@exchange/contract";
 import { nonEmpty } from "../assertions";
 import { stackConfig } from "../support";
-import { isSecretValue, mockPassword, named, ofType, ProgramRun, runProgram, TYPES } from "./harness";
+import {
+    isSecretValue,
+    mockPassword,
+    named,
+    ofType,
+    ProgramRun,
+    runProgram,
+    TYPES,
+    workloads,
+    workloadNamed,
+} from "./harness";
 
 function podLabelsOf(run: ProgramRun, appName: string): Record<string, string> {
-    return named(run, TYPES.deployment, appName).inputs.spec.template.metadata.labels;
+    return workloadNamed(run, appName).inputs.spec.template.metadata.labels;
 }
 
 function containerOf(run: ProgramRun, appName: string): any {
-    const containers = named(run, TYPES.deployment, appName).inputs.spec.template.spec.containers;
-    assert.strictEqual(containers.length, 1);
+    const containers = workloadNamed(run, appName).inputs.spec.template.spec.containers;
+    // The service's own container comes first; only PostgreSQL has another (its backup sidecar).
+    assert.strictEqual(containers.length, appName === POSTGRES.appName ? containers.length : 1);
     return containers[0];
 }
 
@@ -71,7 +82,7 @@ function describeCommonFacts(
                 assert.strictEqual(container.securityContext.allowPrivilegeEscalation, false);
                 assert.strictEqual(container.securityContext.runAsNonRoot, true);
                 assert.deepStrictEqual(container.securityContext.capabilities, { drop: ["ALL"] });
-                const deployment = named(run, TYPES.deployment, platformService.appName).inputs;
+                const deployment = workloadNamed(run, platformService.appName).inputs;
                 assert.deepStrictEqual(deployment.spec.selector.matchLabels, { app: platformService.appName });
                 assert.notStrictEqual(deployment.spec.template.spec.securityContext.runAsUser, 0);
             });
@@ -79,7 +90,7 @@ function describeCommonFacts(
             it(`${platformService.serviceName} and its Deployment have fixed names, so they are replaced delete-before-replace`, () => {
                 const run = load();
                 assert.strictEqual(named(run, TYPES.service, platformService.serviceName).deleteBeforeReplace, true);
-                assert.strictEqual(named(run, TYPES.deployment, platformService.appName).deleteBeforeReplace, true);
+                assert.strictEqual(workloadNamed(run, platformService.appName).deleteBeforeReplace, true);
             });
         }
 
@@ -140,7 +151,7 @@ function describeCommonFacts(
         });
 
         it("no container has a literal value that looks like a credential", () => {
-            for (const deployment of nonEmpty(ofType(load(), TYPES.deployment), "Deployment")) {
+            for (const deployment of nonEmpty(workloads(load()), "Deployment")) {
                 for (const container of deployment.inputs.spec.template.spec.containers) {
                     for (const variable of container.env ?? []) {
                         if (variable.value !== undefined) {
@@ -185,12 +196,17 @@ function describeCommonFacts(
             [POSTGRES, "exchange-postgres-data"],
             [REDIS, "exchange-redis-data"],
         ] as const) {
-            it(`${platformService.appName} mounts ${claimName} and is updated with Recreate`, () => {
+            it(`${platformService.appName} is a StatefulSet of one pod that mounts the program's own ${claimName}`, () => {
                 const run = load();
-                const deployment = named(run, TYPES.deployment, platformService.appName).inputs;
-                assert.strictEqual(deployment.spec.strategy.type, "Recreate");
-                assert.strictEqual(deployment.spec.replicas, 1);
-                const volume = deployment.spec.template.spec.volumes.find((v: any) => v.persistentVolumeClaim);
+                const statefulSet = named(run, TYPES.statefulSet, platformService.appName).inputs;
+                assert.strictEqual(statefulSet.spec.replicas, 1);
+                assert.strictEqual(statefulSet.spec.serviceName, platformService.serviceName);
+                assert.strictEqual(
+                    statefulSet.spec.volumeClaimTemplates,
+                    undefined,
+                    "no claim of the StatefulSet's own",
+                );
+                const volume = statefulSet.spec.template.spec.volumes.find((v: any) => v.persistentVolumeClaim);
                 assert.strictEqual(volume.persistentVolumeClaim.claimName, claimName);
                 const claim = named(run, TYPES.claim, claimName).inputs;
                 assert.deepStrictEqual(claim.spec.accessModes, ["ReadWriteOnce"]);
@@ -269,7 +285,7 @@ describe("dev stack", () => {
     describeCommonFacts("dev", () => run, false, "traefik");
 
     it("one replica each, ClusterIP everywhere, no extra Services, no TLS, no host", () => {
-        for (const deployment of nonEmpty(ofType(run, TYPES.deployment), "Deployment")) {
+        for (const deployment of nonEmpty(workloads(run), "Deployment")) {
             assert.strictEqual(deployment.inputs.spec.replicas, 1, deployment.name);
         }
         const services = ofType(run, TYPES.service).map((s) => s.inputs);
@@ -314,8 +330,8 @@ describe("prod stack", () => {
     describeCommonFacts("prod", () => run, true, "ingress-nginx");
 
     it("runs several router and stream replicas", () => {
-        assert.strictEqual(named(run, TYPES.deployment, ROUTER.appName).inputs.spec.replicas, 3);
-        assert.strictEqual(named(run, TYPES.deployment, WS_STREAM.appName).inputs.spec.replicas, 3);
+        assert.strictEqual(workloadNamed(run, ROUTER.appName).inputs.spec.replicas, 3);
+        assert.strictEqual(workloadNamed(run, WS_STREAM.appName).inputs.spec.replicas, 3);
     });
 
     it("keeps WebSocket clients on one pod with ClientIP affinity for 10800 s", () => {

@@ -3,7 +3,7 @@ import * as assert from "assert";
 import { POSTGRES, REDIS, ROUTER, WS_STREAM } from "@exchange/contract";
 import { nonEmpty } from "../assertions";
 import { stackConfig, withConfig } from "../support";
-import { named, ofType, runProgram, TYPES } from "./harness";
+import { named, ofType, runProgram, TYPES, workloadNamed } from "./harness";
 
 const dev = stackConfig("dev");
 
@@ -14,6 +14,26 @@ async function devWith(overrides: Record<string, unknown>) {
 }
 
 describe("variants", () => {
+    const redisArgs = async (overrides: Record<string, unknown>) =>
+        workloadNamed(await devWith(overrides), REDIS.appName).inputs.spec.template.spec.containers[0].args as string[];
+    const option = (args: string[], name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+
+    it("Redis persists by default with an append-only file fsynced every second", async () => {
+        const args = await redisArgs({});
+        assert.strictEqual(option(args, "--appendonly"), "yes");
+        assert.strictEqual(option(args, "--appendfsync"), "everysec");
+        assert.strictEqual(option(args, "--dir"), "/data", "on the claim's mount");
+    });
+
+    it("redis.persistence: snapshots writes RDB snapshots only; none keeps nothing", async () => {
+        const snapshots = await redisArgs({ redis: { persistence: "snapshots" } });
+        assert.strictEqual(option(snapshots, "--appendonly"), "no");
+        assert.strictEqual(option(snapshots, "--save"), "3600 1 300 100 60 10000");
+        const none = await redisArgs({ redis: { persistence: "none" } });
+        assert.strictEqual(option(none, "--appendonly"), "no");
+        assert.strictEqual(option(none, "--save"), "", "no save points: nothing is written on a stop either");
+    });
+
     for (const [key, platformService] of [
         ["router", ROUTER],
         ["wsStream", WS_STREAM],
@@ -84,7 +104,7 @@ describe("variants", () => {
             { name: "redis", port: 80, targetPort: 6379, protocol: "TCP" },
             { name: "metrics", port: 9121, targetPort: 9121, protocol: "TCP" },
         ]);
-        const container = named(run, TYPES.deployment, REDIS.appName).inputs.spec.template.spec.containers[0];
+        const container = workloadNamed(run, REDIS.appName).inputs.spec.template.spec.containers[0];
         assert.deepStrictEqual(
             container.ports.map((p: any) => p.name),
             ["redis", "metrics"],
@@ -98,7 +118,7 @@ describe("variants", () => {
 
     it("no metricsPort, no METRICS_PORT", async () => {
         const run = await devWith({});
-        const container = named(run, TYPES.deployment, REDIS.appName).inputs.spec.template.spec.containers[0];
+        const container = workloadNamed(run, REDIS.appName).inputs.spec.template.spec.containers[0];
         assert.ok(!(container.env ?? []).some((e: any) => e.name === "METRICS_PORT"));
     });
 
@@ -152,7 +172,7 @@ describe("variants", () => {
             },
             postgres: { storage: { size: "20Gi", className: "fast-ssd" } },
         });
-        const deployment = named(run, TYPES.deployment, ROUTER.appName).inputs.spec;
+        const deployment = workloadNamed(run, ROUTER.appName).inputs.spec;
         assert.strictEqual(deployment.replicas, 4);
         assert.strictEqual(deployment.template.spec.containers[0].image, "registry.local:5000/exchange/router:2.3.1");
         assert.deepStrictEqual(deployment.template.spec.containers[0].resources, {

@@ -99,7 +99,6 @@ export class Postgres extends pulumi.ComponentResource {
                     { name: "run", mountPath: SOCKET_DIR, source: { emptyDir: {} } },
                     { name: "tmp", mountPath: "/tmp", source: { emptyDir: {} } },
                 ],
-                kind: "StatefulSet",
             },
             { parent: this },
         );

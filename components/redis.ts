@@ -120,7 +120,6 @@ export class Redis extends pulumi.ComponentResource {
                     liveness: { initialDelaySeconds: 15, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
                 },
                 volumes: [claimVolume(this.dataClaim, DATA_MOUNT)],
-                kind: "StatefulSet",
             },
             { parent: this },
         );

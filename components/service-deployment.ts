@@ -63,6 +63,11 @@ export type Availability = Pick<
 
 export interface ServiceDeploymentArgs {
     namespace: pulumi.Input<string>;
+    /**
+     * Its workloadKind picks the controller: a Deployment rolls pods one by one (stateless
+     * services); a StatefulSet is a single writer on a claim, at most one pod at any time (see
+     * createSingleWriter).
+     */
     contract: PlatformService;
     settings: ServiceSettings;
     /** Name of the container inside the pod. */
@@ -75,11 +80,6 @@ export interface ServiceDeploymentArgs {
     env?: pulumi.Input<pulumi.Input<k8s.types.input.core.v1.EnvVar>[]>;
     args?: pulumi.Input<string>[];
     volumes?: PodVolume[];
-    /**
-     * `Deployment`: pods rolled out one by one (stateless services). `StatefulSet`: a single
-     * writer on a claim, at most one pod at any time (see createSingleWriter).
-     */
-    kind: "Deployment" | "StatefulSet";
     /** Replicated services only; a single writer has none of it. */
     availability?: Availability;
     /** More containers in the pod, on the main container's image, env, volumes and restrictions. */
@@ -133,7 +133,8 @@ export class ServiceDeployment extends pulumi.ComponentResource {
         // that narrow and the other labels can change freely.
         this.selectorLabels = { app: this.podLabels.app };
 
-        this.controller = args.kind === "StatefulSet" ? this.createSingleWriter(args) : this.createDeployment(args);
+        this.controller =
+            args.contract.workloadKind === "StatefulSet" ? this.createSingleWriter(args) : this.createDeployment(args);
         ({
             service: this.service,
             externalService: this.externalService,

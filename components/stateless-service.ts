@@ -45,7 +45,6 @@ export class StatelessService extends pulumi.ComponentResource {
                 containerName: args.containerName,
                 env: args.env,
                 healthCheck: args.healthCheck,
-                kind: "Deployment",
                 availability: args.settings,
             },
             { parent: this },

@@ -8,9 +8,18 @@
 /** Every Service of the platform listens on port 80 and maps it to the container's own port. */
 export const SERVICE_PORT = 80;
 
+/**
+ * The controller that runs a service's pods: stateless services roll as Deployments; a single
+ * writer of data (PostgreSQL, Redis) is a StatefulSet, so that no second server ever starts on
+ * its volume while the first is still stopping (docs/backups.md).
+ */
+export type WorkloadKind = "Deployment" | "StatefulSet";
+
 export interface PlatformService {
-    /** Deployment name and the value of the pod label `app`, the only label Services select on. */
+    /** Workload (Deployment or StatefulSet) name and the value of the pod label `app`, the only label Services select on. */
     readonly appName: string;
+    /** The kind of that workload. */
+    readonly workloadKind: WorkloadKind;
     /** Name of the main (ClusterIP by default) Service. */
     readonly serviceName: string;
     /** The port the application listens on inside the pod. */
@@ -23,6 +32,7 @@ export interface PlatformService {
 
 export const ROUTER: PlatformService = {
     appName: "exchange-router",
+    workloadKind: "Deployment",
     serviceName: "exchange-router-service",
     containerPort: 8080,
     portName: "http",
@@ -31,6 +41,7 @@ export const ROUTER: PlatformService = {
 
 export const WS_STREAM: PlatformService = {
     appName: "exchange-ws-stream",
+    workloadKind: "Deployment",
     serviceName: "exchange-ws-stream-service",
     containerPort: 4000,
     // WebSocket runs over HTTP: the upgrade request is plain HTTP on this port.
@@ -40,6 +51,7 @@ export const WS_STREAM: PlatformService = {
 
 export const POSTGRES: PlatformService = {
     appName: "exchange-postgres",
+    workloadKind: "StatefulSet",
     serviceName: "exchange-postgres-service",
     containerPort: 5432,
     portName: "postgresql",
@@ -48,6 +60,7 @@ export const POSTGRES: PlatformService = {
 
 export const REDIS: PlatformService = {
     appName: "exchange-redis",
+    workloadKind: "StatefulSet",
     serviceName: "exchange-redis-service",
     containerPort: 6379,
     portName: "redis",

@@ -376,7 +376,7 @@ describe("admission policies on the local cluster", function () {
             const result = await workspace.up("dev", { policyPackConfigs: [platformConfig] });
             assert.strictEqual(result.code, 0, result.output);
             for (const seed of PLATFORM_SERVICES) {
-                assert.ok(await admin.deploymentAvailable(seed.appName), `${seed.appName} Available`);
+                assert.ok(await admin.workloadReady(seed), `${seed.appName} ready`);
             }
         });
 

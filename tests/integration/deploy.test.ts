@@ -36,9 +36,9 @@ describe("end to end on the local cluster", function () {
         assert.strictEqual(result.code, 0, result.output);
     });
 
-    it("every Deployment is Available and every Service has ready endpoints", async () => {
+    it("every workload (Deployment or StatefulSet) is ready and every Service has ready endpoints", async () => {
         for (const expected of PLATFORM_SERVICES) {
-            assert.ok(await kubectl.deploymentAvailable(expected.appName), `${expected.appName} Available`);
+            assert.ok(await kubectl.workloadReady(expected), `${expected.appName} ready`);
             assert.ok(
                 (await kubectl.readyEndpoints(expected.serviceName)) >= 1,
                 `${expected.serviceName} has a ready endpoint`,
@@ -156,7 +156,7 @@ describe("end to end on the local cluster", function () {
         assert.ok((await kubectl.readyEndpoints(ROUTER.serviceName)) >= 1);
     });
 
-    it("an image change rolls the Deployments and leaves the data claims untouched", async () => {
+    it("an image change rolls the workloads and leaves the data claims untouched", async () => {
         const claimUids = async () =>
             Promise.all(
                 ["exchange-postgres-data", "exchange-redis-data"].map(
@@ -175,9 +175,9 @@ describe("end to end on the local cluster", function () {
         const result = await workspace.up("dev");
         assert.strictEqual(result.code, 0, result.output);
         assert.deepStrictEqual(await claimUids(), before);
-        const postgres = await kubectl.json(["get", "deployment", POSTGRES.appName]);
+        const postgres = await kubectl.json(["get", POSTGRES.workloadKind.toLowerCase(), POSTGRES.appName]);
         assert.strictEqual(postgres.spec.template.spec.containers[0].image, "postgres:16.7-alpine");
-        assert.ok(await kubectl.deploymentAvailable(POSTGRES.appName));
+        assert.ok(await kubectl.workloadReady(POSTGRES));
     });
 
     it("pulumi destroy leaves none of the stack's objects behind", async () => {

@@ -121,7 +121,7 @@ describe("faults, drift and bad input on the local cluster", function () {
             }
             await upSucceeds();
             for (const expected of PLATFORM_SERVICES) {
-                assert.ok(await kubectl.deploymentAvailable(expected.appName));
+                assert.ok(await kubectl.workloadReady(expected), `${expected.appName} ready`);
                 const pods = await kubectl.json(["get", "pods", "-l", `app=${expected.appName}`]);
                 assert.strictEqual(pods.items.length, 1, `exactly one ${expected.appName} pod`);
             }
@@ -193,7 +193,7 @@ describe("faults, drift and bad input on the local cluster", function () {
 
             await upSucceeds({ refresh: true });
             assert.strictEqual((await kubectl.json(["get", "service", REDIS.serviceName])).spec.type, "ClusterIP");
-            assert.ok(await kubectl.deploymentAvailable(WS_STREAM.appName));
+            assert.ok(await kubectl.workloadReady(WS_STREAM));
             assert.strictEqual(
                 (await kubectl.json(["get", "deployment", ROUTER.appName])).metadata.labels[
                     "app.kubernetes.io/component"

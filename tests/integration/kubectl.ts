@@ -1,5 +1,6 @@
 /** kubectl against the local cluster, for checks made the way an operator would make them. */
 import * as assert from "assert";
+import { PlatformService } from "@exchange/contract";
 import { runCommand } from "../support";
 
 export class Kubectl {
@@ -44,8 +45,18 @@ export class Kubectl {
             .filter((endpoint: any) => endpoint.conditions?.ready !== false).length;
     }
 
-    async deploymentAvailable(name: string): Promise<boolean> {
-        const deployment = await this.json(["get", "deployment", name]);
-        return (deployment.status.conditions ?? []).some((c: any) => c.type === "Available" && c.status === "True");
+    /**
+     * The service's workload is ready: a Deployment reports Available; a StatefulSet (which has
+     * no such condition) has all its replicas ready on its current revision.
+     */
+    async workloadReady(service: Pick<PlatformService, "appName" | "workloadKind">): Promise<boolean> {
+        const workload = await this.json(["get", service.workloadKind.toLowerCase(), service.appName]);
+        if (service.workloadKind === "Deployment") {
+            return (workload.status.conditions ?? []).some((c: any) => c.type === "Available" && c.status === "True");
+        }
+        const { replicas, readyReplicas, currentRevision, updateRevision } = workload.status;
+        return (
+            readyReplicas === workload.spec.replicas && replicas === readyReplicas && currentRevision === updateRevision
+        );
     }
 }

@@ -46,7 +46,7 @@ describe("pulumi preview with the policy pack", function () {
     });
 
     for (const stack of ["dev", "prod"]) {
-        it(`${stack}: the plan holds the contract's Services and Deployments, with no mandatory violation`, async () => {
+        it(`${stack}: the plan holds the contract's Services and workloads, with no mandatory violation`, async () => {
             const workspace = stack === "dev" ? dev : prod;
             const result = await workspace.preview(stack);
             assert.strictEqual(result.code, 0, result.output);
@@ -59,11 +59,17 @@ describe("pulumi preview with the policy pack", function () {
                 assert.strictEqual(service.spec.ports[0].port, 80);
                 assert.strictEqual(service.spec.ports[0].targetPort, expected.containerPort);
             }
-            const deployments = plannedResources(result, "kubernetes:apps/v1:Deployment");
-            assert.deepStrictEqual(
-                deployments.map((d) => d.metadata.name).sort(),
-                PLATFORM_SERVICES.map((s) => s.appName).sort(),
-            );
+            for (const kind of ["Deployment", "StatefulSet"] as const) {
+                assert.deepStrictEqual(
+                    plannedResources(result, `kubernetes:apps/v1:${kind}`)
+                        .map((workload) => workload.metadata.name)
+                        .sort(),
+                    PLATFORM_SERVICES.filter((s) => s.workloadKind === kind)
+                        .map((s) => s.appName)
+                        .sort(),
+                    `the planned ${kind}s`,
+                );
+            }
             const ingresses = plannedResources(result, "kubernetes:networking.k8s.io/v1:Ingress");
             assert.deepStrictEqual(ingresses.map((i) => i.metadata.name).sort(), ["exchange-backend", "exchange-ws"]);
         });

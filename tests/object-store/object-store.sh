@@ -47,7 +47,10 @@ start() {
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=object-store \
       -addext "subjectAltName=IP:$node_ip" -keyout "$STORE_DIR/key.pem" -out "$STORE_DIR/cert.pem" 2>/dev/null
   fi
-  # weed mini creates the bucket and an identity with these keys from its environment.
+  # weed mini creates the bucket and an identity with these keys from its environment. Every
+  # descriptor it could inherit from the caller is closed or redirected, lib.sh's log descriptor
+  # (4) too: the drills read this script's output to its end, and a store holding the pipe kept
+  # them waiting for its whole lifetime.
   (
     set -a
     # shellcheck source=/dev/null
@@ -58,7 +61,7 @@ start() {
       -dir="$STORE_DIR/data" -ip="$node_ip" -s3.port.https="$S3_PORT" \
       -s3.cert.file="$STORE_DIR/cert.pem" -s3.key.file="$STORE_DIR/key.pem" \
       -webdav=false -admin.ui=false -s3.port.iceberg=0 \
-      >>"$STORE_DIR/weed.log" 2>&1 </dev/null &
+      >>"$STORE_DIR/weed.log" 2>&1 </dev/null 4>&- &
     echo $! >"$STORE_DIR/pid"
   )
   deadline=$((SECONDS + 120))

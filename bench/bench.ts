@@ -8,7 +8,8 @@
  * Each round runs every operation with each tool in turn and tears down after each tool, so a
  * change in the machine's load reaches the three alike; figures are medians of BENCH_RUNS rounds
  * (default 3). Then instrumented Pulumi runs show where its own time goes (breakdown.ts). It
- * prints Markdown tables and asserts nothing. Run it through bench/run.sh, which builds
+ * prints Markdown tables, writes them with a chart into docs/benchmark/ (report.ts) and asserts
+ * nothing. Run it through bench/run.sh, which builds
  * everything and starts a cluster of its own.
  *
  * With BENCH_NODE=real (`bench/run.sh --node real`) it measures instead, on a cluster with a real
@@ -21,6 +22,7 @@ import * as path from "path";
 import { EventLogTail, RunTimeline, report, timeline } from "./breakdown";
 import { Chart, IMAGE_VALUES, Images, checkSameObjects, generateChart, parseObjects } from "./chart";
 import { Measure, measure, measureScript, median } from "./measure";
+import { OperationFigures, writeBenchRun } from "./report";
 import {
     eventually,
     httpGet,
@@ -34,6 +36,8 @@ import {
 } from "../tests/support";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+/** Where the report, its figures and the chart go (README and docs/measured.md link them). */
+const BENCH_DOCS = path.join(PROJECT_ROOT, "docs", "benchmark");
 const kubeconfig = process.env.EXCHANGE_TEST_KUBECONFIG!;
 const RELEASE = "exchange";
 const ROLLOUT_TIMEOUT = "300s";
@@ -49,7 +53,7 @@ const bumped = (images: Images): Images =>
 /** The operations, in table order; each is measured for Pulumi (some in two variants), Helm and kubectl. */
 const OPERATIONS = {
     previewEmpty: "preview, nothing deployed",
-    install: "install from empty, until every Deployment is available",
+    install: "install from empty, until every workload (Deployment, StatefulSet) is rolled out",
     noop: "no-op update",
     previewBump: "preview of the image bump (router and ws-stream), deployed",
     bump: "image bump of router and ws-stream",
@@ -66,7 +70,7 @@ const COMMANDS: Record<Tool, string> = {
     helm:
         "`helm template | kubectl diff --server-side` (a `helm diff` without the plugin) / " +
         "`helm upgrade --install --wait` (Helm 4: kstatus watcher)",
-    kubectl: "`kubectl diff` / `kubectl apply` + `kubectl rollout status` of every Deployment",
+    kubectl: "`kubectl diff` / `kubectl apply` + `kubectl rollout status` of every Deployment and StatefulSet",
 };
 
 class Bench {
@@ -193,16 +197,19 @@ class Bench {
     private kubectlApply(file: string): Promise<Measure> {
         return measureScript(
             `kubectl apply -f "$1"
-            for deployment in "\${@:3}"; do
-                kubectl rollout status "deployment/$deployment" --namespace "$2" --timeout=${ROLLOUT_TIMEOUT}
+            for workload in "\${@:3}"; do
+                kubectl rollout status "$workload" --namespace "$2" --timeout=${ROLLOUT_TIMEOUT}
             done`,
-            [file, this.namespace, ...this.deployments()],
+            [file, this.namespace, ...this.workloads()],
             { env: this.toolEnv },
         );
     }
 
-    private deployments(): string[] {
-        return this.chart.objects.filter((o) => o.kind === "Deployment").map((o) => o.metadata.name);
+    /** The rollouts to wait for, as `kind/name`: what Pulumi's and Helm's waits cover too. */
+    private workloads(): string[] {
+        return this.chart.objects
+            .filter((o) => o.kind === "Deployment" || o.kind === "StatefulSet")
+            .map((o) => `${o.kind.toLowerCase()}/${o.metadata.name}`);
     }
 
     private async kubectlRound(): Promise<void> {
@@ -411,20 +418,51 @@ function firstRequestTable(bench: Bench): string {
     return lines.join("\n");
 }
 
+/** Issue 26's targets, as ratios to Helm in the same run (and CPU for the preview). */
 function targets(results: Results): string {
-    const previewPack = sec(results.previewBump.pulumi)!;
-    const previewBare = sec(results.previewBump.pulumiWithoutPack)!;
-    const noop = sec(results.noop.pulumi)!;
-    const bump = sec(results.bump.pulumi)!;
-    const helmBump = sec(results.bump.helm)!;
     const verdict = (met: boolean): string => (met ? "met" : "not met");
+    const previewCpu = median(results.previewBump.pulumi!.map((m) => m.cpuSeconds));
+    const noop = sec(results.noop.pulumi)! / sec(results.noop.helm)!;
+    const bump = sec(results.bump.pulumi)! / sec(results.bump.helm)!;
     return [
-        "Issue 16's targets (the daily preview is the image bump's):",
-        `- preview with the pack ${previewPack.toFixed(2)} s (target <= 3 s: ${verdict(previewPack <= 3)}); ` +
-            `the pack's share ${(previewPack - previewBare).toFixed(2)} s (target < 0.5 s: ${verdict(previewPack - previewBare < 0.5)})`,
-        `- no-op up ${noop.toFixed(2)} s (target <= 2 s: ${verdict(noop <= 2)})`,
-        `- image-bump up ${(bump / helmBump).toFixed(2)}x Helm's upgrade --wait (target <= 1.5x: ${verdict(bump / helmBump <= 1.5)})`,
+        "Targets (issue 26; install to first request is the real node's run):",
+        `- preview with the pack: ${previewCpu.toFixed(1)} CPU s (target <= 2.5: ${verdict(previewCpu <= 2.5)})`,
+        `- no-op up: ${noop.toFixed(2)}x Helm (target <= 1.5x: ${verdict(noop <= 1.5)})`,
+        `- image-bump up: ${bump.toFixed(2)}x Helm's upgrade --install --wait (target <= 2x: ${verdict(bump <= 2)})`,
     ].join("\n");
+}
+
+function firstRequestTarget(bench: Bench): string {
+    const pulumi = median(bench.firstAnswers.pulumi!.seconds);
+    const helm = median(bench.firstAnswers.helm!.seconds);
+    const met = pulumi / helm <= 1.2 ? "met" : "not met";
+    return `Target (issue 26): install to first request served at most 1.2x Helm: ${(pulumi / helm).toFixed(2)}x, ${met}.`;
+}
+
+/** The medians the chart draws: every operation's plain Pulumi variant against Helm and kubectl. */
+function operationFigures(results: Results): OperationFigures[] {
+    return (Object.entries(OPERATIONS) as [Operation, string][]).flatMap(([op, label]) => {
+        const row = results[op];
+        const [pulumi, helm] = [sec(row.pulumi), sec(row.helm)];
+        return pulumi === undefined || helm === undefined
+            ? []
+            : [{ operation: label, pulumi, helm, kubectl: sec(row.kubectl) }];
+    });
+}
+
+function firstRequestFigures(bench: Bench): OperationFigures[] {
+    const seconds = (tool: Tool): number | undefined => {
+        const entry = bench.firstAnswers[tool];
+        return entry ? median(entry.seconds) : undefined;
+    };
+    return [
+        {
+            operation: "install until the first request is served",
+            pulumi: seconds("pulumi")!,
+            helm: seconds("helm")!,
+            kubectl: seconds("kubectl"),
+        },
+    ];
 }
 
 async function main(): Promise<void> {
@@ -434,37 +472,46 @@ async function main(): Promise<void> {
     const bench = new Bench(scratch, baseConfig);
     try {
         await bench.prepare();
+        const commit = process.env.BENCH_COMMIT ?? "unknown";
+        const run = { node: REAL_NODE ? "real" : "kwok", commit, cores: os.cpus().length } as const;
         if (REAL_NODE) {
             await bench.firstRequestRounds();
-            console.log(
-                `\nUntil the first request is served, at commit ${process.env.BENCH_COMMIT ?? "unknown"}, local cluster ` +
-                    `with a real node, ${os.cpus().length} cores, median of ${RUNS} rounds; from the install command's ` +
-                    `start (the same commands as the install from empty) until \`GET /backend/health\` through the ` +
-                    `ingress, sent from inside the node's network namespace every ${FIRST_ANSWER_INTERVAL_MS} ms once the ` +
-                    `command returned, answers 200.\n`,
+            const markdown = [
+                `Until the first request is served, local cluster with a real node, median of ${RUNS} rounds; from the ` +
+                    `install command's start (the same commands as the install from empty) until \`GET /backend/health\` ` +
+                    `through the ingress, sent from inside the node's network namespace every ${FIRST_ANSWER_INTERVAL_MS} ms ` +
+                    `once the command returned, answers 200.`,
+                firstRequestTable(bench),
+                firstRequestTarget(bench),
+            ].join("\n\n");
+            console.log(markdown);
+            writeBenchRun(
+                BENCH_DOCS,
+                { ...run, date: new Date().toISOString(), loads: bench.loads, operations: firstRequestFigures(bench) },
+                markdown,
             );
-            console.log(firstRequestTable(bench));
-            console.log(`\nLoad: ${bench.loads.join("; ")}`);
             return;
         }
         await bench.rounds();
         const breakdowns = await bench.breakdowns();
-        const commit = process.env.BENCH_COMMIT ?? "unknown";
-        console.log(
-            `\nBenchmark at commit ${commit}, local cluster (kwok nodes), ${os.cpus().length} cores, ` +
-                `median of ${RUNS} rounds. CPU s: CPU time of the command's whole process tree (median), ` +
-                `which hardly depends on the machine's load; peak MiB: the largest RSS of the tree over the rounds.\n`,
-        );
-        console.log(table(bench.results));
-        console.log(
-            "\nCommands:\n" +
+        const markdown = [
+            `Local cluster (kwok nodes), median of ${RUNS} rounds. CPU s: CPU time of the command's whole process ` +
+                `tree (median), which hardly depends on the machine's load; peak MiB: the largest RSS of the tree over ` +
+                `the rounds.`,
+            table(bench.results),
+            "Commands:\n" +
                 Object.values(COMMANDS)
                     .map((c) => `- ${c}`)
                     .join("\n"),
+            targets(bench.results),
+            "## Where Pulumi's time goes\n\n" + breakdowns.join("\n\n"),
+        ].join("\n\n");
+        console.log(markdown);
+        writeBenchRun(
+            BENCH_DOCS,
+            { ...run, date: new Date().toISOString(), loads: bench.loads, operations: operationFigures(bench.results) },
+            markdown,
         );
-        console.log(`\nLoad: ${bench.loads.join("; ")}\n`);
-        console.log(targets(bench.results));
-        console.log("\n### Where Pulumi's time goes\n\n" + breakdowns.join("\n\n"));
     } finally {
         bench.remove();
         fs.rmSync(scratch, { recursive: true, force: true });

@@ -319,12 +319,24 @@ export class ServiceDeployment extends pulumi.ComponentResource {
         };
     }
 
-    /** A Service selecting this workload's pods; `spec` gives the rest. */
+    /**
+     * A Service selecting this workload's pods; `spec` gives the rest.
+     *
+     * The provider's await for a Service waits for its endpoints and then sleeps 10 s after the
+     * last change to them before it counts them "settled" (pkg/await/service.go), which was most
+     * of an install's time. What it would prove is already proven: the workload's own await
+     * (kept) waits for its pods to be ready, the endpoints follow them within the same second, and
+     * the policy pack refuses a selector that matches no pod template before anything is
+     * deployed. So the program's Services skip it, except a LoadBalancer's, whose await is the
+     * one that waits for its external address (docs/deployment.md, "What `pulumi up` waits for").
+     */
     private createService(serviceName: string, spec: k8s.types.input.core.v1.ServiceSpec): k8s.core.v1.Service {
+        const annotations: Record<string, string> =
+            spec.type === "LoadBalancer" ? {} : { "pulumi.com/skipAwait": "true" };
         return new k8s.core.v1.Service(
             serviceName,
             {
-                metadata: platformMetadata(serviceName, this.namespace, this.podLabels),
+                metadata: platformMetadata(serviceName, this.namespace, this.podLabels, annotations),
                 spec: { ...spec, selector: this.selectorLabels },
             },
             fixedNameOptions(this),

@@ -109,6 +109,10 @@ run_check actionlint actionlint -no-color .github/workflows/*.yml
 run_check shellcheck shell_scripts_clean
 run_check gofmt go_files_formatted
 
+# The project's own language host: module resolution, plugin commands, the pack launcher's exit
+# codes (with the node toolchain_env put first on PATH).
+run_go_suite language-host go -C "$REPO_ROOT/toolchain/pulumi/language-nodejs" test ./...
+
 # The images' own tests (their programs' unit tests, then each image under runc) need no cluster:
 # run before any, so they never compete for the cores. toolchain_env real has built the images;
 # images/build.sh inside finds them in the cache, as the real node below does.

@@ -32,7 +32,8 @@ if [[ "$("$NODE_HOME/bin/node" --version 2>/dev/null)" != "v$NODE_VERSION" ]]; t
   log "node v$NODE_VERSION: fetching node-linux-$arch from the npm registry"
   partial="$NODE_HOME.partial"
   rm -rf "$partial" && mkdir -p "$partial"
-  tarball="$(cd "$partial" && npm pack --silent "node-linux-$arch@$NODE_VERSION")" ||
+  # A download that stalls is dropped after a minute and tried again (npm's default waits five).
+  tarball="$(cd "$partial" && npm pack --silent --fetch-timeout=60000 --fetch-retries=4 "node-linux-$arch@$NODE_VERSION")" ||
     die "npm pack node-linux-$arch@$NODE_VERSION failed"
   tar -xzf "$partial/$tarball" -C "$partial" --strip-components=1 && rm "$partial/$tarball"
   [[ "$("$partial/bin/node" --version)" == "v$NODE_VERSION" ]] ||

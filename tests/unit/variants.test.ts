@@ -128,6 +128,24 @@ describe("variants", () => {
         assert.strictEqual(named(run, TYPES.service, POSTGRES.serviceName).inputs.spec.clusterIP, undefined);
     });
 
+    it("up waits for a LoadBalancer's address only: every other Service skips the provider's settle", async () => {
+        const run = await devWith({
+            router: { external: true, headless: true },
+            redis: { serviceType: "LoadBalancer" },
+        });
+        const skipsAwait = (name: string) =>
+            named(run, TYPES.service, name).inputs.metadata.annotations?.["pulumi.com/skipAwait"] === "true";
+        const services = ofType(run, TYPES.service).map((s) => s.inputs.metadata.name as string);
+        assert.deepStrictEqual(
+            services.filter(skipsAwait).sort(),
+            [ROUTER.serviceName, "exchange-router-headless", WS_STREAM.serviceName, POSTGRES.serviceName].sort(),
+        );
+        assert.deepStrictEqual(services.filter((name) => !skipsAwait(name)).sort(), [
+            REDIS.serviceName,
+            "exchange-router-external",
+        ]);
+    });
+
     it("router.headless names its Service after the router and uses port 8080", async () => {
         const run = await devWith({ router: { headless: true } });
         assert.deepStrictEqual(named(run, TYPES.service, "exchange-router-headless").inputs.spec.ports, [

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// writeFiles creates FILES (path relative to ROOT: contents) under ROOT.
+func writeFiles(t *testing.T, root string, files map[string]string) {
+	t.Helper()
+	for name, contents := range files {
+		path := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(contents), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func nodeOnPath(t *testing.T) string {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatalf("node is not on PATH (the toolchain puts it there): %v", err)
+	}
+	return node
+}
+
+// The host's resolution agrees with node's own require.resolve on the layouts npm makes.
+func TestResolveModuleAgreesWithNode(t *testing.T) {
+	node := nodeOnPath(t)
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{
+		// A folder module with index.js, and a file module, of a scoped package.
+		"node_modules/@pulumi/pulumi/package.json":               `{"name": "@pulumi/pulumi"}`,
+		"node_modules/@pulumi/pulumi/cmd/run/index.js":           "",
+		"node_modules/@pulumi/pulumi/cmd/run-policy-pack/run.js": "",
+		// A folder whose package.json names its main.
+		"node_modules/plain/package.json":     `{"name": "plain"}`,
+		"node_modules/plain/lib/package.json": `{"main": "./entry"}`,
+		"node_modules/plain/lib/entry.js":     "",
+		// A package with an exports map: left to node.
+		"node_modules/mapped/package.json":        `{"name": "mapped", "exports": {"./sub": "./dist/sub.js"}}`,
+		"node_modules/mapped/dist/sub.js":         "",
+		"project/package.json":                    `{"name": "project"}`,
+		"project/node_modules/local/index.js":     "",
+		"project/node_modules/local/package.json": `{"name": "local"}`,
+	})
+	project := filepath.Join(root, "project")
+	for _, module := range []string{
+		"@pulumi/pulumi/cmd/run",
+		"@pulumi/pulumi/cmd/run-policy-pack/run",
+		"plain/lib",
+		"mapped/sub",
+		"local",
+	} {
+		got, err := resolveModule(context.Background(), node, project, module)
+		if err != nil {
+			t.Fatalf("%s: %v", module, err)
+		}
+		want, err := resolveWithNode(context.Background(), node, project, module)
+		if err != nil {
+			t.Fatalf("%s (node): %v", module, err)
+		}
+		if got != want {
+			t.Errorf("%s: host resolved %s, node %s", module, got, want)
+		}
+	}
+	if _, err := resolveModule(context.Background(), node, project, "@pulumi/pulumi/cmd/missing"); err == nil {
+		t.Errorf("a missing module resolved")
+	}
+}
+
+// A compiled pack starts through the launcher with the run module, the engine address and the
+// pack's folder; any other pack through the SDK's cmd/run-policy-pack, as upstream's host does.
+func TestPluginCommand(t *testing.T) {
+	node := nodeOnPath(t)
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{
+		"node_modules/@pulumi/pulumi/cmd/run-policy-pack/index.js": "",
+		"node_modules/@pulumi/pulumi/cmd/run-policy-pack/run.js":   "",
+		"node_modules/@pulumi/pulumi/cmd/run-plugin/index.js":      "",
+	})
+	policyPack := filepath.Join(root, "node_modules/@pulumi/pulumi/cmd/run-policy-pack")
+	for _, c := range []struct {
+		kind       string
+		typescript bool
+		want       []string
+	}{
+		{"analyzer", false, []string{"-e", launchPolicyPack, "--", filepath.Join(policyPack, "run.js"), "127.0.0.1:1", root}},
+		{"analyzer", true, []string{filepath.Join(policyPack, "index.js"), "127.0.0.1:1", root}},
+		{"resource", false, []string{filepath.Join(root, "node_modules/@pulumi/pulumi/cmd/run-plugin/index.js"), root, "127.0.0.1:1"}},
+	} {
+		got, err := pluginCommand(context.Background(), node, root, c.kind, c.typescript, []string{"127.0.0.1:1"})
+		if err != nil {
+			t.Fatalf("%s typescript=%t: %v", c.kind, c.typescript, err)
+		}
+		if strings.Join(got, "\x00") != strings.Join(c.want, "\x00") {
+			t.Errorf("%s typescript=%t: %q, want %q", c.kind, c.typescript, got, c.want)
+		}
+	}
+	if _, err := pluginCommand(context.Background(), node, root, "converter", false, nil); err == nil {
+		t.Errorf("a plugin kind the host cannot run was accepted")
+	}
+}
+
+// The launcher keeps the runner's exit contract: 0 only when the pack ran without an uncaught
+// error; 32 when every such error was reported to the user; 1 when one was not. The run module
+// here stands in for the SDK's, and checks what it is given.
+func TestLaunchPolicyPackExitCodes(t *testing.T) {
+	node := nodeOnPath(t)
+	dir := t.TempDir()
+	runModule := filepath.Join(dir, "run.js")
+	writeFiles(t, dir, map[string]string{"run.js": `
+exports.run = async (opts) => {
+    if (opts.typeScript !== false || opts.argv._[0] !== "/the/pack") {
+        throw new Error("unexpected options " + JSON.stringify(opts));
+    }
+    opts.programStarted();
+    const err = new Error("the pack failed");
+    switch (process.env.OUTCOME) {
+        case "reported": opts.reportLoggedError(err); throw err;
+        case "unreported": throw err;
+    }
+};`})
+	for outcome, want := range map[string]int{"ok": 0, "reported": 32, "unreported": 1} {
+		cmd := exec.Command(node, "-e", launchPolicyPack, "--", runModule, "127.0.0.1:1", "/the/pack")
+		cmd.Env = append(os.Environ(), "OUTCOME="+outcome)
+		out, err := cmd.CombinedOutput()
+		code := 0
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			code = exitErr.ExitCode()
+		} else if err != nil {
+			t.Fatalf("%s: %v", outcome, err)
+		}
+		if code != want {
+			t.Errorf("%s: exit code %d, want %d\n%s", outcome, code, want, out)
+		}
+	}
+}

@@ -255,28 +255,32 @@ describe("end to end: PostgreSQL backup drills (pgBackRest, an S3-compatible sto
     it("the store stopped: archiving fails visibly, then catches up when the store is back, nothing lost", async () => {
         const stopped = await objectStore(["stop"]);
         assert.strictEqual(stopped.code, 0, stopped.output);
-        const before = await archiver(kubectl);
-        await sql(
-            kubectl,
-            "CREATE TABLE outage (id bigserial PRIMARY KEY); INSERT INTO outage SELECT FROM generate_series(1, 100);",
-        );
-        const [pending] = await sql(kubectl, "SELECT pg_walfile_name(pg_switch_wal());");
-        const failing = await eventually("pg_stat_archiver reporting failures", 180_000, async () => {
-            const state = await archiver(kubectl);
-            return state.failed > before.failed && state.failingNow ? state : undefined;
-        });
-        const backup = await backupScript(["backup"], 5 * 60_000);
-        const status = await backupScript(["status"], 120_000);
-        const serverLog = await kubectl.run(["logs", POD, "-c", "postgres", "--tail=200"]);
-        console.log(
-            `      store stopped: ${failing.failed - before.failed} failed pushes, last failed ${failing.lastFailedWal}, segment ${pending} waiting; backup command exit ${backup.code}`,
-        );
-        assert.notStrictEqual(backup.code, 0, "a backup without the store fails");
-        assert.match(serverLog, /archive command failed/);
-        assert.match(status.stdout, /failed_count\s*\|\s*[1-9]/);
-
-        const restarted = await objectStore(["start", nodeIp]);
-        assert.strictEqual(restarted.code, 0, restarted.output);
+        let pending: string;
+        try {
+            const before = await archiver(kubectl);
+            await sql(
+                kubectl,
+                "CREATE TABLE outage (id bigserial PRIMARY KEY); INSERT INTO outage SELECT FROM generate_series(1, 100);",
+            );
+            [pending] = await sql(kubectl, "SELECT pg_walfile_name(pg_switch_wal());");
+            const failing = await eventually("pg_stat_archiver reporting failures", 180_000, async () => {
+                const state = await archiver(kubectl);
+                return state.failed > before.failed && state.failingNow ? state : undefined;
+            });
+            const backup = await backupScript(["backup"], 5 * 60_000);
+            const status = await backupScript(["status"], 120_000);
+            const serverLog = await kubectl.run(["logs", POD, "-c", "postgres", "--tail=200"]);
+            console.log(
+                `      store stopped: ${failing.failed - before.failed} failed pushes, last failed ${failing.lastFailedWal}, segment ${pending} waiting; backup command exit ${backup.code}`,
+            );
+            assert.notStrictEqual(backup.code, 0, "a backup without the store fails");
+            assert.match(serverLog, /archive command failed/);
+            assert.match(status.stdout, /failed_count\s*\|\s*[1-9]/);
+        } finally {
+            // Back whatever failed above: the drills after this one need the store.
+            const restarted = await objectStore(["start", nodeIp]);
+            assert.strictEqual(restarted.code, 0, restarted.output);
+        }
         const caughtUp = Date.now();
         await eventually(`segment ${pending} archived after the store came back`, 300_000, async () => {
             const state = await archiver(kubectl);

@@ -306,6 +306,11 @@ const backup = section(
             3600,
             "a WAL segment is archived at least this often under writes: the most a lost volume costs (RPO)",
         ).default(60),
+        ioTimeoutSeconds: integer(
+            5,
+            600,
+            "pgBackRest's io-timeout: a store that accepts no byte for this long, or refuses connections, fails the push or backup (it retries for about four times this)",
+        ).default(15),
     },
     "PostgreSQL backups and point-in-time restore (docs/backups.md)",
 )

@@ -50,6 +50,10 @@ function pgBackRestEnv(backup: BackupSettings, user: string, dataPath: string): 
         option("COMPRESS_TYPE", "lz4"),
         // The backup starts at once (an immediate checkpoint), not after the next scheduled one.
         option("START_FAST", "y"),
+        // pgBackRest's default (60 s) retries a refused connection for about four minutes before a
+        // push fails: so long that a store outage stays invisible in pg_stat_archiver and a backup
+        // or status command hangs. No progress for this long on a healthy store does not happen.
+        option("IO_TIMEOUT", backup.ioTimeoutSeconds),
         // The root filesystem is read-only: logs go to the container's output, locks to /tmp.
         option("LOG_LEVEL_CONSOLE", "info"),
         option("LOG_LEVEL_FILE", "off"),

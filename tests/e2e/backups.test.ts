@@ -263,15 +263,17 @@ describe("end to end: PostgreSQL backup drills (pgBackRest, an S3-compatible sto
                 "CREATE TABLE outage (id bigserial PRIMARY KEY); INSERT INTO outage SELECT FROM generate_series(1, 100);",
             );
             [pending] = await sql(kubectl, "SELECT pg_walfile_name(pg_switch_wal());");
+            const stoppedAt = Date.now();
             const failing = await eventually("pg_stat_archiver reporting failures", 180_000, async () => {
                 const state = await archiver(kubectl);
                 return state.failed > before.failed && state.failingNow ? state : undefined;
             });
+            const visibleAfter = ((Date.now() - stoppedAt) / 1000).toFixed(0);
             const backup = await backupScript(["backup"], 5 * 60_000);
-            const status = await backupScript(["status"], 120_000);
+            const status = await backupScript(["status"], 180_000);
             const serverLog = await kubectl.run(["logs", POD, "-c", "postgres", "--tail=200"]);
             console.log(
-                `      store stopped: ${failing.failed - before.failed} failed pushes, last failed ${failing.lastFailedWal}, segment ${pending} waiting; backup command exit ${backup.code}`,
+                `      store stopped: failures visible after ${visibleAfter} s, ${failing.failed - before.failed} failed pushes, last failed ${failing.lastFailedWal}, segment ${pending} waiting; backup command exit ${backup.code}`,
             );
             assert.notStrictEqual(backup.code, 0, "a backup without the store fails");
             assert.match(serverLog, /archive command failed/);
@@ -292,12 +294,17 @@ describe("end to end: PostgreSQL backup drills (pgBackRest, an S3-compatible sto
     });
 
     it("the claim deleted with its volume: pulumi up --refresh restores every row up to the last archived segment (RPO, RTO)", async () => {
-        // Rows through the router, one every 100 ms, each with the time its write was acknowledged.
+        // Rows through the router, one every 100 ms, each with the time its write was acknowledged,
+        // for 5 s more than the accident comes after (the loop ends by itself).
+        const accidentAfter = 2 * ARCHIVE_TIMEOUT_SECONDS + 5;
         const loop =
-            `for i in $(seq 1 150); do id=$(curl -s --max-time 2 -X POST http://${routerAddress}/rows | sed -n 's/.*"id":\\([0-9]*\\).*/\\1/p'); ` +
+            `end=$(($(date +%s) + ${accidentAfter + 5})); while [ "$(date +%s)" -lt "$end" ]; do id=$(curl -s --max-time 2 -X POST http://${routerAddress}/rows | sed -n 's/.*"id":\\([0-9]*\\).*/\\1/p'); ` +
             `[ -n "$id" ] && echo "$id $(date +%s.%N)"; sleep 0.1; done`;
         const writes = inNamespace(["bash", "-c", loop], 120_000);
-        await new Promise((resolve) => setTimeout(resolve, 8_000));
+        // Long enough for at least one forced switch of WAL segment (archive_timeout) under the
+        // writes: with less, the accident could come before any of them was archived, and the
+        // drill would measure nothing.
+        await new Promise((resolve) => setTimeout(resolve, accidentAfter * 1000));
         // The accident: the pod killed at once (no clean shutdown, as a lost node) and its claim deleted.
         const accident = Date.now();
         await kubectl.run(["delete", "pvc", "exchange-postgres-data", "--wait=false"]);

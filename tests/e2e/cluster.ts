@@ -92,7 +92,8 @@ export function e2eKubectl(namespace = "default"): Kubectl {
 }
 
 /** The ready pods of an app, by name, with their IPs. */
-export async function readyPods(kubectl: Kubectl, app: string): Promise<{ name: string; ip: string }[]> {
+/** The pods of APP that are Ready and not being deleted; uid tells a re-created pod from its namesake (a StatefulSet's). */
+export async function readyPods(kubectl: Kubectl, app: string): Promise<{ name: string; ip: string; uid: string }[]> {
     const pods = await kubectl.json(["get", "pods", "-l", `app=${app}`]);
     return pods.items
         .filter(
@@ -100,7 +101,7 @@ export async function readyPods(kubectl: Kubectl, app: string): Promise<{ name: 
                 !pod.metadata.deletionTimestamp &&
                 (pod.status.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True"),
         )
-        .map((pod: any) => ({ name: pod.metadata.name, ip: pod.status.podIP }));
+        .map((pod: any) => ({ name: pod.metadata.name, ip: pod.status.podIP, uid: pod.metadata.uid }));
 }
 
 /** `kubectl create` or `apply` of one object (JSON) on the e2e cluster, its result whether admitted or not. */

@@ -232,11 +232,12 @@ describe("end to end over real traffic: the dev stack on a real node", function 
         assert.strictEqual(stored.lastId, rowId);
         const [before] = await readyPods(kubectl, POSTGRES.appName);
         await kubectl.run(["delete", "pod", before.name, "--wait=true"]);
+        // A StatefulSet's new pod has the old one's name (`<name>-0`): told apart by uid.
         const after = await eventually("a new PostgreSQL pod Ready", 180_000, async () => {
             const pods = await readyPods(kubectl, POSTGRES.appName);
-            return pods.find((pod) => pod.name !== before.name);
+            return pods.find((pod) => pod.uid !== before.uid);
         });
-        assert.notStrictEqual(after.name, before.name);
+        assert.notStrictEqual(after.uid, before.uid);
         const readBack = await eventually("the rows read back through the router", 60_000, async () => {
             const answer = await httpGet(`http://${routerAddress}/rows`);
             return answer.status === 200 ? (JSON.parse(answer.body) as { count: number; lastId: number }) : undefined;

@@ -142,13 +142,15 @@ describe("end to end on a real node: system namespaces, Pod Security Admission, 
 
         it("every platform pod was admitted there and is Ready", async () => {
             for (const seed of PLATFORM_SERVICES) {
-                const deployment = await kubectl.json(["get", "deployment", seed.appName]);
-                const replicaFailures = (deployment.status.conditions ?? []).filter(
+                const workload = await kubectl.json(["get", seed.workloadKind.toLowerCase(), seed.appName]);
+                // A Deployment reports a refused pod as ReplicaFailure; a StatefulSet only by the
+                // missing pod, which the count of Ready ones below catches for both.
+                const replicaFailures = (workload.status.conditions ?? []).filter(
                     (c: any) => c.type === "ReplicaFailure" && c.status === "True",
                 );
                 assert.deepStrictEqual(replicaFailures, [], `${seed.appName}: no pod refused`);
                 const ready = await readyPods(kubectl, seed.appName);
-                assert.strictEqual(ready.length, deployment.spec.replicas, `${seed.appName}: every replica Ready`);
+                assert.strictEqual(ready.length, workload.spec.replicas, `${seed.appName}: every replica Ready`);
             }
         });
 

@@ -71,6 +71,7 @@ describe("PostgreSQL backups", () => {
         assert.strictEqual(value("PGBACKREST_REPO1_STORAGE_VERIFY_TLS"), "y");
         assert.strictEqual(value("PGBACKREST_REPO1_RETENTION_FULL"), "14");
         assert.strictEqual(value("BACKUP_FULL_INTERVAL_HOURS"), "24");
+        assert.strictEqual(value("PGBACKREST_IO_TIMEOUT"), "15", "an unreachable store fails within a minute");
         assert.strictEqual(value("PGBACKREST_PG1_PATH"), "/var/lib/postgresql/data/pgdata");
         assert.strictEqual(value("PGBACKREST_PG1_USER"), "exchange");
         for (const [name, key] of [

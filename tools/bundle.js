@@ -1,7 +1,9 @@
 // Bundles a compiled entry point (the program's bin/index.js, the pack's) with esbuild into one
 // file, without the parts of @pulumi/pulumi that never run in a deployment. Each package's
-// `npm run build` runs it after tsc: `node tools/bundle.js ENTRY OUTFILE` (the pack's from
-// `../tools`: the pack is built inside this repository, as it already compiles against ../contract).
+// `npm run build` runs it after tsc, in the package's folder: `node tools/bundle.js ENTRY OUTFILE`
+// (the pack's from `../tools`: the pack is built inside this repository, as it already compiles
+// against ../contract). esbuild comes from that package's own devDependencies (the same pin in
+// both), so each builds after its own `npm ci`.
 //
 // Why: @pulumi/pulumi's index loads its Automation API (execa and the rest only it needs), and its
 // runtime index loads the closure serializer (TypeScript's compiler, normalize-package-data), at
@@ -16,13 +18,14 @@
 // global.asyncLocalStorage), and recognises outputs, resources, assets and errors by brand fields
 // (`__pulumiOutput`, ...) rather than `instanceof`; both exist so that several copies of the SDK in
 // one process work together. What each copy keeps to itself is its gRPC clients (settings.js), so
-// the bundle opens its own connection to the monitor and the engine. Left external, @pulumi/pulumi
-// would cut nothing: the program and @pulumi/kubernetes import its index, which loads both.
+// the bundle's copy makes its own clients to the monitor and the engine, over the gRPC library both
+// copies share (SHARED below). Left external, @pulumi/pulumi would cut nothing: the program and
+// @pulumi/kubernetes import its index, which loads both heavy parts.
 //
 // The cut modules are replaced by tools/bundle-stub.js, which throws, naming what was called, if
 // anything ever calls into them: a wrong cut fails loudly.
 "use strict";
-const esbuild = require("esbuild");
+const esbuild = require(require.resolve("esbuild", { paths: [process.cwd()] }));
 const path = require("node:path");
 
 /** What is cut, by the resolved path of a module, and the name the stub's errors give it. */

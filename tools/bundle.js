@@ -75,7 +75,7 @@ const cutAndShare = {
                 const inPackages = resolved.path.lastIndexOf("/node_modules/") + "/node_modules/".length;
                 return { path: resolved.path.slice(inPackages), external: true };
             }
-            return resolved;
+            return undefined;
         });
         build.onLoad({ filter: /.*/, namespace: "cut" }, (args) => ({
             contents: `module.exports = require(${JSON.stringify(STUB)}).stub(${JSON.stringify(args.path)});`,

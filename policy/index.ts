@@ -1,5 +1,5 @@
-// Entry point of the policy pack. The Pulumi CLI runs the compiled bin/index.js (package.json
-// "main") when `--policy-pack policy` is given; constructing the PolicyPack starts the policy
+// Entry point of the policy pack. The Pulumi CLI runs its bundle, bin/bundle.js (package.json
+// "main", built from the compiled bin/index.js by ../tools/bundle.js), when `--policy-pack policy` is given; constructing the PolicyPack starts the policy
 // server. Policies live in ./policies; this is the only place a PolicyPack is created.
 
 import { PolicyPack } from "@pulumi/policy";

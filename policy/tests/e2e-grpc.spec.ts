@@ -1,4 +1,5 @@
-// End-to-end: starts the compiled pack (bin/index.js) as the Pulumi CLI does, and talks to it over
+// End-to-end: starts the pack as the Pulumi CLI does (its folder, so package.json "main": the bundle
+// bin/bundle.js), and talks to it over
 // the analyzer gRPC protocol on the loopback interface: GetAnalyzerInfo, Configure, Analyze,
 // AnalyzeStack, Remediate. This checks what the in-process harness cannot: that the pack loads from
 // bin/, that the SDK accepts the policies and their config schemas, and how the SDK's own server
@@ -79,7 +80,7 @@ function diagnostics(resp: any): Diag[] {
     }));
 }
 
-describe("policy pack over gRPC (bin/index.js, as the Pulumi CLI runs it)", function () {
+describe("policy pack over gRPC (bin/bundle.js, as the Pulumi CLI runs it)", function () {
     this.timeout(60000);
     let child: ChildProcess | undefined;
     let client: any;
@@ -117,7 +118,7 @@ describe("policy pack over gRPC (bin/index.js, as the Pulumi CLI runs it)", func
     };
 
     before(async () => {
-        child = spawn(process.execPath, [path.join(PACK_DIR, "bin", "index.js")], {
+        child = spawn(process.execPath, [PACK_DIR], {
             cwd: PACK_DIR,
             stdio: ["ignore", "pipe", "pipe"],
         });

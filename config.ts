@@ -309,7 +309,7 @@ const backup = section(
         ioTimeoutSeconds: integer(
             5,
             600,
-            "pgBackRest's io-timeout: a store that accepts no byte for this long, or refuses connections, fails the push or backup (it retries for about four times this)",
+            "pgBackRest's io-timeout: a store that accepts no byte for this long, or refuses connections, fails the push, backup or status (after retrying for a multiple of this)",
         ).default(15),
     },
     "PostgreSQL backups and point-in-time restore (docs/backups.md)",

@@ -264,7 +264,7 @@ describe("end to end: PostgreSQL backup drills (pgBackRest, an S3-compatible sto
             );
             [pending] = await sql(kubectl, "SELECT pg_walfile_name(pg_switch_wal());");
             const stoppedAt = Date.now();
-            const failing = await eventually("pg_stat_archiver reporting failures", 180_000, async () => {
+            const failing = await eventually("pg_stat_archiver reporting failures", 300_000, async () => {
                 const state = await archiver(kubectl);
                 return state.failed > before.failed && state.failingNow ? state : undefined;
             });

@@ -152,9 +152,17 @@ describe("end to end over real traffic: the dev stack on a real node", function 
             const fqdn = `${expected.serviceName}.default.svc.cluster.local`;
             const clusterIp = (await kubectl.json(["get", "service", expected.serviceName])).spec.clusterIP;
             const client = allowedClients[expected.serviceName];
-            const resolved = await execInPod(client.kubectl, client.pod, `getent hosts ${fqdn}`);
-            assert.strictEqual(resolved.code, 0, `${fqdn} resolves:\n${resolved.output}`);
-            assert.strictEqual(resolved.stdout.trim().split(/\s+/)[0], clusterIp, `${fqdn} is the Service's address`);
+            // The suites before this one deployed and destroyed the same stack, so the name had
+            // another address a minute ago; CoreDNS (cluster/addons/coredns.yaml: ttl 30, cache 30)
+            // may answer that one for up to 30 s, as it would for any client after a Service is
+            // re-created. So the name must come to the new address within that, not at once.
+            await eventually(`${fqdn} resolves to the Service's address ${clusterIp}`, 45_000, async () => {
+                const resolved = await execInPod(client.kubectl, client.pod, `getent hosts ${fqdn}`);
+                assert.strictEqual(resolved.code, 0, `${fqdn} resolves:\n${resolved.output}`);
+                const address = resolved.stdout.trim().split(/\s+/)[0];
+                assert.strictEqual(address, clusterIp, `${fqdn} is the Service's address`);
+                return address;
+            });
             const answer = await execInPod(
                 client.kubectl,
                 client.pod,

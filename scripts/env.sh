@@ -34,7 +34,8 @@ export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 # NODE_EXTRA_CA_CERTS (a machine's extra CAs, e.g. for a proxy in front of the npm registry)
 # matters only to npm. Every other node process would read and parse the bundle at start for
 # nothing: each pulumi run starts four (the program, the policy pack, two helpers of the
-# language host) and none of them makes a TLS connection. So npm_install alone gets it.
+# language host) and none of them makes a TLS connection. So npm alone gets it
+# (toolchain/lib.sh's npm_with_extra_ca).
 if [[ -n "${NODE_EXTRA_CA_CERTS:-}" ]]; then
   export EXCHANGE_NPM_EXTRA_CA_CERTS="$NODE_EXTRA_CA_CERTS"
   unset NODE_EXTRA_CA_CERTS
@@ -94,8 +95,7 @@ npm_install() {
   log "npm ci in ${dir#"$REPO_ROOT"/}"
   (
     cd "$dir" || exit
-    [[ -z "${EXCHANGE_NPM_EXTRA_CA_CERTS:-}" ]] || export NODE_EXTRA_CA_CERTS="$EXCHANGE_NPM_EXTRA_CA_CERTS"
-    npm ci --no-audit --no-fund --loglevel=error >&2
+    npm_with_extra_ca ci --no-audit --no-fund --loglevel=error >&2
   )
   cp "$dir/package-lock.json" "$stamp"
 }

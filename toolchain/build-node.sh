@@ -33,7 +33,7 @@ if [[ "$("$NODE_HOME/bin/node" --version 2>/dev/null)" != "v$NODE_VERSION" ]]; t
   partial="$NODE_HOME.partial"
   rm -rf "$partial" && mkdir -p "$partial"
   # A download that stalls is dropped after a minute and tried again (npm's default waits five).
-  tarball="$(cd "$partial" && npm pack --silent --fetch-timeout=60000 --fetch-retries=4 "node-linux-$arch@$NODE_VERSION")" ||
+  tarball="$(cd "$partial" && npm_with_extra_ca pack --silent --fetch-timeout=60000 --fetch-retries=4 "node-linux-$arch@$NODE_VERSION")" ||
     die "npm pack node-linux-$arch@$NODE_VERSION failed"
   tar -xzf "$partial/$tarball" -C "$partial" --strip-components=1 && rm "$partial/$tarball"
   [[ "$("$partial/bin/node" --version)" == "v$NODE_VERSION" ]] ||

@@ -25,6 +25,19 @@ module_dir() {
 # Log lines go to the stderr the script was started with (fd 4), even from a build step whose
 # own output run_with_progress sends to a log file, so nested steps still report their times.
 exec 4>&2
+
+# npm_with_extra_ca ARGS...: npm with the machine's extra CAs. scripts/env.sh keeps
+# NODE_EXTRA_CA_CERTS (e.g. a proxy's CA in front of the registry) aside as
+# EXCHANGE_NPM_EXTRA_CA_CERTS, since only npm needs it; a Node.js from the registry does not read
+# the system's store, so without it every fetch fails TLS and npm falls back, after minutes of
+# retries, to whatever its cache holds.
+npm_with_extra_ca() {
+  (
+    [[ -z "${EXCHANGE_NPM_EXTRA_CA_CERTS:-}" ]] || export NODE_EXTRA_CA_CERTS="$EXCHANGE_NPM_EXTRA_CA_CERTS"
+    npm "$@"
+  )
+}
+
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&4; }
 die() { log "error: $*"; exit 1; }
 

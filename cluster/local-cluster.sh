@@ -4,9 +4,10 @@
 # two kinds:
 #   kwok  two fake nodes played by kwok: pods are scheduled and marked Ready, nothing runs. Fast;
 #         the engine tests (tests/integration) use it. The default.
-#   real  one real node: containerd, runc, kubelet and kube-proxy with CoreDNS, Traefik (ingress
-#         and Gateway API) and recycled local volumes, all inside a network namespace of its own
-#         that has no route out. Pods run the images built by images/build.sh.
+#   real  real nodes (one unless --nodes N): each with containerd, runc, kubelet and kube-proxy
+#         inside a network namespace of its own that has no route out, the nodes joined by a link
+#         of their own (lib/netns.sh), each in a zone of its own; CoreDNS, Traefik (ingress and
+#         Gateway API) and recycled local volumes. Pods run the images built by images/build.sh.
 # A LoadBalancer Service gets its address from kwok, which with kwok nodes always runs; beside a
 # real node only with --load-balancer (or EXCHANGE_CLUSTER_LOAD_BALANCER=true), which builds kwok
 # (6.5 min cold) when it is missing: the dev stack has no LoadBalancer Service, so the first
@@ -14,17 +15,22 @@
 # --network-policies (or EXCHANGE_CLUSTER_NETWORK_POLICIES=true), which builds its enforcer,
 # kube-network-policies, when it is missing (lib/network-policies.sh).
 #
-#   cluster/local-cluster.sh start [--node kwok|real] [--load-balancer] [--network-policies]
+#   cluster/local-cluster.sh start [--node kwok|real] [--nodes N] [--load-balancer] [--network-policies]
 #                                       start (or say it is running; either option adds its
 #                                       part to a running cluster); builds what is missing. Node
-#                                       kind: --node, else EXCHANGE_CLUSTER_NODE, else kwok;
-#                                       changing it needs `stop --purge` first
+#                                       kind: --node, else EXCHANGE_CLUSTER_NODE, else kwok; real
+#                                       nodes: --nodes, else EXCHANGE_CLUSTER_NODES, else 1;
+#                                       changing either needs `stop --purge` first
 #   cluster/local-cluster.sh stop [--purge]   stop every component; --purge also wipes all state
 #   cluster/local-cluster.sh status           one line per component; non-zero if any is down
 #   cluster/local-cluster.sh env              prints `export KUBECONFIG=...`
-#   cluster/local-cluster.sh restart NAME     restart one component (fault tests)
-#   cluster/local-cluster.sh netns-exec CMD.. run CMD inside the real node's network namespace,
-#                                       the only place pod and Service addresses may be reached
+#   cluster/local-cluster.sh restart NAME     restart one component (fault tests); another
+#                                       node's components end in -nI (kubelet-n2)
+#   cluster/local-cluster.sh kill-node I      node I lost: its kubelet, kube-proxy, containerd
+#                                       and containers killed, its link down (drills)
+#   cluster/local-cluster.sh netns-exec [--node I] CMD..  run CMD inside a real node's network
+#                                       namespace (node 1's unless --node), the only place pod
+#                                       and Service addresses may be reached
 #   cluster/local-cluster.sh curl URL|/PATH [CURL_ARGS..]  curl from inside that namespace; a
 #                                       bare /PATH goes through the ingress controller
 #   cluster/local-cluster.sh images           the images on the real node: "<ref> <archive>" lines
@@ -72,8 +78,12 @@ runs_kwok() { [[ "$NODE_KIND" != real || -f "$LOAD_BALANCER_FILE" ]]; }
 components() {
   printf '%s\n' "${CONTROL_PLANE[@]}"
   ! runs_kwok || echo kwok
-  [[ "$NODE_KIND" != real ]] || printf '%s\n' "${NODE_COMPONENTS[@]}"
-  ! enforces_network_policies || echo kube-network-policies
+  [[ "$NODE_KIND" != real ]] || node_components
+  if enforces_network_policies; then
+    local i
+    for ((i = 1; i <= $(node_count); i++)); do select_node "$i"; echo "kube-network-policies$NODE_SUFFIX"; done
+    select_node 1
+  fi
 }
 
 all_up() { local c; for c in $(components); do up "$c" || return 1; done; }
@@ -109,10 +119,11 @@ apply_cluster_objects() {
 
 cmd_start() {
   local requested="${EXCHANGE_CLUSTER_NODE:-kwok}" load_balancer="${EXCHANGE_CLUSTER_LOAD_BALANCER:-false}"
-  local network_policies="${EXCHANGE_CLUSTER_NETWORK_POLICIES:-false}"
+  local network_policies="${EXCHANGE_CLUSTER_NETWORK_POLICIES:-false}" nodes="${EXCHANGE_CLUSTER_NODES:-1}"
   while (( $# > 0 )); do
     case "$1" in
       --node) requested="${2:-}"; shift 2 || usage ;;
+      --nodes) nodes="${2:-}"; shift 2 || usage ;;
       --load-balancer) load_balancer=true; shift ;;
       --network-policies) network_policies=true; shift ;;
       *) usage ;;
@@ -125,12 +136,19 @@ cmd_start() {
     || die "EXCHANGE_CLUSTER_NETWORK_POLICIES must be true or false, not '$network_policies'"
   [[ "$network_policies" == false || "$requested" == real ]] \
     || die "only a real node enforces NetworkPolicies: add --node real"
+  if ! [[ "$nodes" =~ ^[1-9]$ ]] || ((nodes > MAX_NODES)); then
+    die "--nodes (EXCHANGE_CLUSTER_NODES) must be 1 to $MAX_NODES, not '$nodes'"
+  fi
+  [[ "$nodes" == 1 || "$requested" == real ]] || die "--nodes is for real nodes (kwok always plays two): add --node real"
   local began=$SECONDS
   lock_state
   local existing
   existing="$(existing_node_kind)"
   if [[ -n "$existing" && "$existing" != "$requested" ]]; then
     die "this cluster's state ($STATE) was made with $existing nodes; to switch to $requested: cluster/local-cluster.sh stop --purge"
+  fi
+  if [[ -n "$existing" && "$(node_count)" != "$nodes" ]]; then
+    die "this cluster's state ($STATE) was made with $(node_count) node(s); to have $nodes: cluster/local-cluster.sh stop --purge"
   fi
   NODE_KIND="$requested"
   if all_up; then
@@ -144,8 +162,7 @@ cmd_start() {
     if $network_policies && ! enforces_network_policies; then
       touch "$NETWORK_POLICIES_FILE"
       use_built_binaries
-      start_kube_network_policies
-      wait_up kube-network-policies 60
+      for_each_node start_network_policies_on_node
       log "NetworkPolicy enforcement (kube-network-policies) added"
     fi
     log "cluster already running ($NODE_KIND nodes, context $CONTEXT, https://127.0.0.1:$API_PORT)"
@@ -155,6 +172,7 @@ cmd_start() {
   # component starts from a known state.
   stop_all
   echo "$NODE_KIND" >"$NODE_KIND_FILE"
+  echo "$nodes" >"$NODE_COUNT_FILE"
   if $load_balancer; then touch "$LOAD_BALANCER_FILE"; else rm -f "$LOAD_BALANCER_FILE"; fi
   if $network_policies; then touch "$NETWORK_POLICIES_FILE"; else rm -f "$NETWORK_POLICIES_FILE"; fi
   use_built_binaries
@@ -165,7 +183,7 @@ cmd_start() {
   ensure_pki
   if [[ "$NODE_KIND" == real ]]; then
     build_images
-    prepare_node
+    prepare_nodes
   fi
 
   start_etcd
@@ -179,14 +197,11 @@ cmd_start() {
   local control_plane_ready=$SECONDS
 
   if [[ "$NODE_KIND" == real ]]; then
-    start_node
+    start_nodes
     apply_cluster_objects
     ! runs_kwok || start_kwok
-    if enforces_network_policies; then
-      start_kube_network_policies
-      wait_up kube-network-policies 60
-    fi
-    wait_for_node "$began"
+    ! enforces_network_policies || for_each_node start_network_policies_on_node
+    wait_for_nodes "$began"
   else
     start_kwok
     apply_cluster_objects
@@ -194,7 +209,7 @@ cmd_start() {
   fi
   wait_for_default_service_account
   log "cluster ready in $((SECONDS - began)) s (control plane $((control_plane_ready - began)) s):" \
-    "$NODE_KIND nodes, context $CONTEXT, https://127.0.0.1:$API_PORT"
+    "$NODE_KIND nodes$([[ "$NODE_KIND" != real ]] || echo " ($(node_count))"), context $CONTEXT, https://127.0.0.1:$API_PORT"
   log "use it with: eval \"\$(cluster/local-cluster.sh env)\""
   [[ "$NODE_KIND" != real ]] || log "send traffic with: cluster/local-cluster.sh curl /backend/health"
 }
@@ -222,12 +237,14 @@ cmd_stop() {
 cmd_restart() {
   local name="${1:-}"
   # shellcheck disable=SC2015 # usage when either test fails
-  [[ "$name" != node-namespace ]] && components | grep -qx -- "$name" || usage
+  [[ "$name" != node-namespace* && "$name" != pod-network ]] && components | grep -qx -- "$name" || usage
   lock_state
   all_up || die "cluster is not running; use start"
   use_built_binaries
   stop_component "$name"
-  "start_${name//-/_}"
+  select_node_of "$name"
+  "start_${COMPONENT_BASE//-/_}"
+  select_node 1
   wait_up "$name" 120
   log "$name restarted"
 }
@@ -248,6 +265,25 @@ cmd_status() {
   return "$down"
 }
 
+cmd_kill_node() {
+  local index="${1:-}"
+  [[ "$index" =~ ^[1-9]$ ]] || usage
+  lock_state
+  if [[ "$NODE_KIND" != real ]] || ((index > $(node_count))); then die "this cluster has no real node $index"; fi
+  select_node "$index"
+  kill_node
+}
+
+cmd_netns_exec() {
+  if [[ "${1:-}" == --node ]]; then
+    if ! [[ "${2:-}" =~ ^[1-9]$ ]] || (($2 > $(node_count))); then die "--node: this cluster has nodes 1 to $(node_count)"; fi
+    select_node "$2"
+    shift 2
+  fi
+  [[ $# -gt 0 ]] || usage
+  netns_exec "$@"
+}
+
 cmd_curl() {
   local target="${1:-}"
   [[ -n "$target" ]] || usage
@@ -261,8 +297,9 @@ case "${1:-}" in
   stop) shift; cmd_stop "$@" ;;
   status) cmd_status ;;
   restart) shift; cmd_restart "$@" ;;
+  kill-node) shift; cmd_kill_node "$@" ;;
   env) printf 'export KUBECONFIG=%q\n' "$KUBECONFIG_FILE" ;;
-  netns-exec) shift; [[ $# -gt 0 ]] || usage; netns_exec "$@" ;;
+  netns-exec) shift; cmd_netns_exec "$@" ;;
   curl) shift; cmd_curl "$@" ;;
   images) [[ -f "$IMAGE_LIST" ]] || die "no real node in $STATE"; cat "$IMAGE_LIST" ;;
   *) usage ;;

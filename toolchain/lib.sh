@@ -32,10 +32,11 @@ exec 4>&2
 # the system's store, so without it every fetch fails TLS and npm falls back, after minutes of
 # retries, to whatever its cache holds.
 npm_with_extra_ca() {
-  (
-    [[ -z "${EXCHANGE_NPM_EXTRA_CA_CERTS:-}" ]] || export NODE_EXTRA_CA_CERTS="$EXCHANGE_NPM_EXTRA_CA_CERTS"
+  if [[ -n "${EXCHANGE_NPM_EXTRA_CA_CERTS:-}" ]]; then
+    NODE_EXTRA_CA_CERTS="$EXCHANGE_NPM_EXTRA_CA_CERTS" npm "$@"
+  else
     npm "$@"
-  )
+  fi
 }
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&4; }

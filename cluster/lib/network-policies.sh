@@ -1,6 +1,7 @@
-# NetworkPolicies on the real node (`start --network-policies`): kube-network-policies, built from
+# NetworkPolicies on the real nodes (`start --network-policies`): kube-network-policies, built from
 # its Go module (toolchain/build-cluster.sh network-policies), runs beside kube-proxy as a process
-# in the node's namespaces. Source it.
+# in each node's namespaces (one per node, as upstream's DaemonSet), judging the connections that
+# leave that node's pods and namespace. Source it.
 #
 # Its design (upstream's): the first packet of each new connection goes to it through an NFQUEUE;
 # it finds the pods behind both addresses in its informers, evaluates the NetworkPolicies that
@@ -73,8 +74,8 @@ steer_new_connections() {
     || node_exec iptables -w 10 -t mangle -I POSTROUTING -j "$NETWORK_POLICIES_CHAIN"
 }
 
-# After kube-proxy (the API server is reached through the "kubernetes" Service) and the cluster
-# objects (that Service's endpoint). The steering goes first: from then on nothing passes
+# On the selected node, after kube-proxy (the API server is reached through the "kubernetes"
+# Service) and the cluster objects (that Service's endpoint). The steering goes first: from then on nothing passes
 # unjudged; until the enforcer listens, the kernel drops what it would judge (TCP retries).
 start_kube_network_policies() {
   kubectl apply -f "$CLUSTER_DIR/addons/kube-network-policies.yaml" >/dev/null
@@ -82,8 +83,13 @@ start_kube_network_policies() {
   steer_new_connections
   # argv[0] carries the state folder, for is_ours: none of its flags names a file.
   # shellcheck disable=SC2016 # expanded by the inner bash
-  KUBERNETES_SERVICE_HOST=$KUBERNETES_SERVICE_ADDRESS KUBERNETES_SERVICE_PORT=443 launch_in_node kube-network-policies \
-    bash -c 'exec -a "$0" "$@"' "$RUN/kube-network-policies" "$(command -v kube-network-policies)" \
+  KUBERNETES_SERVICE_HOST=$KUBERNETES_SERVICE_ADDRESS KUBERNETES_SERVICE_PORT=443 launch_in_node "kube-network-policies$NODE_SUFFIX" \
+    bash -c 'exec -a "$0" "$@"' "$RUN/kube-network-policies$NODE_SUFFIX" "$(command -v kube-network-policies)" \
     --hostname-override="$NODE_NAME" --nfqueue-id="$NETWORK_POLICIES_QUEUE" --fail-open=false \
     --metrics-bind-address="$NETWORK_POLICIES_METRICS"
+}
+
+start_network_policies_on_node() {
+  start_kube_network_policies
+  wait_up "kube-network-policies$NODE_SUFFIX" 60
 }

@@ -3,7 +3,9 @@
 # netns.sh), prepares them, then stays as the process that holds them: every node process and
 # `local-cluster.sh netns-exec` enters them through its pid.
 #
-#   node-namespace.sh STATE NODE_DIR NODE_IP NODE_PREFIX SERVICE_CIDR
+#   node-namespace.sh NAME NODE_DIR NODE_IP NODE_PREFIX SERVICE_CIDR
+#
+# NAME is the path the holder shows as its argv[0] (in the state folder's run/, for is_ours).
 #
 # Network: loopback and a bridge holding the node's address, which the CNI bridge plugin then
 # uses as the pods' gateway. Nothing connects this namespace to the host's: no interface pair,
@@ -15,7 +17,7 @@
 # /var/log/containers, /run/containerd/s, /var/lib/cni) are folders of this node's state, and
 # /run is a tmpfs of its own, so two clusters on one machine never share or leave anything there.
 set -euo pipefail
-state="$1" node_dir="$2" node_ip="$3" node_prefix="$4" service_cidr="$5"
+name="$1" node_dir="$2" node_ip="$3" node_prefix="$4" service_cidr="$5"
 
 mount --make-rslave /
 mount -t tmpfs -o mode=0755 exchange-node-run /run
@@ -32,5 +34,4 @@ ip route add "$service_cidr" dev cni0
 # traffic passes its iptables rules.
 sysctl -q -w net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1
 
-# argv[0] names the holder, and carries the state folder, for local-cluster.sh's is_ours.
-exec -a "$state/run/node-namespace" sleep infinity
+exec -a "$name" sleep infinity

@@ -4,24 +4,79 @@
 # that Kubernetes' recycler wipes. Source it.
 # shellcheck shell=bash
 
-NODE_NAME=exchange-node
-NODE_DIR="$STATE/node"
-# The bridge's address in the node's namespace: the pods' gateway and the node's InternalIP (the
-# kubelet refuses a loopback node IP). Every cluster has its own namespace, so they all use it.
-NODE_IP=10.244.0.1
-NODE_POD_SUBNET=10.244.0.0/24
+# How many real nodes the cluster has (start --nodes N), written when it is created.
+NODE_COUNT_FILE="$STATE/node-count"
+node_count() { cat "$NODE_COUNT_FILE" 2>/dev/null || echo 1; }
+NODE_ZONES=(a b c d e f g h i)
+MAX_NODES=${#NODE_ZONES[@]}
 NODE_API_PORT=6443
 CLUSTER_DNS_IP=10.96.0.10
-# Traefik's Service: the address Ingresses get as their status, inside the node's namespace.
+# Traefik's Service: the address Ingresses get as their status, inside the nodes' namespaces.
 INGRESS_IP=10.96.0.80
-# The node's cgroup subtree in every hierarchy: the pods' (kubelet's cgroupRoot) and the node
-# processes' own, so stop finds every process this node started, shims and containers included.
+# The cluster's cgroup subtree in every hierarchy: the node processes' own (node/) and each node's
+# pods (pods-I/, that kubelet's cgroupRoot), so stop finds every process the nodes started, shims
+# and containers included.
 CGROUP_NAME="exchange-local-$PORT_OFFSET"
-NODE_COMPONENTS=(node-namespace api-forwarder-host api-forwarder-node kubelet-egress containerd kubelet kube-proxy)
-CONTAINERD_SOCKET="$RUN/containerd.sock"
-# containerd's client, from the build cache (status runs without putting the build on PATH).
-CTR=("$EXCHANGE_CACHE/containerd-v$CONTAINERD_VERSION/bin/ctr" --address "$CONTAINERD_SOCKET")
 IMAGE_LIST="$STATE/images.list"
+
+node_pod_subnet() { echo "10.244.$(($1 - 1)).0/24"; }
+
+# select_node I: the node that the node functions below act on. Node 1 keeps the names a
+# one-node cluster always had; node I > 1 adds "-nI" to its name and to its components' names.
+# Each node has a /24 of the pod network on its bridge, whose first address is its InternalIP
+# (the kubelet refuses a loopback node IP), an address on the network between the nodes
+# (pod-network.sh), and a zone, one zone per node.
+select_node() {
+  NODE_INDEX="$1"
+  NODE_SUFFIX=""
+  ((NODE_INDEX == 1)) || NODE_SUFFIX="-n$NODE_INDEX"
+  NODE_NAME="exchange-node$NODE_SUFFIX"
+  NODE_DIR="$STATE/node$NODE_SUFFIX"
+  NODE_IP="10.244.$((NODE_INDEX - 1)).1"
+  NODE_POD_SUBNET="$(node_pod_subnet "$NODE_INDEX")"
+  # shellcheck disable=SC2034 # read by netns.sh
+  NODE_LINK_IP="$(node_link_ip "$NODE_INDEX")"
+  NODE_ZONE="local-${NODE_ZONES[NODE_INDEX - 1]}"
+  NODE_CGROUP_ROOT="/$CGROUP_NAME/pods-$NODE_INDEX"
+  CONTAINERD_SOCKET="$RUN/containerd$NODE_SUFFIX.sock"
+  # containerd's client, from the build cache (status runs without putting the build on PATH).
+  CTR=("$EXCHANGE_CACHE/containerd-v$CONTAINERD_VERSION/bin/ctr" --address "$CONTAINERD_SOCKET")
+}
+select_node 1
+
+# select_node_of COMPONENT: selects the node a component belongs to and sets COMPONENT_BASE to
+# its name without the node's suffix.
+select_node_of() {
+  if [[ "$1" =~ ^(.*)-n([0-9]+)$ ]]; then
+    select_node "${BASH_REMATCH[2]}"
+    COMPONENT_BASE="${BASH_REMATCH[1]}"
+  else
+    select_node 1
+    COMPONENT_BASE="$1"
+  fi
+}
+
+# for_each_node FUNCTION: FUNCTION once per node, with that node selected; node 1 selected after.
+for_each_node() {
+  local i
+  for ((i = 1; i <= $(node_count); i++)); do select_node "$i"; "$1"; done
+  select_node 1
+}
+
+# node_components: the real nodes' components in start order (stop goes the other way): the API
+# server's ways in and out are the cluster's, each node has its own namespace and processes.
+node_components() {
+  local i
+  echo api-forwarder-host
+  (($(node_count) == 1)) || echo pod-network
+  for ((i = 1; i <= $(node_count); i++)); do
+    select_node "$i"
+    printf '%s\n' "node-namespace$NODE_SUFFIX" "api-forwarder-node$NODE_SUFFIX"
+    ((i > 1)) || echo kubelet-egress
+    printf '%s\n' "containerd$NODE_SUFFIX" "kubelet$NODE_SUFFIX" "kube-proxy$NODE_SUFFIX"
+  done
+  select_node 1
+}
 
 # shellcheck disable=SC2034 # read by control-plane.sh
 APISERVER_NODE_FLAGS=(
@@ -33,8 +88,19 @@ APISERVER_NODE_FLAGS=(
 # shellcheck disable=SC2034 # read by control-plane.sh
 CONTROLLER_MANAGER_NODE_FLAGS=(--pv-recycler-pod-template-filepath-hostpath="$STATE/pv-recycler-pod.yaml")
 
+# node_healthy COMPONENT: the component of whichever node it belongs to is healthy; the node
+# selected before stays selected.
 node_healthy() {
+  local selected="$NODE_INDEX" healthy=0
+  select_node_of "$1"
+  node_component_healthy "$COMPONENT_BASE" || healthy=1
+  select_node "$selected"
+  return "$healthy"
+}
+
+node_component_healthy() {
   case "$1" in
+    pod-network) pod_network_healthy ;;
     node-namespace) netns_healthy ;;
     api-forwarder-host | api-forwarder-node | kubelet-egress) true ;;
     containerd) "${CTR[@]}" version >/dev/null 2>&1 ;;
@@ -57,17 +123,21 @@ node_cgroup_procs() {
 
 create_node_cgroups() {
   local mount dir file
+  local groups=("$CGROUP_NAME" "$CGROUP_NAME/node") i
+  for ((i = 1; i <= $(node_count); i++)); do groups+=("$CGROUP_NAME/pods-$i"); done
   for mount in $(cgroup_mounts); do
-    for dir in "$mount/$CGROUP_NAME" "$mount/$CGROUP_NAME/node"; do
+    for dir in "${groups[@]/#/$mount/}"; do
       mkdir -p "$dir"
       # v1 cpuset: a new group has no CPUs or memory nodes until given its parent's.
       for file in cpuset.cpus cpuset.mems; do
         if [[ -f "$dir/$file" && -z "$(cat "$dir/$file")" ]]; then cat "$(dirname "$dir")/$file" >"$dir/$file"; fi
       done
     done
-    # v2 alone (no v1 controllers): the kubelet's groups below need the controllers delegated.
+    # v2 alone (no v1 controllers): the kubelets' groups below need the controllers delegated.
     if [[ "$mount" == /sys/fs/cgroup && -f "$mount/cgroup.controllers" ]]; then
-      sed 's/\([^ ]*\)/+\1/g' "$mount/cgroup.controllers" >"$mount/$CGROUP_NAME/cgroup.subtree_control"
+      for dir in "$CGROUP_NAME" "${groups[@]:2}"; do
+        sed 's/\([^ ]*\)/+\1/g' "$mount/cgroup.controllers" >"$mount/$dir/cgroup.subtree_control"
+      done
     fi
   done
 }
@@ -105,29 +175,39 @@ remove_node_cgroups() {
 
 # --- certificates and configuration ----------------------------------------------------------
 
-# The node's credentials, its components' configuration files and the API server's flags'
-# files, all from templates in cluster/node/ and cluster/addons/.
+# The selected node's credentials and its components' configuration files, and the API server's
+# flags' files, all from templates in cluster/node/ and cluster/addons/.
 prepare_node() {
-  client_cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client"
-  client_cert kubelet "/O=system:nodes/CN=system:node:$NODE_NAME"
-  client_cert kube-proxy "/CN=system:kube-proxy"
+  client_cert "kubelet$NODE_SUFFIX" "/O=system:nodes/CN=system:node:$NODE_NAME"
   # Through the namespace's forwarder; the API server's certificate names "kubernetes".
-  write_kubeconfig "$PKI/kubelet.kubeconfig" "system:node:$NODE_NAME" kubelet "https://$NODE_IP:$NODE_API_PORT" kubernetes
-  write_kubeconfig "$PKI/kube-proxy.kubeconfig" system:kube-proxy kube-proxy "https://$NODE_IP:$NODE_API_PORT" kubernetes
+  write_kubeconfig "$PKI/kubelet$NODE_SUFFIX.kubeconfig" "system:node:$NODE_NAME" "kubelet$NODE_SUFFIX" \
+    "https://$NODE_IP:$NODE_API_PORT" kubernetes
+  write_kubeconfig "$PKI/kube-proxy$NODE_SUFFIX.kubeconfig" system:kube-proxy kube-proxy \
+    "https://$NODE_IP:$NODE_API_PORT" kubernetes
 
   mkdir -p "$NODE_DIR/cni" "$NODE_DIR/containerd" "$NODE_DIR/cni-ipam"
   local values=(STATE="$STATE" RUN="$RUN" PKI="$PKI" NODE_DIR="$NODE_DIR" NODE_IP="$NODE_IP"
     NODE_POD_SUBNET="$NODE_POD_SUBNET" POD_CIDR="$POD_CIDR" CLUSTER_DNS_IP="$CLUSTER_DNS_IP"
-    CGROUP_NAME="$CGROUP_NAME" NODE_NAME="$NODE_NAME" CONTAINERD_SOCKET="$CONTAINERD_SOCKET"
+    NODE_CGROUP_ROOT="$NODE_CGROUP_ROOT" NODE_NAME="$NODE_NAME" CONTAINERD_SOCKET="$CONTAINERD_SOCKET"
+    KUBE_PROXY_KUBECONFIG="$PKI/kube-proxy$NODE_SUFFIX.kubeconfig"
     SANDBOX_IMAGE="$(image_ref pause)" RECYCLER_IMAGE="$(image_ref postgres)")
   fill node/containerd.toml "${values[@]}" >"$NODE_DIR/containerd.toml"
-  # The pods' network: one /24 on the bridge, addresses kept in the node's state, no masquerade
-  # (there is nothing outside the namespace to reach).
+  # The pods' network: the node's /24 on its bridge, addresses kept in the node's state, no
+  # masquerade (there is nothing outside the nodes to reach).
   fill node/cni.conflist "${values[@]}" >"$NODE_DIR/cni/10-exchange.conflist"
   fill node/kubelet.yaml "${values[@]}" >"$NODE_DIR/kubelet.yaml"
   fill node/kube-proxy.yaml "${values[@]}" >"$NODE_DIR/kube-proxy.yaml"
-  fill node/egress-selector.yaml "${values[@]}" >"$STATE/egress-selector.yaml"
-  fill addons/pv-recycler-pod.yaml "${values[@]}" >"$STATE/pv-recycler-pod.yaml"
+  if ((NODE_INDEX == 1)); then
+    fill node/egress-selector.yaml "${values[@]}" >"$STATE/egress-selector.yaml"
+    fill addons/pv-recycler-pod.yaml "${values[@]}" >"$STATE/pv-recycler-pod.yaml"
+  fi
+}
+
+# The credentials every node shares: the API server's as the kubelets' client, kube-proxy's.
+prepare_nodes() {
+  client_cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client"
+  client_cert kube-proxy "/CN=system:kube-proxy"
+  for_each_node prepare_node
 }
 
 # --- images ----------------------------------------------------------------------------------
@@ -173,44 +253,86 @@ import_images() {
 # --- components ------------------------------------------------------------------------------
 
 start_containerd() {
-  launch_in_node containerd "$(command -v containerd)" --config "$NODE_DIR/containerd.toml"
+  launch_in_node "containerd$NODE_SUFFIX" "$(command -v containerd)" --config "$NODE_DIR/containerd.toml"
 }
 
 start_kubelet() {
-  launch_in_node kubelet "$(command -v kubelet)" --config="$NODE_DIR/kubelet.yaml" \
-    --kubeconfig="$PKI/kubelet.kubeconfig" --root-dir="$NODE_DIR/kubelet" \
-    --hostname-override="$NODE_NAME" --node-ip="$NODE_IP"
+  launch_in_node "kubelet$NODE_SUFFIX" "$(command -v kubelet)" --config="$NODE_DIR/kubelet.yaml" \
+    --kubeconfig="$PKI/kubelet$NODE_SUFFIX.kubeconfig" --root-dir="$NODE_DIR/kubelet" \
+    --hostname-override="$NODE_NAME" --node-ip="$NODE_IP" \
+    --node-labels="topology.kubernetes.io/zone=$NODE_ZONE"
 }
 
 start_kube_proxy() {
-  launch_in_node kube-proxy "$(command -v kube-proxy)" --config="$NODE_DIR/kube-proxy.yaml"
+  launch_in_node "kube-proxy$NODE_SUFFIX" "$(command -v kube-proxy)" --config="$NODE_DIR/kube-proxy.yaml"
 }
 
-start_node() {
-  register_node
-  create_node_cgroups
+# The selected node's namespace, its way to the API server, its link to the other nodes.
+start_node_namespaces() {
   start_node_namespace
-  wait_up node-namespace 20
-  start_api_forwarder_host
+  wait_up "node-namespace$NODE_SUFFIX" 20
   start_api_forwarder_node
-  start_kubelet_egress
+  (($(node_count) == 1)) || connect_node
+}
+
+# The selected node's runtime with the images; its kubelet and kube-proxy.
+start_node_runtime() {
   start_containerd
-  wait_up containerd 60
+  wait_up "containerd$NODE_SUFFIX" 60
   import_images
   start_kubelet
   start_kube_proxy
-  wait_up kubelet 60
-  wait_up kube-proxy 60
 }
 
-# stop_node: the node's components (the NetworkPolicy enforcer first, whether or not this start
-# had it), then whatever they left running, then the machine record.
+wait_node_agents() {
+  wait_up "kubelet$NODE_SUFFIX" 60
+  wait_up "kube-proxy$NODE_SUFFIX" 60
+}
+
+start_nodes() {
+  register_node
+  create_node_cgroups
+  start_api_forwarder_host
+  if (($(node_count) > 1)); then
+    start_pod_network
+    wait_up pod-network 20
+  fi
+  for_each_node start_node_namespaces
+  start_kubelet_egress
+  for_each_node start_node_runtime
+  for_each_node wait_node_agents
+}
+
+# stop_node: every node's components (the NetworkPolicy enforcers first, whether or not this start
+# had them), then whatever they left running, then the machine record.
 stop_node() {
-  local i
-  stop_component kube-network-policies
-  for ((i = ${#NODE_COMPONENTS[@]} - 1; i >= 0; i--)); do stop_component "${NODE_COMPONENTS[i]}"; done
+  local components i
+  for ((i = MAX_NODES; i >= 1; i--)); do select_node "$i" && stop_component "kube-network-policies$NODE_SUFFIX"; done
+  select_node 1
+  mapfile -t components < <(node_components)
+  for ((i = ${#components[@]} - 1; i >= 0; i--)); do stop_component "${components[i]}"; done
   remove_node_cgroups
   unregister_node
+}
+
+# kill_node: the selected node lost, as a machine that loses power: its link to the other nodes
+# goes down, and its agents and every container are killed at once (SIGKILL, no clean-up); its
+# namespace stays, holding nothing that answers. Not node 1, whose namespace carries the API
+# server's ways into the cluster.
+kill_node() {
+  local name mount pids
+  ((NODE_INDEX > 1)) || die "node 1 carries the API server's ways into the cluster; lose another one"
+  node_exec ip link set eth0 down
+  for name in kube-network-policies kubelet kube-proxy containerd api-forwarder-node; do
+    name+="$NODE_SUFFIX"
+    if running "$name"; then kill -KILL "$(pid_of "$name")"; fi
+  done
+  pids="$(for mount in $(cgroup_mounts); do
+    [[ ! -d "$mount$NODE_CGROUP_ROOT" ]] || find "$mount$NODE_CGROUP_ROOT" -name cgroup.procs -exec cat {} + 2>/dev/null || true
+  done | sort -un)"
+  # shellcheck disable=SC2086 # a list of pids
+  [[ -z "$pids" ]] || kill -KILL $pids 2>/dev/null || true
+  log "node $NODE_NAME lost: link down, agents and $(wc -w <<<"$pids") container processes killed"
 }
 
 # --- cluster objects -------------------------------------------------------------------------
@@ -248,13 +370,17 @@ traefik_crds() {
 # The Gateway and GatewayClass need the CRDs established first, so they go in a second apply.
 node_gateway_objects() { cat "$CLUSTER_DIR/addons/gateway.yaml"; }
 
-# wait_for_node SINCE: until the node is Ready and the add-ons serve, logging when each got
+# wait_for_nodes SINCE: until every node is Ready and the add-ons serve, logging when each got
 # there (seconds since SECONDS was SINCE).
-wait_for_node() {
-  local since="$1"
-  kubectl wait --for=condition=Ready "node/$NODE_NAME" --timeout=90s >/dev/null \
-    || die "node $NODE_NAME not Ready; see $LOGS/kubelet.log"
-  log "node $NODE_NAME Ready after $((SECONDS - since)) s"
+wait_for_nodes() {
+  local since="$1" i
+  for ((i = 1; i <= $(node_count); i++)); do
+    select_node "$i"
+    kubectl wait --for=condition=Ready "node/$NODE_NAME" --timeout=90s >/dev/null \
+      || die "node $NODE_NAME not Ready; see $LOGS/kubelet$NODE_SUFFIX.log"
+  done
+  select_node 1
+  log "$(node_count) node(s) Ready after $((SECONDS - since)) s"
   kubectl wait --for=condition=Established crd --all --timeout=60s >/dev/null \
     || die "Gateway API and Traefik CRDs not established"
   node_gateway_objects | kubectl apply -f - >/dev/null

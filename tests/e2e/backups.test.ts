@@ -12,7 +12,6 @@
  * Every loop is bounded; requests go from inside the node's network namespace.
  */
 import * as assert from "assert";
-import * as fs from "fs";
 import * as path from "path";
 import { Kubectl } from "../integration/kubectl";
 import {
@@ -27,8 +26,8 @@ import {
 } from "../support";
 import { POSTGRES, ROUTER } from "@exchange/contract";
 import { destroyDev, e2eDevWorkspace, e2eKubeconfig, e2eKubectl, inNamespace } from "./cluster";
+import { objectStore, startObjectStore, storeNodeIp } from "./object-store";
 
-const OBJECT_STORE = path.join(PROJECT_ROOT, "tests", "object-store", "object-store.sh");
 const BACKUP_SCRIPT = path.join(PROJECT_ROOT, "scripts", "postgres-backup.sh");
 const POD = `${POSTGRES.appName}-0`;
 const STORE_SECRET = "exchange-e2e-backup-store";
@@ -65,10 +64,6 @@ function backupScript(args: string[], timeoutMs = 20 * 60_000): Promise<CommandR
         env: { ...process.env, KUBECONFIG: e2eKubeconfig() },
         timeoutMs,
     });
-}
-
-function objectStore(args: string[]): Promise<CommandResult> {
-    return runCommand("bash", [OBJECT_STORE, ...args], { timeoutMs: 60 * 60_000 });
 }
 
 interface Archiver {
@@ -118,34 +113,8 @@ describe("end to end: PostgreSQL backup drills (pgBackRest, an S3-compatible sto
     before(async () => {
         kubectl = e2eKubectl();
         images = await nodeImages();
-        const node = (await kubectl.json(["get", "nodes"])).items.find(
-            (n: any) => n.metadata.labels["type"] !== "kwok",
-        );
-        nodeIp = node.status.addresses.find((a: any) => a.type === "InternalIP").address;
-        const started = Date.now();
-        const store = await objectStore(["start", nodeIp]);
-        assert.strictEqual(store.code, 0, store.output);
-        const [endpoint, port, bucket] = store.stdout.trim().split(/\s+/);
-        console.log(`      object store on ${endpoint}:${port} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
-        const credentials = fs.readFileSync(
-            path.join(process.env.EXCHANGE_CLUSTER_STATE!, "object-store", "credentials"),
-            "utf8",
-        );
-        const keys = Object.fromEntries(
-            credentials
-                .trim()
-                .split("\n")
-                .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
-        );
-        await kubectl.run(["delete", "secret", STORE_SECRET, "--ignore-not-found"]);
-        await kubectl.run([
-            "create",
-            "secret",
-            "generic",
-            STORE_SECRET,
-            `--from-literal=AWS_ACCESS_KEY_ID=${keys.AWS_ACCESS_KEY_ID}`,
-            `--from-literal=AWS_SECRET_ACCESS_KEY=${keys.AWS_SECRET_ACCESS_KEY}`,
-        ]);
+        nodeIp = await storeNodeIp(kubectl);
+        const { endpoint, port, bucket } = await startObjectStore(kubectl, STORE_SECRET);
         workspace = await e2eDevWorkspace();
         workspace.writeStackConfig(
             "dev",
@@ -155,7 +124,7 @@ describe("end to end: PostgreSQL backup drills (pgBackRest, an S3-compatible sto
                         enabled: true,
                         store: {
                             endpoint,
-                            port: Number(port),
+                            port,
                             bucket,
                             // A repository of this run's own: no earlier run's backups to restore.
                             path: `/e2e-${Date.now()}`,

@@ -9,7 +9,7 @@ import * as assert from "assert";
 import * as path from "path";
 import { Kubectl } from "../integration/kubectl";
 import { CommandResult, LOCAL_CLUSTER, PulumiWorkspace, runCommand } from "../support";
-import type { HttpLoopResult, WsExchange } from "./netns-client";
+import type { HeldClient, HttpLoopResult, WsExchange } from "./netns-client";
 
 const NETNS_CLIENT = path.join(__dirname, "netns-client.js");
 
@@ -40,6 +40,11 @@ export function inNamespace(command: string[], timeoutMs = 60_000, input?: strin
     return runCommand(LOCAL_CLUSTER, ["netns-exec", ...command], { timeoutMs, input });
 }
 
+/** CMD inside real node INDEX's network namespace (1 is the node inNamespace uses). */
+export function onNode(index: number, command: string[], timeoutMs = 60_000): Promise<CommandResult> {
+    return runCommand(LOCAL_CLUSTER, ["netns-exec", "--node", String(index), ...command], { timeoutMs });
+}
+
 /**
  * Sends REQUEST (raw bytes, e.g. RESP commands) to HOST:PORT from inside the node's network
  * namespace and returns the first `lines` lines of the answer. The request travels on stdin, so
@@ -62,6 +67,10 @@ async function client<T>(args: string[], timeoutMs: number): Promise<T> {
     return JSON.parse(result.stdout) as T;
 }
 
+function hostOption(host: string | undefined): string[] {
+    return host ? ["--host", host] : [];
+}
+
 /** COUNT WebSocket connections to URL, one after another, each with its own timeout. */
 export function webSocketExchanges(url: string, count: number, timeoutMs = 10_000): Promise<WsExchange[]> {
     return client<WsExchange[]>(["ws", url, String(count), String(timeoutMs)], count * timeoutMs + 30_000);
@@ -78,11 +87,34 @@ export function webSocketSession(url: string, count: number, timeoutMs = 10_000)
     );
 }
 
-/** COUNT GET requests to URL, one every intervalMs, each with its own timeout. */
-export function httpLoop(url: string, count: number, intervalMs: number, timeoutMs = 5_000): Promise<HttpLoopResult> {
+/** COUNT GET requests to URL, one every intervalMs, each with its own timeout; `host` is their Host header. */
+export function httpLoop(
+    url: string,
+    count: number,
+    intervalMs: number,
+    timeoutMs = 5_000,
+    host?: string,
+): Promise<HttpLoopResult> {
     return client<HttpLoopResult>(
-        ["http-loop", url, String(count), String(intervalMs), String(timeoutMs)],
+        [...hostOption(host), "http-loop", url, String(count), String(intervalMs), String(timeoutMs)],
         count * (intervalMs + timeoutMs) + 30_000,
+    );
+}
+
+/**
+ * CLIENTS WebSocket clients held open on URL for durationMs, each connecting again at once when
+ * its connection is closed (trying for up to reconnectTimeoutMs).
+ */
+export function heldWebSocketClients(
+    url: string,
+    clients: number,
+    durationMs: number,
+    reconnectTimeoutMs: number,
+    host?: string,
+): Promise<HeldClient[]> {
+    return client<HeldClient[]>(
+        [...hostOption(host), "ws-hold", url, String(clients), String(durationMs), String(reconnectTimeoutMs)],
+        durationMs + reconnectTimeoutMs + 30_000,
     );
 }
 
@@ -91,7 +123,6 @@ export function e2eKubectl(namespace = "default"): Kubectl {
     return new Kubectl(e2eKubeconfig(), namespace);
 }
 
-/** The ready pods of an app, by name, with their IPs. */
 /** The pods of APP that are Ready and not being deleted; uid tells a re-created pod from its namesake (a StatefulSet's). */
 export async function readyPods(kubectl: Kubectl, app: string): Promise<{ name: string; ip: string; uid: string }[]> {
     const pods = await kubectl.json(["get", "pods", "-l", `app=${app}`]);

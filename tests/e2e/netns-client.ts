@@ -8,8 +8,16 @@
  *       COUNT WebSocket connections one after another; each reads the server's first message,
  *       sends one of its own and reads the echo. With keep-cookies, each upgrade request carries
  *       the cookies the earlier upgrade responses set, as a browser's would. Prints WsExchange[].
- *   netns-client.js http-loop URL COUNT INTERVAL_MS TIMEOUT_MS
+ *   netns-client.js [--host NAME] http-loop URL COUNT INTERVAL_MS TIMEOUT_MS
  *       COUNT GET requests, one every INTERVAL_MS. Prints HttpLoopResult.
+ *   netns-client.js [--host NAME] ws-hold URL CLIENTS DURATION_MS RECONNECT_TIMEOUT_MS
+ *       CLIENTS WebSocket clients that stay connected for DURATION_MS, as a trading screen does;
+ *       one whose connection the server closes (or that breaks) connects again at once, trying
+ *       for up to RECONNECT_TIMEOUT_MS. Prints HeldClient[].
+ *   --host NAME sends NAME as the Host header, for a front door that routes by host name (the
+ *   URL then holds the front door's address: no resolver here knows the public name), and over
+ *   https:// or wss:// does not verify the certificate (the local front door's own self-signed
+ *   one until cert-manager issues the stack's).
  *
  * WebSockets through the `ws` library rather than the WHATWG WebSocket, which neither sends a
  * Cookie header nor shows the upgrade response's Set-Cookie.
@@ -43,6 +51,26 @@ export interface HttpLoopResult {
     total: number;
     ok: number;
     failures: { index: number; at: string; error: string }[];
+}
+
+/** One closing of a held connection, and how the client got a new one. */
+export interface HeldClose {
+    /** The pod the closed connection was on. */
+    pod: string;
+    /** The close code: 1001 (going away) from a server that stops cleanly, 1006 when none came. */
+    code: number;
+    /** Milliseconds since the client started. */
+    atMs: number;
+    /** Until the new connection's hello; absent if none came within the reconnect timeout. */
+    reconnectMs?: number;
+}
+
+export interface HeldClient {
+    /** The pods of its connections, in order. */
+    pods: string[];
+    closes: HeldClose[];
+    /** Attempts that got no connection (each retried until the reconnect timeout). */
+    errors: string[];
 }
 
 function setCookiesOf(response: IncomingMessage): string[] {
@@ -114,12 +142,18 @@ async function ws(url: string, count: number, timeoutMs: number, withCookies: bo
     return results;
 }
 
-async function httpLoop(url: string, count: number, intervalMs: number, timeoutMs: number): Promise<HttpLoopResult> {
+async function httpLoop(
+    url: string,
+    count: number,
+    intervalMs: number,
+    timeoutMs: number,
+    headers: Record<string, string>,
+): Promise<HttpLoopResult> {
     const result: HttpLoopResult = { total: count, ok: 0, failures: [] };
     for (let index = 0; index < count; index++) {
         const started = Date.now();
         try {
-            const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+            const response = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
             await response.text();
             if (response.ok) {
                 result.ok++;
@@ -142,6 +176,97 @@ async function httpLoop(url: string, count: number, intervalMs: number, timeoutM
     return result;
 }
 
+/** Opens a connection and resolves with it and its hello's pod, or rejects. */
+function connectForHello(
+    url: string,
+    timeoutMs: number,
+    headers: Record<string, string>,
+): Promise<{ socket: WebSocket; pod: string }> {
+    return new Promise((resolve, reject) => {
+        const socket = new WebSocket(url, {
+            headers,
+            handshakeTimeout: timeoutMs,
+            rejectUnauthorized: headers.Host === undefined,
+        });
+        const timer = setTimeout(() => fail("no hello within the timeout"), timeoutMs);
+        function fail(error: string) {
+            clearTimeout(timer);
+            socket.removeAllListeners();
+            socket.on("error", () => undefined);
+            socket.terminate();
+            reject(new Error(error));
+        }
+        socket.once("message", (data) => {
+            clearTimeout(timer);
+            socket.removeAllListeners();
+            try {
+                resolve({ socket, pod: helloPod({ first: data.toString(), sent: "", setCookies: [] }) });
+            } catch (error) {
+                fail((error as Error).message);
+            }
+        });
+        socket.on("unexpected-response", (_request, response) => fail(`upgrade answered HTTP ${response.statusCode}`));
+        socket.on("error", (error) => fail(`socket error: ${error.message}`));
+        socket.on("close", (code) => fail(`closed (${code}) before the hello`));
+    });
+}
+
+async function holdOne(
+    url: string,
+    durationMs: number,
+    reconnectTimeoutMs: number,
+    headers: Record<string, string>,
+): Promise<HeldClient> {
+    const started = Date.now();
+    const deadline = started + durationMs;
+    const client: HeldClient = { pods: [], closes: [], errors: [] };
+    let pending: HeldClose | undefined;
+    while (Date.now() < deadline) {
+        let connection: { socket: WebSocket; pod: string };
+        try {
+            connection = await connectForHello(url, Math.min(5_000, reconnectTimeoutMs), headers);
+        } catch (error) {
+            client.errors.push(`${Date.now() - started} ms: ${(error as Error).message}`);
+            if (pending && Date.now() - started - pending.atMs > reconnectTimeoutMs) {
+                pending = undefined;
+            }
+            await new Promise((resolve) => setTimeout(resolve, 200));
+            continue;
+        }
+        if (pending) {
+            pending.reconnectMs = Date.now() - started - pending.atMs;
+            pending = undefined;
+        }
+        client.pods.push(connection.pod);
+        const { socket, pod } = connection;
+        const code = await new Promise<number | undefined>((resolve) => {
+            const timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()));
+            socket.on("error", () => undefined);
+            socket.on("close", (closeCode) => {
+                clearTimeout(timer);
+                resolve(closeCode);
+            });
+        });
+        if (code === undefined) {
+            socket.close(1000);
+            break;
+        }
+        pending = { pod, code, atMs: Date.now() - started };
+        client.closes.push(pending);
+    }
+    return client;
+}
+
+function holdClients(
+    url: string,
+    clients: number,
+    durationMs: number,
+    reconnectTimeoutMs: number,
+    headers: Record<string, string>,
+): Promise<HeldClient[]> {
+    return Promise.all(Array.from({ length: clients }, () => holdOne(url, durationMs, reconnectTimeoutMs, headers)));
+}
+
 function positive(text: string | undefined, name: string): number {
     const value = Number(text);
     if (!Number.isInteger(value) || value < 1) {
@@ -151,7 +276,12 @@ function positive(text: string | undefined, name: string): number {
 }
 
 async function main(argv: string[]): Promise<unknown> {
-    const [command, url, ...rest] = argv;
+    const headers: Record<string, string> = argv[0] === "--host" ? { Host: argv[1] } : {};
+    if (headers.Host !== undefined) {
+        // fetch has no per-request setting for it.
+        process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
+    }
+    const [command, url, ...rest] = argv[0] === "--host" ? argv.slice(2) : argv;
     switch (command) {
         case "ws":
             if (rest[2] !== undefined && rest[2] !== "keep-cookies") {
@@ -164,10 +294,20 @@ async function main(argv: string[]): Promise<unknown> {
                 positive(rest[0], "COUNT"),
                 positive(rest[1], "INTERVAL_MS"),
                 positive(rest[2], "TIMEOUT_MS"),
+                headers,
+            );
+        case "ws-hold":
+            return holdClients(
+                url,
+                positive(rest[0], "CLIENTS"),
+                positive(rest[1], "DURATION_MS"),
+                positive(rest[2], "RECONNECT_TIMEOUT_MS"),
+                headers,
             );
         default:
             throw new Error(
-                "usage: netns-client.js ws URL COUNT TIMEOUT_MS [keep-cookies] | http-loop URL COUNT INTERVAL_MS TIMEOUT_MS",
+                "usage: netns-client.js ws URL COUNT TIMEOUT_MS [keep-cookies] | [--host NAME] http-loop URL COUNT INTERVAL_MS" +
+                    " TIMEOUT_MS | [--host NAME] ws-hold URL CLIENTS DURATION_MS RECONNECT_TIMEOUT_MS",
             );
     }
 }

@@ -1,0 +1,446 @@
+/**
+ * Several real nodes: `Pulumi.prod.yaml` as written, deployed with the real `pulumi` CLI and the
+ * policy pack onto a local cluster of 3 real nodes in 3 zones (scripts/test.sh starts it with
+ * `local-cluster.sh start --node real --nodes 3 --network-policies`), then disrupted as a
+ * platform team's cluster is: a drain under load, a drain that a PodDisruptionBudget holds back,
+ * a node lost. What a real cluster and registry would supply comes as an overlay, never as an
+ * edit of the stack file: a kubeconfig whose context is named exchange-prod, the images built
+ * here, the namespace where this cluster's ingress controller of class nginx runs (Traefik's,
+ * which the NetworkPolicies must admit instead of ingress-nginx's), and a backup store (the S3-compatible store of the backup drills on node 1, its address
+ * for the bucket's, and its keys in the Secret the stack names): with none, PostgreSQL's restore
+ * check refuses to start on an empty volume, as it should. Requests go from inside the nodes'
+ * network namespaces.
+ *
+ * The suite leaves the stack deployed: its claims are protected (`storage.protect`), so a destroy
+ * would be refused, and the cluster is thrown away after the suite.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { Kubectl } from "../integration/kubectl";
+import {
+    eventually,
+    LOCAL_CLUSTER,
+    nodeImages,
+    PulumiWorkspace,
+    runCommand,
+    stackConfig,
+    withConfig,
+} from "../support";
+import { headlessServiceName, POSTGRES, REDIS, ROUTER, WS_STREAM } from "@exchange/contract";
+import {
+    e2eKubeconfig,
+    e2eKubectl,
+    execInPod,
+    heldWebSocketClients,
+    httpLoop,
+    INGRESS_CONTROLLER_NAMESPACE,
+    onNode,
+    readyPods,
+    sleeperPod,
+    startPod,
+    startProbePod,
+} from "../e2e/cluster";
+import { objectStore, startObjectStore } from "../e2e/object-store";
+
+const PROD_CONTEXT = "exchange-prod";
+const BACKUP_STORE_SECRET = "exchange-backup-store";
+const ZONE_LABEL = "topology.kubernetes.io/zone";
+/** How long a WebSocket client may be without a connection after the server closed it. */
+const RECONNECT_BOUND_MS = 5_000;
+/** How long the front door may fail after a node is lost (see the node-loss test). */
+const NODE_LOSS_BOUND_S = 120;
+const WS_CLIENT_POD = "exchange-nodes-ws-client";
+
+/**
+ * A shell line that opens a WebSocket to ws-stream's Service and prints what comes back in 2 s:
+ * the 101 answer, then the hello frame (a server's frames are not masked: its JSON is readable).
+ */
+function webSocketHello(address: string): string {
+    const upgrade =
+        `GET /ws HTTP/1.1\\r\\nHost: ${address}\\r\\nUpgrade: websocket\\r\\nConnection: Upgrade\\r\\n` +
+        `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\\r\\nSec-WebSocket-Version: 13\\r\\n\\r\\n`;
+    return `exec 3<>/dev/tcp/${address}/80 && printf '${upgrade}' >&3 && timeout 2 cat <&3; true`;
+}
+
+interface PodPlacement {
+    name: string;
+    node: string;
+    zone: string;
+}
+
+describe("several real nodes: the prod stack as written, under drains and the loss of a node", function () {
+    this.timeout(30 * 60 * 1000);
+    let kubectl: Kubectl;
+    let workspace: PulumiWorkspace;
+    let host: string;
+    let ingressAddress: string;
+    /** Node name -> zone, and node name -> its index in the local cluster (1 is exchange-node). */
+    const zones = new Map<string, string>();
+    const indexes = new Map<string, number>();
+
+    async function placement(app: string): Promise<PodPlacement[]> {
+        const ready = new Set((await readyPods(kubectl, app)).map((pod) => pod.name));
+        const pods = (await kubectl.json(["get", "pods", "-l", `app=${app}`])).items;
+        return pods
+            .filter((pod: any) => ready.has(pod.metadata.name))
+            .map((pod: any) => ({
+                name: pod.metadata.name,
+                node: pod.spec.nodeName,
+                zone: zones.get(pod.spec.nodeName) ?? "?",
+            }));
+    }
+
+    /**
+     * The nodes of the ingress controller's pod, never drained or lost here: the local cluster runs
+     * one, so that would measure its outage, not the platform's.
+     */
+    async function frontDoorNodes(): Promise<Set<string>> {
+        const pods = (await e2eKubectl("traefik").json(["get", "pods"])).items;
+        return new Set(pods.map((pod: any) => pod.spec.nodeName));
+    }
+
+    /**
+     * A node to disrupt: not node 1 (the API server's way in), no front door, a router pod on it,
+     * preferably no data.
+     */
+    async function nodeToDisrupt(): Promise<string> {
+        const avoid = await frontDoorNodes();
+        const routers = new Set((await placement(ROUTER.appName)).map((pod) => pod.node));
+        const data = new Set(
+            [...(await placement(POSTGRES.appName)), ...(await placement(REDIS.appName))].map((pod) => pod.node),
+        );
+        const candidates = [...indexes.keys()].filter(
+            (node) => indexes.get(node)! > 1 && !avoid.has(node) && routers.has(node),
+        );
+        assert.ok(
+            candidates.length > 0,
+            `a node other than node 1 with a router pod and without Traefik (${[...avoid]})`,
+        );
+        return candidates.find((node) => !data.has(node)) ?? candidates[0];
+    }
+
+    function frontDoorLoop(count: number, intervalMs: number) {
+        // Not /health: a router told to stop answers it 503 on purpose while it still serves.
+        return httpLoop(`https://${ingressAddress}/backend/api/v1/orders`, count, intervalMs, 5_000, host);
+    }
+
+    before(async () => {
+        kubectl = e2eKubectl();
+        const nodes = (await kubectl.json(["get", "nodes"])).items.filter(
+            (node: any) => node.metadata.labels["type"] !== "kwok",
+        );
+        for (const node of nodes) {
+            zones.set(node.metadata.name, node.metadata.labels[ZONE_LABEL]);
+            const suffix = /-n(\d+)$/.exec(node.metadata.name);
+            indexes.set(node.metadata.name, suffix ? Number(suffix[1]) : 1);
+        }
+        assert.strictEqual(nodes.length, 3, "3 real nodes");
+        assert.strictEqual(new Set(zones.values()).size, 3, `one zone each: ${[...zones]}`);
+
+        // What a real cluster supplies: a context named as the stack expects.
+        const kubeconfig = path.join(fs.mkdtempSync(path.join(path.dirname(e2eKubeconfig()), "prod-")), "kubeconfig");
+        fs.copyFileSync(e2eKubeconfig(), kubeconfig);
+        const renamed = await runCommand("kubectl", [
+            "--kubeconfig",
+            kubeconfig,
+            "config",
+            "rename-context",
+            "exchange-local",
+            PROD_CONTEXT,
+        ]);
+        assert.strictEqual(renamed.code, 0, renamed.output);
+        // The bucket, and its keys in the Secret its owner creates (Pulumi.prod.yaml).
+        const store = await startObjectStore(kubectl, BACKUP_STORE_SECRET);
+
+        const images = await nodeImages();
+        workspace = new PulumiWorkspace(kubeconfig);
+        await workspace.initStack("prod");
+        const prod = stackConfig("prod");
+        // What the registry and the cluster supply: the images built here, under the stack's own
+        // settings; where the cluster's ingress controller runs; the bucket.
+        workspace.writeStackConfig(
+            "prod",
+            withConfig(prod, {
+                networkPolicy: { ingressControllerNamespace: INGRESS_CONTROLLER_NAMESPACE },
+                router: { image: images.router },
+                wsStream: { image: images["ws-stream"] },
+                postgres: {
+                    image: images.postgres,
+                    backup: { store: { ...store, uriStyle: "path", verifyTls: false } },
+                },
+                redis: { image: images.redis },
+            }),
+        );
+        host = JSON.parse(prod["exchange:publicEntry"]).host;
+        const started = Date.now();
+        const up = await workspace.up("prod");
+        assert.strictEqual(up.code, 0, up.output);
+        console.log(`      pulumi up of prod on 3 nodes: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        const ingress = (await kubectl.json(["get", "ingress"])).items[0];
+        ingressAddress = ingress.status.loadBalancer.ingress[0].ip;
+    });
+
+    after(async () => {
+        workspace?.remove();
+        await objectStore(["stop"]);
+    });
+
+    it("every pod Ready; 3 router and 3 ws-stream pods, one per node and one per zone", async () => {
+        for (const app of [ROUTER.appName, WS_STREAM.appName]) {
+            const pods = await eventually(`3 ready ${app} pods`, 120_000, async () => {
+                const ready = await placement(app);
+                return ready.length === 3 ? ready : undefined;
+            });
+            console.log(`      ${app}: ${pods.map((pod) => `${pod.name} on ${pod.node} (${pod.zone})`).join(", ")}`);
+            assert.strictEqual(new Set(pods.map((pod) => pod.node)).size, 3, `${app} on 3 nodes`);
+            assert.strictEqual(new Set(pods.map((pod) => pod.zone)).size, 3, `${app} in 3 zones`);
+        }
+        for (const app of [POSTGRES.appName, REDIS.appName]) {
+            const [pod] = await placement(app);
+            assert.ok(pod, `${app} is Ready`);
+            console.log(`      ${app}: ${pod.name} on ${pod.node} (${pod.zone})`);
+        }
+    });
+
+    it("from every node's namespace the front door answers HTTPS for the stack's host, and redirects HTTP there", async () => {
+        for (const index of [...indexes.values()].sort()) {
+            // The certificate is the controller's own until cert-manager issues the stack's
+            // (exchange-tls): not verified here.
+            const answer = await onNode(index, [
+                "curl",
+                "--silent",
+                "--insecure",
+                "--max-time",
+                "10",
+                "--resolve",
+                `${host}:443:${ingressAddress}`,
+                `https://${host}/backend/api/v1/orders`,
+            ]);
+            assert.strictEqual(answer.code, 0, answer.output);
+            const echoed = JSON.parse(answer.stdout) as { pod: string; host: string };
+            const redirect = await onNode(index, [
+                "curl",
+                "--silent",
+                "--max-time",
+                "10",
+                "--output",
+                "/dev/null",
+                "--write-out",
+                "%{http_code} %{redirect_url}",
+                "--resolve",
+                `${host}:80:${ingressAddress}`,
+                `http://${host}/backend/api/v1/orders`,
+            ]);
+            console.log(`      node ${index}: HTTPS answered by ${echoed.pod}; HTTP: ${redirect.stdout}`);
+            assert.strictEqual(echoed.host, host);
+            assert.strictEqual(redirect.stdout, `308 https://${host}/backend/api/v1/orders`);
+        }
+    });
+
+    it("ws-stream keeps one client on one pod (ClientIP), the headless name gives the PostgreSQL pod, metrics answer on each router pod, Redis asks for its password", async () => {
+        // Each from a client the NetworkPolicies admit: ws-stream from the ingress controller's
+        // namespace; the metrics ports and Redis from their own node's namespace, whose root
+        // processes the enforcer lets through (the kubelet's probes are such), as it does not
+        // another node's: that is traffic from outside the platform's pods.
+        const image = (await nodeImages()).postgres;
+        const ingressKubectl = e2eKubectl(INGRESS_CONTROLLER_NAMESPACE);
+        const wsClient = await startPod(ingressKubectl, sleeperPod(WS_CLIENT_POD, INGRESS_CONTROLLER_NAMESPACE, image));
+        const probe = await startProbePod(kubectl, image, 300);
+        try {
+            const wsService = (await kubectl.json(["get", "service", WS_STREAM.serviceName])).spec.clusterIP;
+            const pods: string[] = [];
+            for (let i = 0; i < 6; i++) {
+                const hello = await execInPod(ingressKubectl, wsClient, webSocketHello(wsService));
+                pods.push(/"pod":"([^"]+)"/.exec(hello.stdout)?.[1] ?? `none: ${hello.output}`);
+            }
+            console.log(`      6 WebSocket connections from one client: ${[...new Set(pods)].join(", ")}`);
+            assert.strictEqual(new Set(pods).size, 1, `6 connections, one pod: ${pods}`);
+
+            const [postgres] = await readyPods(kubectl, POSTGRES.appName);
+            const resolved = await execInPod(
+                kubectl,
+                probe,
+                `getent hosts ${headlessServiceName(POSTGRES)}.default.svc.cluster.local`,
+            );
+            assert.strictEqual(resolved.code, 0, resolved.output);
+            assert.strictEqual(resolved.stdout.trim().split(/\s+/)[0], postgres.ip, "the headless name is the pod");
+        } finally {
+            await kubectl.run(["delete", "pod", probe, "--ignore-not-found", "--wait=false"]);
+            await ingressKubectl.run(["delete", "pod", WS_CLIENT_POD, "--ignore-not-found", "--wait=false"]);
+        }
+
+        for (const pod of await readyPods(kubectl, ROUTER.appName)) {
+            const node = (await kubectl.json(["get", "pod", pod.name])).spec.nodeName;
+            const metrics = await onNode(indexes.get(node)!, [
+                "curl",
+                "--silent",
+                "--max-time",
+                "10",
+                `http://${pod.ip}:9090/metrics`,
+            ]);
+            assert.strictEqual(metrics.code, 0, `${pod.name}: ${metrics.output}`);
+            assert.match(metrics.stdout, /^# (HELP|TYPE) /m);
+        }
+
+        const redisNode = (await placement(REDIS.appName))[0].node;
+        const redis = (await kubectl.json(["get", "service", REDIS.serviceName])).spec.clusterIP;
+        const ping = await onNode(indexes.get(redisNode)!, [
+            "timeout",
+            "10",
+            "bash",
+            "-c",
+            `exec 3<>/dev/tcp/${redis}/80 && printf 'PING\\r\\n' >&3 && head -n 1 <&3`,
+        ]);
+        assert.strictEqual(ping.code, 0, ping.output);
+        assert.match(ping.stdout, /^-NOAUTH/);
+    });
+
+    it("a drain under load: no HTTP request fails; each WebSocket client gets a close frame and reconnects", async () => {
+        const node = await nodeToDisrupt();
+        const evicted = [...(await placement(ROUTER.appName)), ...(await placement(WS_STREAM.appName))].filter(
+            (pod) => pod.node === node,
+        );
+        // 20 requests a second and 20 WebSocket clients for 60 s, through the front door; the
+        // drain starts 10 s in.
+        const requests = frontDoorLoop(1_200, 50);
+        const clients = heldWebSocketClients(`wss://${ingressAddress}/ws`, 20, 60_000, RECONNECT_BOUND_MS, host);
+        await new Promise((resolve) => setTimeout(resolve, 10_000));
+        const drainStarted = Date.now();
+        const drain = await runCommand(
+            "kubectl",
+            [
+                "--kubeconfig",
+                e2eKubeconfig(),
+                "drain",
+                node,
+                "--ignore-daemonsets",
+                "--delete-emptydir-data",
+                "--timeout=120s",
+            ],
+            { timeoutMs: 150_000 },
+        );
+        const drainSeconds = (Date.now() - drainStarted) / 1000;
+        const [http, held] = await Promise.all([requests, clients]);
+        await kubectl.run(["uncordon", node]);
+        assert.strictEqual(drain.code, 0, drain.output);
+
+        const closes = held.flatMap((client) => client.closes);
+        const reconnects = closes.map((close) => close.reconnectMs ?? Infinity);
+        console.log(
+            `      drained ${node} (${evicted.map((pod) => pod.name).join(", ")}) in ${drainSeconds.toFixed(1)} s; ` +
+                `HTTP ${http.ok}/${http.total} ok; WebSocket: ${closes.length} closes ` +
+                `(codes ${[...new Set(closes.map((close) => close.code))].join(", ") || "none"}), ` +
+                `longest reconnect ${closes.length ? Math.max(...reconnects) : 0} ms, ` +
+                `${held.reduce((sum, client) => sum + client.errors.length, 0)} failed attempts`,
+        );
+        assert.ok(evicted.length > 0, `${node} had router or ws-stream pods`);
+        assert.deepStrictEqual(http.failures, [], `${http.failures.length} of ${http.total} requests failed`);
+        const onDrained = held.filter((client) => client.pods.some((pod) => evicted.some((e) => e.name === pod)));
+        assert.ok(onDrained.length > 0, "some clients were on the drained node's ws-stream pod");
+        for (const close of closes) {
+            assert.strictEqual(close.code, 1001, `${close.pod} closed with a close frame (1001), not ${close.code}`);
+            assert.ok(
+                close.reconnectMs !== undefined && close.reconnectMs <= RECONNECT_BOUND_MS,
+                `reconnected within ${RECONNECT_BOUND_MS} ms: ${close.reconnectMs}`,
+            );
+        }
+    });
+
+    it("a drain that would take a router below its budget waits; without the budget it evicts at once (negative control)", async () => {
+        // Two nodes with router pods, the one with fewer drained first.
+        const perNode = new Map<string, number>();
+        for (const pod of await placement(ROUTER.appName)) {
+            perNode.set(pod.node, (perNode.get(pod.node) ?? 0) + 1);
+        }
+        const [first, second] = [...perNode.keys()].sort((a, b) => perNode.get(a)! - perNode.get(b)!);
+        assert.ok(second, `router pods on two nodes: ${[...perNode]}`);
+        const nodes = [...indexes.keys()];
+        // Nothing can take an evicted pod's place: every node is cordoned. The first drain
+        // evicts its router pod (one disruption is allowed); its replacement stays Pending.
+        for (const node of nodes) {
+            await kubectl.run(["cordon", node]);
+        }
+        try {
+            const kube = ["--kubeconfig", e2eKubeconfig(), "drain", "--ignore-daemonsets", "--delete-emptydir-data"];
+            const podSelector = `--pod-selector=app=${ROUTER.appName}`;
+            const firstDrain = await runCommand("kubectl", [...kube, first, podSelector, "--timeout=60s"], {
+                timeoutMs: 90_000,
+            });
+            assert.strictEqual(firstDrain.code, 0, firstDrain.output);
+            const onSecond = (await placement(ROUTER.appName)).filter((pod) => pod.node === second);
+            assert.ok(onSecond.length > 0, `router pods on ${second}`);
+
+            const started = Date.now();
+            const held = await runCommand("kubectl", [...kube, second, podSelector, "--timeout=20s"], {
+                timeoutMs: 60_000,
+            });
+            const heldSeconds = (Date.now() - started) / 1000;
+            assert.notStrictEqual(held.code, 0, "the drain gave up: the budget never allowed the eviction");
+            assert.match(held.output, /disruption budget/);
+            assert.deepStrictEqual(
+                (await placement(ROUTER.appName)).filter((pod) => pod.node === second).map((pod) => pod.name),
+                onSecond.map((pod) => pod.name),
+                "the router pod still runs",
+            );
+
+            await kubectl.run(["delete", "poddisruptionbudget", ROUTER.appName]);
+            const unguardedStarted = Date.now();
+            const unguarded = await runCommand("kubectl", [...kube, second, podSelector, "--timeout=60s"], {
+                timeoutMs: 90_000,
+            });
+            const unguardedSeconds = (Date.now() - unguardedStarted) / 1000;
+            console.log(
+                `      with the budget: the drain of ${second} waited ${heldSeconds.toFixed(1)} s and gave up; ` +
+                    `without it: evicted in ${unguardedSeconds.toFixed(1)} s`,
+            );
+            assert.strictEqual(unguarded.code, 0, unguarded.output);
+            assert.strictEqual(
+                (await placement(ROUTER.appName)).filter((pod) => pod.node === second).length,
+                0,
+                "without the budget the pod was evicted",
+            );
+        } finally {
+            for (const node of nodes) {
+                await kubectl.run(["uncordon", node]);
+            }
+        }
+        // The budget back, as the stack declares it; the Pending pods schedule again.
+        const up = await workspace.up("prod", { refresh: true });
+        assert.strictEqual(up.code, 0, up.output);
+        await kubectl.json(["get", "poddisruptionbudget", ROUTER.appName]);
+        await eventually("3 ready router pods again", 120_000, async () =>
+            (await placement(ROUTER.appName)).length === 3 ? true : undefined,
+        );
+    });
+
+    it(`a node lost: the front door serves every request again within ${NODE_LOSS_BOUND_S} s`, async () => {
+        const node = await nodeToDisrupt();
+        const lost = [...(await placement(ROUTER.appName)), ...(await placement(WS_STREAM.appName))].filter(
+            (pod) => pod.node === node,
+        );
+        const killed = await runCommand(LOCAL_CLUSTER, ["kill-node", String(indexes.get(node))]);
+        assert.strictEqual(killed.code, 0, killed.output);
+        const lostAt = Date.now();
+        // Served again: 20 requests in a row (1 s) answered, checked from the loss on.
+        let recovered: number | undefined;
+        let failedBefore = 0;
+        while (recovered === undefined && Date.now() - lostAt < NODE_LOSS_BOUND_S * 1000) {
+            const window = await frontDoorLoop(20, 50);
+            if (window.failures.length === 0) {
+                recovered = (Date.now() - lostAt) / 1000;
+            } else {
+                failedBefore += window.failures.length;
+            }
+        }
+        const nodeReady = (await kubectl.json(["get", "node", node])).status.conditions.find(
+            (condition: any) => condition.type === "Ready",
+        );
+        console.log(
+            `      lost ${node} (${lost.map((pod) => pod.name).join(", ")}): ${failedBefore} requests failed, ` +
+                `served again after ${recovered?.toFixed(1) ?? "never"} s; the node is Ready=${nodeReady.status} (${nodeReady.reason})`,
+        );
+        assert.ok(lost.length > 0, `${node} had router or ws-stream pods`);
+        assert.ok(recovered !== undefined, `the front door served again within ${NODE_LOSS_BOUND_S} s`);
+    });
+});

@@ -4,12 +4,12 @@
  * `local-cluster.sh start --node real --nodes 3 --network-policies`), then disrupted as a
  * platform team's cluster is: a drain under load, a drain that a PodDisruptionBudget holds back,
  * a node lost. What a real cluster and registry would supply comes as an overlay, never as an
- * edit of the stack file: a kubeconfig whose context is named exchange-prod, the images built
- * here, the namespace where this cluster's ingress controller of class nginx runs (Traefik's,
- * which the NetworkPolicies must admit instead of ingress-nginx's), and a backup store (the S3-compatible store of the backup drills on node 1, its address
- * for the bucket's, and its keys in the Secret the stack names): with none, PostgreSQL's restore
- * check refuses to start on an empty volume, as it should. Requests go from inside the nodes'
- * network namespaces.
+ * edit of the stack file: a kubeconfig whose context is named exchange-prod; the images built
+ * here; the namespace where this cluster's ingress controller of class nginx runs (Traefik's,
+ * which the NetworkPolicies must admit instead of ingress-nginx's); and a backup store (the
+ * S3-compatible store of the backup drills, on node 1, and its keys in the Secret the stack
+ * names): with none, PostgreSQL's restore check refuses to start on an empty volume, as it
+ * should. Requests go from inside the nodes' network namespaces.
  *
  * The suite leaves the stack deployed: its claims are protected (`storage.protect`), so a destroy
  * would be refused, and the cluster is thrown away after the suite.
@@ -101,21 +101,23 @@ describe("several real nodes: the prod stack as written, under drains and the lo
     }
 
     /**
-     * A node to disrupt: not node 1 (the API server's way in), no front door, a router pod on it,
-     * preferably no data.
+     * A node to disrupt: not node 1 (the API server's way in), no front door, a router or
+     * ws-stream pod on it, preferably no data.
      */
     async function nodeToDisrupt(): Promise<string> {
         const avoid = await frontDoorNodes();
-        const routers = new Set((await placement(ROUTER.appName)).map((pod) => pod.node));
+        const stateless = new Set(
+            [...(await placement(ROUTER.appName)), ...(await placement(WS_STREAM.appName))].map((pod) => pod.node),
+        );
         const data = new Set(
             [...(await placement(POSTGRES.appName)), ...(await placement(REDIS.appName))].map((pod) => pod.node),
         );
         const candidates = [...indexes.keys()].filter(
-            (node) => indexes.get(node)! > 1 && !avoid.has(node) && routers.has(node),
+            (node) => indexes.get(node)! > 1 && !avoid.has(node) && stateless.has(node),
         );
         assert.ok(
             candidates.length > 0,
-            `a node other than node 1 with a router pod and without Traefik (${[...avoid]})`,
+            `a node other than node 1 with a router or ws-stream pod and without Traefik (${[...avoid]})`,
         );
         return candidates.find((node) => !data.has(node)) ?? candidates[0];
     }
@@ -415,6 +417,14 @@ describe("several real nodes: the prod stack as written, under drains and the lo
     });
 
     it(`a node lost: the front door serves every request again within ${NODE_LOSS_BOUND_S} s`, async () => {
+        // The drains above left some nodes without router or ws-stream pods, as drains do: a
+        // restart (what a team runs after maintenance) spreads each new ReplicaSet anew.
+        for (const app of [ROUTER.appName, WS_STREAM.appName]) {
+            await kubectl.run(["rollout", "restart", `deployment/${app}`]);
+        }
+        for (const app of [ROUTER.appName, WS_STREAM.appName]) {
+            await kubectl.run(["rollout", "status", `deployment/${app}`, "--timeout=180s"]);
+        }
         const node = await nodeToDisrupt();
         const lost = [...(await placement(ROUTER.appName)), ...(await placement(WS_STREAM.appName))].filter(
             (pod) => pod.node === node,

@@ -349,6 +349,29 @@ describe("several real nodes: the prod stack as written, under drains and the lo
         }
     });
 
+    it("negative control: a ws-stream pod stopped without its grace period leaves its clients without a close frame", async () => {
+        // The same clients, and one ws-stream pod deleted with --grace-period=0: the kubelet kills
+        // it within its 2 s minimum, before the app's drain and close frames (5 s in).
+        const clients = heldWebSocketClients(`wss://${ingressAddress}/ws`, 20, 20_000, RECONNECT_BOUND_MS, host);
+        await new Promise((resolve) => setTimeout(resolve, 5_000));
+        const [victim] = await placement(WS_STREAM.appName);
+        await kubectl.run(["delete", "pod", victim.name, "--grace-period=0", "--force", "--wait=false"]);
+        const closes = (await clients).flatMap((client) => client.closes).filter((close) => close.pod === victim.name);
+        console.log(
+            `      ${victim.name} killed: ${closes.length} of its clients' connections closed, codes ${[
+                ...new Set(closes.map((close) => close.code)),
+            ].join(", ")}`,
+        );
+        assert.ok(closes.length > 0, `clients were on ${victim.name}`);
+        assert.ok(
+            closes.every((close) => close.code !== 1001),
+            "no close frame: what the drain drill checks can fail",
+        );
+        await eventually("3 ready ws-stream pods again", 120_000, async () =>
+            (await placement(WS_STREAM.appName)).length === 3 ? true : undefined,
+        );
+    });
+
     it("a drain that would take a router below its budget waits; without the budget it evicts at once (negative control)", async () => {
         // Two nodes with router pods, the one with fewer drained first.
         const perNode = new Map<string, number>();

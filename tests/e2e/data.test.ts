@@ -99,6 +99,12 @@ describe("end to end: the single writers keep their data and never run twice", f
         workspace = await e2eDevWorkspace();
         await deployDev();
         routerAddress = (await kubectl.json(["get", "service", ROUTER.serviceName])).spec.clusterIP;
+        // `pulumi up` waits for the workloads to be Ready, not for every kube-proxy to have their
+        // endpoints (docs/deployment.md): until it has, a connection to the Service is rejected
+        // (no route to host). The drills start once the router reaches both stores.
+        await eventually("the router reaching PostgreSQL and Redis", 60_000, async () =>
+            (await httpGet(`http://${routerAddress}/deps`)).status === 200 ? true : undefined,
+        );
     });
 
     after(async () => {

@@ -11,7 +11,7 @@ node_kind=kwok
 if [[ "${1:-}" == --node ]]; then
   node_kind="${2:?--node takes kwok or real}"
 fi
-export BENCH_NODE="$node_kind"
+export BENCH_NODE="$node_kind" EXCHANGE_STATE
 
 if [[ -z "${BENCH_COMMIT:-}" ]]; then
   BENCH_COMMIT="$(git -C "$REPO_ROOT" rev-parse --short HEAD)"

@@ -277,6 +277,20 @@ class Bench {
 
     /** INSTALL, then requests through the ingress until one is answered with 200; the seconds from INSTALL's start. */
     private async untilFirstAnswer(tool: Tool, install: () => Promise<Measure>, round: number): Promise<void> {
+        // The local cluster's volumes are a pool of six that its recycler wipes after each
+        // uninstall: an install started while it still wipes waits for a free volume (a claim
+        // Pending for up to 40 s), whichever tool it is. Each starts with the pool whole.
+        await eventually("every local volume Available", 300_000, async () => {
+            const volumes = await measure(
+                "kubectl",
+                ["get", "pv", "-l", "exchange-platform/local-volume", "-o", "json"],
+                {
+                    env: this.toolEnv,
+                },
+            );
+            const phases = JSON.parse(volumes.output).items.map((volume: any) => volume.status.phase);
+            return phases.length > 0 && phases.every((phase: string) => phase === "Available") ? true : undefined;
+        });
         const started = Date.now();
         const measured = await install();
         await eventually(

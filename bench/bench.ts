@@ -288,7 +288,9 @@ class Bench {
                     env: this.toolEnv,
                 },
             );
-            const phases = JSON.parse(volumes.output).items.map((volume: any) => volume.status.phase);
+            const phases = (JSON.parse(volumes.output) as { items: { status: { phase: string } }[] }).items.map(
+                (volume) => volume.status.phase,
+            );
             return phases.length > 0 && phases.every((phase: string) => phase === "Available") ? true : undefined;
         });
         const started = Date.now();

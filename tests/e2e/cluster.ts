@@ -8,7 +8,7 @@
 import * as assert from "assert";
 import * as path from "path";
 import { Kubectl } from "../integration/kubectl";
-import { CommandResult, LOCAL_CLUSTER, PulumiWorkspace, runCommand } from "../support";
+import { CommandResult, eventually, LOCAL_CLUSTER, PulumiWorkspace, runCommand } from "../support";
 import type { HeldClient, HttpLoopResult, WsExchange } from "./netns-client";
 
 const NETNS_CLIENT = path.join(__dirname, "netns-client.js");
@@ -43,6 +43,26 @@ export function inNamespace(command: string[], timeoutMs = 60_000, input?: strin
 /** CMD inside real node INDEX's network namespace (1 is the node inNamespace uses). */
 export function onNode(index: number, command: string[], timeoutMs = 60_000): Promise<CommandResult> {
     return runCommand(LOCAL_CLUSTER, ["netns-exec", "--node", String(index), ...command], { timeoutMs });
+}
+
+/**
+ * Until HOST:PORT accepts a TCP connection from inside the node's network namespace. A Service
+ * whose pod was just replaced refuses connections ("no route to host", kube-proxy's answer for a
+ * Service without endpoints) until kube-proxy has its new endpoint, a moment after the pod is Ready.
+ */
+export async function reachable(host: string, port: number, timeoutMs = 30_000): Promise<void> {
+    await eventually(
+        `${host}:${port} accepting connections`,
+        timeoutMs,
+        async () => {
+            const result = await inNamespace(
+                ["timeout", "5", "bash", "-c", `exec 3<>/dev/tcp/${host}/${port}`],
+                15_000,
+            );
+            return result.code === 0 ? true : undefined;
+        },
+        250,
+    );
 }
 
 /**

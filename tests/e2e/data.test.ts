@@ -13,7 +13,16 @@ import * as assert from "assert";
 import { Kubectl } from "../integration/kubectl";
 import { eventually, httpGet, localImagesConfig, nodeImages, PulumiWorkspace } from "../support";
 import { POSTGRES, REDIS, ROUTER } from "@exchange/contract";
-import { apply, destroyDev, e2eDevWorkspace, e2eKubectl, execInPod, readyPods, tcpExchange } from "./cluster";
+import {
+    apply,
+    destroyDev,
+    e2eDevWorkspace,
+    e2eKubectl,
+    execInPod,
+    reachable,
+    readyPods,
+    tcpExchange,
+} from "./cluster";
 
 /** Sends SIGSTOP to the PostgreSQL checkpointer of POD's first container; returns its pid there. */
 async function freezeCheckpointer(kubectl: Kubectl, pod: string): Promise<string> {
@@ -211,6 +220,7 @@ describe("end to end: the single writers keep their data and never run twice", f
     /** Writes COUNT keys PREFIX:i, deletes the Redis pod, waits for the new one; returns how many keys came back. */
     async function keysAfterRestart(prefix: string, count: number): Promise<number> {
         const keys = Array.from({ length: count }, (_, i) => `${prefix}:${i}`);
+        await reachable(await redisAddress(), 80);
         const set = await tcpExchange(
             await redisAddress(),
             80,
@@ -230,6 +240,7 @@ describe("end to end: the single writers keep their data and never run twice", f
             }
             return undefined;
         });
+        await reachable(await redisAddress(), 80);
         const answer = await tcpExchange(await redisAddress(), 80, resp([["EXISTS", ...keys]]), 1);
         const found = Number(answer[0].replace(/^:/, ""));
         console.log(`      ${prefix}: ${found} of ${count} keys after the pod's restart`);

@@ -31,6 +31,7 @@ import {
     POLICY_PACK,
     PROJECT_ROOT,
     PulumiWorkspace,
+    runCommand,
     stackConfig,
     withConfig,
 } from "../tests/support";
@@ -281,17 +282,15 @@ class Bench {
         // uninstall: an install started while it still wipes waits for a free volume (a claim
         // Pending for up to 40 s), whichever tool it is. Each starts with the pool whole.
         await eventually("every local volume Available", 300_000, async () => {
-            const volumes = await measure(
+            const volumes = await runCommand(
                 "kubectl",
                 ["get", "pv", "-l", "exchange-platform/local-volume", "-o", "json"],
-                {
-                    env: this.toolEnv,
-                },
+                { env: this.toolEnv },
             );
-            const phases = (JSON.parse(volumes.output) as { items: { status: { phase: string } }[] }).items.map(
+            const phases = (JSON.parse(volumes.stdout) as { items: { status: { phase: string } }[] }).items.map(
                 (volume) => volume.status.phase,
             );
-            return phases.length > 0 && phases.every((phase: string) => phase === "Available") ? true : undefined;
+            return phases.length > 0 && phases.every((phase) => phase === "Available") ? true : undefined;
         });
         const started = Date.now();
         const measured = await install();

@@ -79,11 +79,7 @@ components() {
   printf '%s\n' "${CONTROL_PLANE[@]}"
   ! runs_kwok || echo kwok
   [[ "$NODE_KIND" != real ]] || node_components
-  if enforces_network_policies; then
-    local i
-    for ((i = 1; i <= $(node_count); i++)); do select_node "$i"; echo "kube-network-policies$NODE_SUFFIX"; done
-    select_node 1
-  fi
+  ! enforces_network_policies || network_policies_components
 }
 
 all_up() { local c; for c in $(components); do up "$c" || return 1; done; }
@@ -265,19 +261,24 @@ cmd_status() {
   return "$down"
 }
 
+# select_real_node I: selects this cluster's real node I, or fails naming the ones it has.
+select_real_node() {
+  if [[ "$NODE_KIND" != real ]] || ! [[ "$1" =~ ^[1-9]$ ]] || (($1 > $(node_count))); then
+    die "this cluster has no real node '$1' ($([[ "$NODE_KIND" == real ]] && echo "its nodes: 1 to $(node_count)" || echo "its nodes are kwok's"))"
+  fi
+  select_node "$1"
+}
+
 cmd_kill_node() {
-  local index="${1:-}"
-  [[ "$index" =~ ^[1-9]$ ]] || usage
+  [[ -n "${1:-}" ]] || usage
   lock_state
-  if [[ "$NODE_KIND" != real ]] || ((index > $(node_count))); then die "this cluster has no real node $index"; fi
-  select_node "$index"
+  select_real_node "$1"
   kill_node
 }
 
 cmd_netns_exec() {
   if [[ "${1:-}" == --node ]]; then
-    if ! [[ "${2:-}" =~ ^[1-9]$ ]] || (($2 > $(node_count))); then die "--node: this cluster has nodes 1 to $(node_count)"; fi
-    select_node "$2"
+    select_real_node "${2:-}"
     shift 2
   fi
   [[ $# -gt 0 ]] || usage

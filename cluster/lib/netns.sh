@@ -5,7 +5,7 @@
 #   node-namespace[-nI] holds node I's network and mount namespaces (node-namespace.sh)
 #   pod-network         with several nodes: the network namespace of the nodes' link, a bridge
 #                       that each node's namespace joins through an interface pair, and through
-#                       which each node routes the other nodes' pod addresses (pod-network.sh)
+#                       which each node routes the other nodes' pod addresses (connect_node)
 #   api-forwarder-host  host side of the API server's way in: a Unix socket in the state folder
 #                       relayed to the API server on 127.0.0.1
 #   api-forwarder-node[-nI]  namespace side: $NODE_IP:$NODE_API_PORT relayed to that socket; the

@@ -89,6 +89,13 @@ start_kube_network_policies() {
     --metrics-bind-address="$NETWORK_POLICIES_METRICS"
 }
 
+# network_policies_components: the enforcers' component names, one per node.
+network_policies_components() {
+  local i
+  for ((i = 1; i <= $(node_count); i++)); do select_node "$i"; echo "kube-network-policies$NODE_SUFFIX"; done
+  select_node 1
+}
+
 start_network_policies_on_node() {
   start_kube_network_policies
   wait_up "kube-network-policies$NODE_SUFFIX" 60

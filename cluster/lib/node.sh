@@ -8,6 +8,7 @@
 NODE_COUNT_FILE="$STATE/node-count"
 node_count() { cat "$NODE_COUNT_FILE" 2>/dev/null || echo 1; }
 NODE_ZONES=(a b c d e f g h i)
+# shellcheck disable=SC2034 # read by local-cluster.sh
 MAX_NODES=${#NODE_ZONES[@]}
 NODE_API_PORT=6443
 CLUSTER_DNS_IP=10.96.0.10
@@ -24,16 +25,16 @@ node_pod_subnet() { echo "10.244.$(($1 - 1)).0/24"; }
 # select_node I: the node that the node functions below act on. Node 1 keeps the names a
 # one-node cluster always had; node I > 1 adds "-nI" to its name and to its components' names.
 # Each node has a /24 of the pod network on its bridge, whose first address is its InternalIP
-# (the kubelet refuses a loopback node IP), an address on the network between the nodes
-# (pod-network.sh), and a zone, one zone per node.
+# (the kubelet refuses a loopback node IP), an address on the link between the nodes (netns.sh),
+# and a zone, one zone per node.
 select_node() {
   NODE_INDEX="$1"
   NODE_SUFFIX=""
   ((NODE_INDEX == 1)) || NODE_SUFFIX="-n$NODE_INDEX"
   NODE_NAME="exchange-node$NODE_SUFFIX"
   NODE_DIR="$STATE/node$NODE_SUFFIX"
-  NODE_IP="10.244.$((NODE_INDEX - 1)).1"
   NODE_POD_SUBNET="$(node_pod_subnet "$NODE_INDEX")"
+  NODE_IP="${NODE_POD_SUBNET%.0/24}.1"
   # shellcheck disable=SC2034 # read by netns.sh
   NODE_LINK_IP="$(node_link_ip "$NODE_INDEX")"
   NODE_ZONE="local-${NODE_ZONES[NODE_INDEX - 1]}"
@@ -142,12 +143,13 @@ create_node_cgroups() {
   done
 }
 
-# cgroup_pids: every process in the node's cgroup subtree, in any hierarchy.
+# cgroup_pids [GROUP]: every process in the cgroup subtree GROUP (default: the cluster's, every
+# node's processes and pods), in any hierarchy.
 cgroup_pids() {
-  local mount
+  local group="${1:-$CGROUP_NAME}" mount
   for mount in $(cgroup_mounts); do
     # A group may vanish while it is read.
-    if [[ -d "$mount/$CGROUP_NAME" ]]; then find "$mount/$CGROUP_NAME" -name cgroup.procs -exec cat {} + 2>/dev/null || true; fi
+    if [[ -d "$mount/$group" ]]; then find "$mount/$group" -name cgroup.procs -exec cat {} + 2>/dev/null || true; fi
   done | sort -un
 }
 
@@ -307,9 +309,7 @@ start_nodes() {
 # had them), then whatever they left running, then the machine record.
 stop_node() {
   local components i
-  for ((i = MAX_NODES; i >= 1; i--)); do select_node "$i" && stop_component "kube-network-policies$NODE_SUFFIX"; done
-  select_node 1
-  mapfile -t components < <(node_components)
+  mapfile -t components < <(node_components; network_policies_components)
   for ((i = ${#components[@]} - 1; i >= 0; i--)); do stop_component "${components[i]}"; done
   remove_node_cgroups
   unregister_node
@@ -320,16 +320,14 @@ stop_node() {
 # namespace stays, holding nothing that answers. Not node 1, whose namespace carries the API
 # server's ways into the cluster.
 kill_node() {
-  local name mount pids
+  local name pids
   ((NODE_INDEX > 1)) || die "node 1 carries the API server's ways into the cluster; lose another one"
   node_exec ip link set eth0 down
   for name in kube-network-policies kubelet kube-proxy containerd api-forwarder-node; do
     name+="$NODE_SUFFIX"
     if running "$name"; then kill -KILL "$(pid_of "$name")"; fi
   done
-  pids="$(for mount in $(cgroup_mounts); do
-    [[ ! -d "$mount$NODE_CGROUP_ROOT" ]] || find "$mount$NODE_CGROUP_ROOT" -name cgroup.procs -exec cat {} + 2>/dev/null || true
-  done | sort -un)"
+  pids="$(cgroup_pids "${NODE_CGROUP_ROOT#/}")"
   # shellcheck disable=SC2086 # a list of pids
   [[ -z "$pids" ]] || kill -KILL $pids 2>/dev/null || true
   log "node $NODE_NAME lost: link down, agents and $(wc -w <<<"$pids") container processes killed"

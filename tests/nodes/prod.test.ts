@@ -91,6 +91,31 @@ describe("several real nodes: the prod stack as written, under drains and the lo
             }));
     }
 
+    /** The router's and ws-stream's Ready pods. */
+    async function statelessPlacement(): Promise<PodPlacement[]> {
+        return [...(await placement(ROUTER.appName)), ...(await placement(WS_STREAM.appName))];
+    }
+
+    /** `kubectl drain NODE` with ARGS, bounded by its own --timeout; its result and seconds. */
+    async function drain(node: string, timeoutSeconds: number, args: string[] = []) {
+        const started = Date.now();
+        const result = await runCommand(
+            "kubectl",
+            [
+                "--kubeconfig",
+                e2eKubeconfig(),
+                "drain",
+                node,
+                "--ignore-daemonsets",
+                "--delete-emptydir-data",
+                `--timeout=${timeoutSeconds}s`,
+                ...args,
+            ],
+            { timeoutMs: (timeoutSeconds + 30) * 1000 },
+        );
+        return { result, seconds: (Date.now() - started) / 1000 };
+    }
+
     /**
      * The nodes of the ingress controller's pod, never drained or lost here: the local cluster runs
      * one, so that would measure its outage, not the platform's.
@@ -106,9 +131,7 @@ describe("several real nodes: the prod stack as written, under drains and the lo
      */
     async function nodeToDisrupt(): Promise<string> {
         const avoid = await frontDoorNodes();
-        const stateless = new Set(
-            [...(await placement(ROUTER.appName)), ...(await placement(WS_STREAM.appName))].map((pod) => pod.node),
-        );
+        const stateless = new Set((await statelessPlacement()).map((pod) => pod.node));
         const data = new Set(
             [...(await placement(POSTGRES.appName)), ...(await placement(REDIS.appName))].map((pod) => pod.node),
         );
@@ -300,32 +323,16 @@ describe("several real nodes: the prod stack as written, under drains and the lo
 
     it("a drain under load: no HTTP request fails; each WebSocket client gets a close frame and reconnects", async () => {
         const node = await nodeToDisrupt();
-        const evicted = [...(await placement(ROUTER.appName)), ...(await placement(WS_STREAM.appName))].filter(
-            (pod) => pod.node === node,
-        );
+        const evicted = (await statelessPlacement()).filter((pod) => pod.node === node);
         // 20 requests a second and 20 WebSocket clients for 60 s, through the front door; the
         // drain starts 10 s in.
         const requests = frontDoorLoop(1_200, 50);
         const clients = heldWebSocketClients(`wss://${ingressAddress}/ws`, 20, 60_000, RECONNECT_BOUND_MS, host);
         await new Promise((resolve) => setTimeout(resolve, 10_000));
-        const drainStarted = Date.now();
-        const drain = await runCommand(
-            "kubectl",
-            [
-                "--kubeconfig",
-                e2eKubeconfig(),
-                "drain",
-                node,
-                "--ignore-daemonsets",
-                "--delete-emptydir-data",
-                "--timeout=120s",
-            ],
-            { timeoutMs: 150_000 },
-        );
-        const drainSeconds = (Date.now() - drainStarted) / 1000;
+        const { result: drained, seconds: drainSeconds } = await drain(node, 120);
         const [http, held] = await Promise.all([requests, clients]);
         await kubectl.run(["uncordon", node]);
-        assert.strictEqual(drain.code, 0, drain.output);
+        assert.strictEqual(drained.code, 0, drained.output);
 
         const closes = held.flatMap((client) => client.closes);
         const reconnects = closes.map((close) => close.reconnectMs ?? Infinity);
@@ -387,20 +394,13 @@ describe("several real nodes: the prod stack as written, under drains and the lo
             await kubectl.run(["cordon", node]);
         }
         try {
-            const kube = ["--kubeconfig", e2eKubeconfig(), "drain", "--ignore-daemonsets", "--delete-emptydir-data"];
-            const podSelector = `--pod-selector=app=${ROUTER.appName}`;
-            const firstDrain = await runCommand("kubectl", [...kube, first, podSelector, "--timeout=60s"], {
-                timeoutMs: 90_000,
-            });
+            const podSelector = [`--pod-selector=app=${ROUTER.appName}`];
+            const { result: firstDrain } = await drain(first, 60, podSelector);
             assert.strictEqual(firstDrain.code, 0, firstDrain.output);
             const onSecond = (await placement(ROUTER.appName)).filter((pod) => pod.node === second);
             assert.ok(onSecond.length > 0, `router pods on ${second}`);
 
-            const started = Date.now();
-            const held = await runCommand("kubectl", [...kube, second, podSelector, "--timeout=20s"], {
-                timeoutMs: 60_000,
-            });
-            const heldSeconds = (Date.now() - started) / 1000;
+            const { result: held, seconds: heldSeconds } = await drain(second, 20, podSelector);
             assert.notStrictEqual(held.code, 0, "the drain gave up: the budget never allowed the eviction");
             assert.match(held.output, /disruption budget/);
             assert.deepStrictEqual(
@@ -410,11 +410,7 @@ describe("several real nodes: the prod stack as written, under drains and the lo
             );
 
             await kubectl.run(["delete", "poddisruptionbudget", ROUTER.appName]);
-            const unguardedStarted = Date.now();
-            const unguarded = await runCommand("kubectl", [...kube, second, podSelector, "--timeout=60s"], {
-                timeoutMs: 90_000,
-            });
-            const unguardedSeconds = (Date.now() - unguardedStarted) / 1000;
+            const { result: unguarded, seconds: unguardedSeconds } = await drain(second, 60, podSelector);
             console.log(
                 `      with the budget: the drain of ${second} waited ${heldSeconds.toFixed(1)} s and gave up; ` +
                     `without it: evicted in ${unguardedSeconds.toFixed(1)} s`,
@@ -449,9 +445,7 @@ describe("several real nodes: the prod stack as written, under drains and the lo
             await kubectl.run(["rollout", "status", `deployment/${app}`, "--timeout=180s"]);
         }
         const node = await nodeToDisrupt();
-        const lost = [...(await placement(ROUTER.appName)), ...(await placement(WS_STREAM.appName))].filter(
-            (pod) => pod.node === node,
-        );
+        const lost = (await statelessPlacement()).filter((pod) => pod.node === node);
         const killed = await runCommand(LOCAL_CLUSTER, ["kill-node", String(indexes.get(node))]);
         assert.strictEqual(killed.code, 0, killed.output);
         const lostAt = Date.now();

@@ -13,10 +13,13 @@
 # (6.5 min cold) when it is missing: the dev stack has no LoadBalancer Service, so the first
 # command neither builds nor starts it. Likewise a real node enforces NetworkPolicies only with
 # --network-policies (or EXCHANGE_CLUSTER_NETWORK_POLICIES=true), which builds its enforcer,
-# kube-network-policies, when it is missing (lib/network-policies.sh).
+# kube-network-policies, when it is missing (lib/network-policies.sh), and serves the resource
+# metrics API (HPAs, kubectl top) only with --metrics-server (EXCHANGE_CLUSTER_METRICS_SERVER=true),
+# which builds metrics-server's image when it is missing (lib/metrics-server.sh).
 #
-#   cluster/local-cluster.sh start [--node kwok|real] [--nodes N] [--load-balancer] [--network-policies]
-#                                       start (or say it is running; either option adds its
+#   cluster/local-cluster.sh start [--node kwok|real] [--nodes N] [--load-balancer]
+#                                  [--network-policies] [--metrics-server]
+#                                       start (or say it is running; each option adds its
 #                                       part to a running cluster); builds what is missing. Node
 #                                       kind: --node, else EXCHANGE_CLUSTER_NODE, else kwok; real
 #                                       nodes: --nodes, else EXCHANGE_CLUSTER_NODES, else 1;
@@ -34,6 +37,7 @@
 #   cluster/local-cluster.sh curl URL|/PATH [CURL_ARGS..]  curl from inside that namespace; a
 #                                       bare /PATH goes through the ingress controller
 #   cluster/local-cluster.sh images           the images on the real node: "<ref> <archive>" lines
+#   cluster/local-cluster.sh log NAME         a component's log (names: status)
 #
 # Never dial a pod (10.244.x) or Service (10.96.x) address from the host's own namespace: with
 # kwok nodes nothing listens there, and traffic off loopback is not allowed on these machines.
@@ -57,6 +61,8 @@ REPO_DIR="$(dirname "$CLUSTER_DIR")"
 . "$CLUSTER_DIR/lib/node.sh"
 # shellcheck source=lib/network-policies.sh
 . "$CLUSTER_DIR/lib/network-policies.sh"
+# shellcheck source=lib/metrics-server.sh
+. "$CLUSTER_DIR/lib/metrics-server.sh"
 
 PV_COUNT=6
 
@@ -116,12 +122,14 @@ apply_cluster_objects() {
 cmd_start() {
   local requested="${EXCHANGE_CLUSTER_NODE:-kwok}" load_balancer="${EXCHANGE_CLUSTER_LOAD_BALANCER:-false}"
   local network_policies="${EXCHANGE_CLUSTER_NETWORK_POLICIES:-false}" nodes="${EXCHANGE_CLUSTER_NODES:-1}"
+  local metrics_server="${EXCHANGE_CLUSTER_METRICS_SERVER:-false}"
   while (( $# > 0 )); do
     case "$1" in
       --node) requested="${2:-}"; shift 2 || usage ;;
       --nodes) nodes="${2:-}"; shift 2 || usage ;;
       --load-balancer) load_balancer=true; shift ;;
       --network-policies) network_policies=true; shift ;;
+      --metrics-server) metrics_server=true; shift ;;
       *) usage ;;
     esac
   done
@@ -132,6 +140,10 @@ cmd_start() {
     || die "EXCHANGE_CLUSTER_NETWORK_POLICIES must be true or false, not '$network_policies'"
   [[ "$network_policies" == false || "$requested" == real ]] \
     || die "only a real node enforces NetworkPolicies: add --node real"
+  [[ "$metrics_server" == true || "$metrics_server" == false ]] \
+    || die "EXCHANGE_CLUSTER_METRICS_SERVER must be true or false, not '$metrics_server'"
+  [[ "$metrics_server" == false || "$requested" == real ]] \
+    || die "only real nodes have metrics to serve: add --node real"
   if ! [[ "$nodes" =~ ^[1-9]$ ]] || ((nodes > MAX_NODES)); then
     die "--nodes (EXCHANGE_CLUSTER_NODES) must be 1 to $MAX_NODES, not '$nodes'"
   fi
@@ -161,6 +173,14 @@ cmd_start() {
       for_each_node start_network_policies_on_node
       log "NetworkPolicy enforcement (kube-network-policies) added"
     fi
+    if $metrics_server && ! enables_metrics_server; then
+      touch "$METRICS_SERVER_FILE"
+      use_built_binaries
+      build_images
+      for_each_node import_images
+      start_metrics_server
+      log "resource metrics API (metrics-server) added"
+    fi
     log "cluster already running ($NODE_KIND nodes, context $CONTEXT, https://127.0.0.1:$API_PORT)"
     return 0
   fi
@@ -171,6 +191,7 @@ cmd_start() {
   echo "$nodes" >"$NODE_COUNT_FILE"
   if $load_balancer; then touch "$LOAD_BALANCER_FILE"; else rm -f "$LOAD_BALANCER_FILE"; fi
   if $network_policies; then touch "$NETWORK_POLICIES_FILE"; else rm -f "$NETWORK_POLICIES_FILE"; fi
+  if $metrics_server; then touch "$METRICS_SERVER_FILE"; else rm -f "$METRICS_SERVER_FILE"; fi
   use_built_binaries
   local port
   for port in "$ETCD_PORT" "$ETCD_PEER_PORT" "$API_PORT" "$KCM_PORT" "$SCHEDULER_PORT"; do
@@ -198,6 +219,10 @@ cmd_start() {
     ! runs_kwok || start_kwok
     ! enforces_network_policies || for_each_node start_network_policies_on_node
     wait_for_nodes "$began"
+    if enables_metrics_server; then
+      start_metrics_server
+      log "resource metrics API served after $((SECONDS - began)) s"
+    fi
   else
     start_kwok
     apply_cluster_objects
@@ -293,6 +318,12 @@ cmd_curl() {
   netns_exec curl --silent --show-error --max-time 10 "$@" "$target"
 }
 
+cmd_log() {
+  [[ -n "${1:-}" ]] || usage
+  components | grep -qx -- "$1" || die "no component '$1' (status lists them)"
+  cat "$LOGS/$1.log"
+}
+
 case "${1:-}" in
   start) shift; cmd_start "$@" ;;
   stop) shift; cmd_stop "$@" ;;
@@ -303,5 +334,6 @@ case "${1:-}" in
   netns-exec) shift; cmd_netns_exec "$@" ;;
   curl) shift; cmd_curl "$@" ;;
   images) [[ -f "$IMAGE_LIST" ]] || die "no real node in $STATE"; cat "$IMAGE_LIST" ;;
+  log) shift; cmd_log "$@" ;;
   *) usage ;;
 esac

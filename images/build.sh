@@ -3,7 +3,9 @@
 # image: the Go programs from the module proxy, PostgreSQL and Redis from Debian packages.
 #
 #   images/build.sh [NAME...]      NAME: pause coredns traefik postgres redis router ws-stream
-#                                  (default: all of them)
+#                                  metrics-server (default: every image not marked "onDemand"
+#                                  in images.json; those only some clusters run are built when
+#                                  named: a cluster add-on never grows the first command's path)
 #
 # Prints one line per image on stdout, "<image-ref> <archive-path>", the archive being an OCI
 # image layout tar for `ctr -n k8s.io images import`; progress goes to stderr. Each archive's
@@ -39,11 +41,12 @@ with_versions() {
 
 # The references are fixed: the node's containerd config and the stack config use them as is.
 declare -A IMAGE_REF=()
-ALL_IMAGES=()
-while read -r name ref; do
+ALL_IMAGES=() DEFAULT_IMAGES=()
+while read -r name ref on_demand; do
   ALL_IMAGES+=("$name")
+  [[ "$on_demand" == true ]] || DEFAULT_IMAGES+=("$name")
   IMAGE_REF[$name]="$(with_versions "$ref")"
-done < <(jq -r '.repository as $repository | .images | to_entries[] | "\(.key) \($repository)/\(.key):\(.value.tag)"' "$IMAGE_FACTS")
+done < <(jq -r '.repository as $repository | .images | to_entries[] | "\(.key) \($repository)/\(.key):\(.value.tag) \(.value.onDemand // false)"' "$IMAGE_FACTS")
 ((${#ALL_IMAGES[@]})) || die "images.json names no image"
 
 # image_facts NAME: image NAME's entry of images.json, on one line.
@@ -102,6 +105,7 @@ image_inputs() {
     router | ws-stream) echo go.sum; echo testapp ;;
     coredns) echo "=coredns $COREDNS_VERSION" ;; # its folder (go.mod, main.go) is "$name" above
     traefik) echo "=traefik $TRAEFIK_VERSION" ;;
+    metrics-server) echo "=metrics-server $METRICS_SERVER_VERSION" ;;
     postgres | redis) echo lib/debian.sh; echo "=$DEBIAN_SUITE $(debian_archives)" ;;
   esac
 }
@@ -178,6 +182,16 @@ build_traefik() {
   go -C "$src" build -ldflags "-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=v$TRAEFIK_VERSION" \
     -o "$rootfs/traefik" github.com/traefik/traefik/v3/cmd/traefik
   rm -rf "$src"
+}
+
+# metrics-server, upstream's command as its Makefile builds it (the version in client-go's
+# variables, which its /version and User-Agent report).
+build_metrics_server() {
+  grep -q "^[[:space:]]*sigs.k8s.io/metrics-server v$METRICS_SERVER_VERSION\b" "$IMAGES_DIR/metrics-server/go.mod" \
+    || die "images/metrics-server/go.mod does not require metrics-server v$METRICS_SERVER_VERSION (toolchain/versions.env); run go get -tool sigs.k8s.io/metrics-server/cmd/metrics-server@v$METRICS_SERVER_VERSION there"
+  static_rootfs "$1" metrics-server
+  (cd "$IMAGES_DIR/metrics-server" && go build -ldflags "-s -w -X k8s.io/client-go/pkg/version.gitVersion=v$METRICS_SERVER_VERSION" \
+    -o "$1/metrics-server" sigs.k8s.io/metrics-server/cmd/metrics-server)
 }
 
 # debian_base_dir: the shared Debian root filesystem, built once per recipe and archive.
@@ -271,7 +285,7 @@ build_image() {
 
 main() {
   local -a wanted=("$@") go_images=() debian_images=()
-  ((${#wanted[@]})) || wanted=("${ALL_IMAGES[@]}")
+  ((${#wanted[@]})) || wanted=("${DEFAULT_IMAGES[@]}")
   local name
   for name in "${wanted[@]}"; do
     [[ -n "${IMAGE_REF[$name]:-}" ]] || die "unknown image '$name' (known: ${ALL_IMAGES[*]})"

@@ -18,6 +18,8 @@ NODE_KIND_FILE="$STATE/node-kind"
 LOAD_BALANCER_FILE="$STATE/load-balancer"
 # Present when the real node enforces NetworkPolicies (start --network-policies).
 NETWORK_POLICIES_FILE="$STATE/network-policies"
+# Present when the cluster serves the resource metrics API (start --metrics-server).
+METRICS_SERVER_FILE="$STATE/metrics-server"
 
 CONTEXT=exchange-local
 # EXCHANGE_CLUSTER_PORT_OFFSET shifts every port, so a second cluster (the test command's own,

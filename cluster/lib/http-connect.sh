@@ -14,5 +14,8 @@ if [[ "$method" != CONNECT || ! "$target" =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}:[0-9]{
   printf 'HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n'
   exit 0
 fi
+# One line a connection in the component's log: what the API server reached (a kubelet, or a
+# Service address for a webhook or an aggregated API), for an operator and for the tests.
+printf '%(%FT%T%z)T CONNECT %s\n' -1 "$target" >&2
 printf 'HTTP/1.1 200 Connection established\r\n\r\n'
 exec socat STDIO "TCP:$target,connect-timeout=10"

@@ -86,8 +86,12 @@ APISERVER_NODE_FLAGS=(
   --kubelet-preferred-address-types=InternalIP
   --egress-selector-config-file="$STATE/egress-selector.yaml"
 )
+# An HPA scales down only after its recommendation stayed lower for this long: upstream's 5 min
+# default would make every autoscaling drill wait five idle minutes. Production keeps its own
+# (an HPA's behavior.scaleDown overrides either); scale-up is immediate in both.
 # shellcheck disable=SC2034 # read by control-plane.sh
-CONTROLLER_MANAGER_NODE_FLAGS=(--pv-recycler-pod-template-filepath-hostpath="$STATE/pv-recycler-pod.yaml")
+CONTROLLER_MANAGER_NODE_FLAGS=(--pv-recycler-pod-template-filepath-hostpath="$STATE/pv-recycler-pod.yaml"
+  --horizontal-pod-autoscaler-downscale-stabilization=30s)
 
 # node_healthy COMPONENT: the component of whichever node it belongs to is healthy; the node
 # selected before stays selected.
@@ -215,10 +219,14 @@ prepare_nodes() {
 # --- images ----------------------------------------------------------------------------------
 
 # Every image the cluster and the platform run is built here (images/build.sh prints one
-# "<ref> <archive>" line per image) and imported into containerd: nothing can be pulled.
+# "<ref> <archive>" line per image) and imported into containerd: nothing can be pulled. An
+# add-on's image only when the cluster runs that add-on.
 build_images() {
   log "building or reusing the images (images/build.sh)"
-  "$REPO_DIR/images/build.sh" >"$IMAGE_LIST.partial" || die "images/build.sh failed"
+  {
+    "$REPO_DIR/images/build.sh" || die "images/build.sh failed"
+    ! enables_metrics_server || "$REPO_DIR/images/build.sh" metrics-server || die "images/build.sh metrics-server failed"
+  } >"$IMAGE_LIST.partial"
   mv "$IMAGE_LIST.partial" "$IMAGE_LIST"
 }
 

@@ -5,6 +5,8 @@
 //	GET  /health  200 {"status":"ok"}; 503 once shutdown has begun
 //	GET  /deps    opens DATABASE_URL (SELECT 1) and REDIS_URL (PING); 200 when both answer, else 503
 //	POST /rows    inserts a row into a table of its own; GET /rows counts them (data-survival test)
+//	GET  /work?ms=N  keeps one CPU busy for N ms (at most 1000) and answers: the load under which
+//	              the autoscaling drill makes the HPA scale (a real API's request costs CPU too)
 //	any other     echoes the request as JSON: path, pod, method, host, query, remote address...
 //
 // and, when METRICS_PORT is set, GET /metrics there in the Prometheus text format.
@@ -84,6 +86,7 @@ func (a *router) routes() http.Handler {
 	mux.HandleFunc("GET /deps", a.deps)
 	mux.HandleFunc("POST /rows", a.insertRow)
 	mux.HandleFunc("GET /rows", a.countRows)
+	mux.HandleFunc("GET /work", a.work)
 	mux.HandleFunc("/", a.echo)
 	return a.track(mux)
 }
@@ -147,6 +150,22 @@ func (a *router) echo(w http.ResponseWriter, r *http.Request) {
 		"pod":     a.pod,
 		"headers": headers,
 	})
+}
+
+// The longest /work a request may ask for: a client's mistake costs one CPU second, not more.
+const maxWork = time.Second
+
+func (a *router) work(w http.ResponseWriter, r *http.Request) {
+	ms, err := strconv.Atoi(r.URL.Query().Get("ms"))
+	if err != nil || ms < 0 || time.Duration(ms)*time.Millisecond > maxWork {
+		testapp.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("ms must be 0 to %d", maxWork.Milliseconds())})
+		return
+	}
+	// Busy, not asleep: the point is CPU time, which the kubelet reports and the HPA reads.
+	spins := 0
+	for deadline := time.Now().Add(time.Duration(ms) * time.Millisecond); time.Now().Before(deadline); spins++ {
+	}
+	testapp.WriteJSON(w, http.StatusOK, map[string]any{"pod": a.pod, "ms": ms, "spins": spins})
 }
 
 type checkResult struct {

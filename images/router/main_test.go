@@ -154,3 +154,20 @@ func TestMetricsCountRequests(t *testing.T) {
 		t.Errorf("metrics:\n%s\nwant 3 requests counted", rec.Body.String())
 	}
 }
+
+func TestWorkSpendsTheAskedTimeAndRefusesTooMuch(t *testing.T) {
+	app := &router{pod: "p"}
+	start := time.Now()
+	resp, body := get(t, app.routes(), "/work?ms=50", nil)
+	if resp.StatusCode != http.StatusOK || body["ms"] != float64(50) || body["spins"].(float64) <= 0 {
+		t.Fatalf("status %d, body %v", resp.StatusCode, body)
+	}
+	if elapsed := time.Since(start); elapsed < 50*time.Millisecond {
+		t.Errorf("answered after %v: the 50 ms of work were not done", elapsed)
+	}
+	for _, query := range []string{"ms=1001", "ms=-1", "ms=x", ""} {
+		if resp, _ := get(t, app.routes(), "/work?"+query, nil); resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("/work?%s: status %d, want 400", query, resp.StatusCode)
+		}
+	}
+}

@@ -42,6 +42,7 @@ import {
     startProbePod,
 } from "../e2e/cluster";
 import { objectStore, startObjectStore } from "../e2e/object-store";
+import { parseConfig } from "../../config";
 
 const PROD_CONTEXT = "exchange-prod";
 const BACKUP_STORE_SECRET = "exchange-backup-store";
@@ -63,6 +64,18 @@ function webSocketHello(address: string): string {
     return `exec 3<>/dev/tcp/${address}/80 && printf '${upgrade}' >&3 && timeout 2 cat <&3; true`;
 }
 
+/** A Kubernetes CPU quantity ("250m", "1", "12345n") in millicores. */
+function cpuMillicores(quantity: string): number {
+    const units: Record<string, number> = { n: 1e-6, u: 1e-3, m: 1, "": 1000 };
+    const match = /^(\d+(?:\.\d+)?)([num]?)$/.exec(quantity);
+    assert.ok(match, `a CPU quantity: ${quantity}`);
+    return Number(match[1]) * units[match[2]];
+}
+
+function millicores(cpu: Map<string, number>): string {
+    return [...cpu.values()].map((value) => `${value.toFixed(0)}m`).join(", ");
+}
+
 interface PodPlacement {
     name: string;
     node: string;
@@ -75,6 +88,8 @@ describe("several real nodes: the prod stack as written, under drains and the lo
     let workspace: PulumiWorkspace;
     let host: string;
     let ingressAddress: string;
+    /** The router's autoscaling as the stack file declares it (its target is the default). */
+    let routerAutoscaling: { minReplicas: number; targetCPUUtilizationPercent: number };
     /** Node name -> zone, and node name -> its index in the local cluster (1 is exchange-node). */
     const zones = new Map<string, string>();
     const indexes = new Map<string, number>();
@@ -145,6 +160,38 @@ describe("several real nodes: the prod stack as written, under drains and the lo
         return candidates.find((node) => !data.has(node)) ?? candidates[0];
     }
 
+    /** The router's CPU use per pod, in millicores, from the metrics API (through the API server). */
+    async function routerCpu(): Promise<Map<string, number>> {
+        const list = JSON.parse(
+            await kubectl.run([
+                "get",
+                "--raw",
+                `/apis/metrics.k8s.io/v1beta1/namespaces/default/pods?labelSelector=app%3D${ROUTER.appName}`,
+            ]),
+        );
+        return new Map(
+            list.items.map((pod: any) => [
+                pod.metadata.name,
+                pod.containers.reduce((sum: number, container: any) => sum + cpuMillicores(container.usage.cpu), 0),
+            ]),
+        );
+    }
+
+    /** What the router's HPA last decided, and the CPU use (% of the request) it decided on. */
+    async function routerHpa() {
+        const { status } = await kubectl.json(["get", "hpa", ROUTER.appName]);
+        const cpu = (status.currentMetrics ?? []).find((metric: any) => metric.resource?.name === "cpu");
+        return {
+            currentReplicas: status.currentReplicas as number,
+            desiredReplicas: status.desiredReplicas as number,
+            utilization: (cpu?.resource.current.averageUtilization ?? NaN) as number,
+        };
+    }
+
+    function describeHpa(hpa: Awaited<ReturnType<typeof routerHpa>>): string {
+        return `CPU ${hpa.utilization}% of the request, ${hpa.currentReplicas} pods, HPA wants ${hpa.desiredReplicas}`;
+    }
+
     function frontDoorLoop(count: number, intervalMs: number) {
         // Not /health: a router told to stop answers it 503 on purpose while it still serves.
         return httpLoop(`https://${ingressAddress}/backend/api/v1/orders`, count, intervalMs, 5_000, host);
@@ -198,6 +245,11 @@ describe("several real nodes: the prod stack as written, under drains and the lo
             }),
         );
         host = JSON.parse(prod["exchange:publicEntry"]).host;
+        const exchangeKeys = Object.entries(prod).filter(([key]) => key.startsWith("exchange:"));
+        routerAutoscaling = parseConfig(
+            Object.fromEntries(exchangeKeys.map(([key, value]) => [key.slice("exchange:".length), value])),
+            "prod",
+        ).router.autoscaling;
         const started = Date.now();
         const up = await workspace.up("prod");
         assert.strictEqual(up.code, 0, up.output);
@@ -432,6 +484,83 @@ describe("several real nodes: the prod stack as written, under drains and the lo
         await kubectl.json(["get", "poddisruptionbudget", ROUTER.appName]);
         await eventually("3 ready router pods again", 120_000, async () =>
             (await placement(ROUTER.appName)).length === 3 ? true : undefined,
+        );
+    });
+
+    it("the HPA scales the router up under CPU load through the front door and back after it; the metrics API answers through the API server's egress", async () => {
+        const { minReplicas, targetCPUUtilizationPercent: target } = routerAutoscaling;
+        // metrics.k8s.io is an aggregated API: the API server proxies it to metrics-server's
+        // Service, through its egress proxy in node 1's namespace (cluster/lib/metrics-server.sh),
+        // whose log names each address it was asked to reach.
+        const idleCpu = await eventually("the metrics API lists every ready router pod", 120_000, async () => {
+            const [cpu, pods] = await Promise.all([routerCpu(), readyPods(kubectl, ROUTER.appName)]);
+            return pods.every((pod) => cpu.has(pod.name)) ? cpu : undefined;
+        });
+        const metricsService = (await e2eKubectl("kube-system").json(["get", "service", "metrics-server"])).spec
+            .clusterIP;
+        const egress = await runCommand(LOCAL_CLUSTER, ["log", "kubelet-egress"]);
+        assert.ok(
+            egress.stdout.includes(` CONNECT ${metricsService}:443\n`),
+            `the API server reached metrics-server (${metricsService}:443) through its egress proxy`,
+        );
+        console.log(
+            `      metrics.k8s.io answered through the API server's egress (CONNECT ${metricsService}:443); ` +
+                `router CPU at rest: ${millicores(idleCpu)}`,
+        );
+
+        // Control: at rest, over two of the HPA's syncs (15 s each), it keeps the minimum.
+        await new Promise((resolve) => setTimeout(resolve, 30_000));
+        const idle = await routerHpa();
+        console.log(`      at rest: ${describeHpa(idle)}`);
+        assert.strictEqual(idle.desiredReplicas, minReplicas, "at rest the HPA keeps the minimum");
+        assert.ok(idle.utilization < target, `at rest the CPU use (${idle.utilization}%) is below ${target}%`);
+
+        // The load: 2 clients, each 4 requests a second of 100 ms of CPU, for 120 s, through the
+        // front door: about 0.8 CPU over 3 pods that request 0.25 each, above the target.
+        const loadStarted = Date.now();
+        const load = Promise.all(
+            [1, 2].map(() => httpLoop(`https://${ingressAddress}/backend/work?ms=100`, 480, 250, 5_000, host)),
+        );
+        const scaledUp = await eventually(
+            `the HPA asks for more than ${minReplicas} router pods`,
+            120_000,
+            async () => {
+                const hpa = await routerHpa();
+                return hpa.desiredReplicas > minReplicas ? hpa : undefined;
+            },
+            5_000,
+        );
+        const scaledUpAfter = (Date.now() - loadStarted) / 1000;
+        const underLoad = await eventually(
+            `${scaledUp.desiredReplicas} ready router pods`,
+            120_000,
+            async () => {
+                const pods = await placement(ROUTER.appName);
+                return pods.length >= scaledUp.desiredReplicas ? pods : undefined;
+            },
+            2_000,
+        );
+        const [first, second] = await load;
+        const loadEnded = Date.now();
+        console.log(
+            `      under load: ${describeHpa(scaledUp)} after ${scaledUpAfter.toFixed(0)} s; ` +
+                `${underLoad.length} ready on ${new Set(underLoad.map((pod) => pod.node)).size} nodes; ` +
+                `requests ok ${first.ok + second.ok}/${first.total + second.total}`,
+        );
+        assert.deepStrictEqual([...first.failures, ...second.failures], [], "no request failed under load");
+
+        const settled = await eventually(
+            `back to ${minReplicas} router pods after the load`,
+            300_000,
+            async () => {
+                const hpa = await routerHpa();
+                return hpa.desiredReplicas === minReplicas && hpa.currentReplicas === minReplicas ? hpa : undefined;
+            },
+            5_000,
+        );
+        console.log(
+            `      after the load: ${describeHpa(settled)}, ${((Date.now() - loadEnded) / 1000).toFixed(0)} s after it ended ` +
+                "(30 s of the cluster's scale-down stabilization)",
         );
     });
 

@@ -1,32 +1,11 @@
 /**
- * Several real nodes: `Pulumi.prod.yaml` as written, deployed with the real `pulumi` CLI and the
- * policy pack onto a local cluster of 3 real nodes in 3 zones (scripts/test.sh starts it with
- * `local-cluster.sh start --node real --nodes 3 --network-policies`), then disrupted as a
- * platform team's cluster is: a drain under load, a drain that a PodDisruptionBudget holds back,
- * a node lost. What a real cluster and registry would supply comes as an overlay, never as an
- * edit of the stack file: a kubeconfig whose context is named exchange-prod; the images built
- * here; the namespace where this cluster's ingress controller of class nginx runs (Traefik's,
- * which the NetworkPolicies must admit instead of ingress-nginx's); and a backup store (the
- * S3-compatible store of the backup drills, on node 1, and its keys in the Secret the stack
- * names): with none, PostgreSQL's restore check refuses to start on an empty volume, as it
- * should. Requests go from inside the nodes' network namespaces.
- *
- * The suite leaves the stack deployed: its claims are protected (`storage.protect`), so a destroy
- * would be refused, and the cluster is thrown away after the suite.
+ * Several real nodes: the prod stack as written (./prod-stack.ts), disrupted as a platform team's
+ * cluster is: a drain under load, a drain that a PodDisruptionBudget holds back, a CPU load that
+ * its HPA answers, a node lost. Requests go from inside the nodes' network namespaces.
  */
 import * as assert from "assert";
-import * as fs from "fs";
-import * as path from "path";
 import { Kubectl } from "../integration/kubectl";
-import {
-    eventually,
-    LOCAL_CLUSTER,
-    nodeImages,
-    PulumiWorkspace,
-    runCommand,
-    stackConfig,
-    withConfig,
-} from "../support";
+import { eventually, LOCAL_CLUSTER, nodeImages, PulumiWorkspace, runCommand } from "../support";
 import { headlessServiceName, POSTGRES, REDIS, ROUTER, WS_STREAM } from "@exchange/contract";
 import {
     e2eKubeconfig,
@@ -41,12 +20,8 @@ import {
     startPod,
     startProbePod,
 } from "../e2e/cluster";
-import { objectStore, startObjectStore } from "../e2e/object-store";
-import { parseConfig } from "../../config";
+import { ProdStack, prodStack } from "./prod-stack";
 
-const PROD_CONTEXT = "exchange-prod";
-const BACKUP_STORE_SECRET = "exchange-backup-store";
-const ZONE_LABEL = "topology.kubernetes.io/zone";
 /** How long a WebSocket client may be without a connection after the server closed it. */
 const RECONNECT_BOUND_MS = 5_000;
 /** How long the front door may fail after a node is lost (see the node-loss test). */
@@ -88,11 +63,9 @@ describe("several real nodes: the prod stack as written, under drains and the lo
     let workspace: PulumiWorkspace;
     let host: string;
     let ingressAddress: string;
-    /** The router's autoscaling as the stack file declares it (its target is the default). */
-    let routerAutoscaling: { minReplicas: number; targetCPUUtilizationPercent: number };
-    /** Node name -> zone, and node name -> its index in the local cluster (1 is exchange-node). */
-    const zones = new Map<string, string>();
-    const indexes = new Map<string, number>();
+    let config: ProdStack["config"];
+    let zones: ProdStack["zones"];
+    let indexes: ProdStack["indexes"];
 
     async function placement(app: string): Promise<PodPlacement[]> {
         const ready = new Set((await readyPods(kubectl, app)).map((pod) => pod.name));
@@ -198,69 +171,7 @@ describe("several real nodes: the prod stack as written, under drains and the lo
     }
 
     before(async () => {
-        kubectl = e2eKubectl();
-        const nodes = (await kubectl.json(["get", "nodes"])).items.filter(
-            (node: any) => node.metadata.labels["type"] !== "kwok",
-        );
-        for (const node of nodes) {
-            zones.set(node.metadata.name, node.metadata.labels[ZONE_LABEL]);
-            const suffix = /-n(\d+)$/.exec(node.metadata.name);
-            indexes.set(node.metadata.name, suffix ? Number(suffix[1]) : 1);
-        }
-        assert.strictEqual(nodes.length, 3, "3 real nodes");
-        assert.strictEqual(new Set(zones.values()).size, 3, `one zone each: ${[...zones]}`);
-
-        // What a real cluster supplies: a context named as the stack expects.
-        const kubeconfig = path.join(fs.mkdtempSync(path.join(path.dirname(e2eKubeconfig()), "prod-")), "kubeconfig");
-        fs.copyFileSync(e2eKubeconfig(), kubeconfig);
-        const renamed = await runCommand("kubectl", [
-            "--kubeconfig",
-            kubeconfig,
-            "config",
-            "rename-context",
-            "exchange-local",
-            PROD_CONTEXT,
-        ]);
-        assert.strictEqual(renamed.code, 0, renamed.output);
-        // The bucket, and its keys in the Secret its owner creates (Pulumi.prod.yaml).
-        const store = await startObjectStore(kubectl, BACKUP_STORE_SECRET);
-
-        const images = await nodeImages();
-        workspace = new PulumiWorkspace(kubeconfig);
-        await workspace.initStack("prod");
-        const prod = stackConfig("prod");
-        // What the registry and the cluster supply: the images built here, under the stack's own
-        // settings; where the cluster's ingress controller runs; the bucket.
-        workspace.writeStackConfig(
-            "prod",
-            withConfig(prod, {
-                networkPolicy: { ingressControllerNamespace: INGRESS_CONTROLLER_NAMESPACE },
-                router: { image: images.router },
-                wsStream: { image: images["ws-stream"] },
-                postgres: {
-                    image: images.postgres,
-                    backup: { store: { ...store, uriStyle: "path", verifyTls: false } },
-                },
-                redis: { image: images.redis },
-            }),
-        );
-        host = JSON.parse(prod["exchange:publicEntry"]).host;
-        const exchangeKeys = Object.entries(prod).filter(([key]) => key.startsWith("exchange:"));
-        routerAutoscaling = parseConfig(
-            Object.fromEntries(exchangeKeys.map(([key, value]) => [key.slice("exchange:".length), value])),
-            "prod",
-        ).router.autoscaling;
-        const started = Date.now();
-        const up = await workspace.up("prod");
-        assert.strictEqual(up.code, 0, up.output);
-        console.log(`      pulumi up of prod on 3 nodes: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-        const ingress = (await kubectl.json(["get", "ingress"])).items[0];
-        ingressAddress = ingress.status.loadBalancer.ingress[0].ip;
-    });
-
-    after(async () => {
-        workspace?.remove();
-        await objectStore(["stop"]);
+        ({ kubectl, workspace, host, ingressAddress, zones, indexes, config } = await prodStack());
     });
 
     it("every pod Ready; 3 router and 3 ws-stream pods, one per node and one per zone", async () => {
@@ -488,7 +399,7 @@ describe("several real nodes: the prod stack as written, under drains and the lo
     });
 
     it("the HPA scales the router up under CPU load through the front door and back after it; the metrics API answers through the API server's egress", async () => {
-        const { minReplicas, targetCPUUtilizationPercent: target } = routerAutoscaling;
+        const { minReplicas, targetCPUUtilizationPercent: target } = config.router.autoscaling;
         // metrics.k8s.io is an aggregated API: the API server proxies it to metrics-server's
         // Service, through its egress proxy in node 1's namespace (cluster/lib/metrics-server.sh),
         // whose log names each address it was asked to reach.

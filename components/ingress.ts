@@ -32,7 +32,8 @@ interface AnnotationSet {
         annotations: Annotations;
     };
     longLived(seconds: number): Annotations;
-    cookieAffinity(cookie: string, seconds: number, path: string): Annotations;
+    /** `secure`: the entry serves TLS, so the cookie is never sent over plain HTTP. */
+    cookieAffinity(cookie: string, seconds: number, path: string, secure: boolean): Annotations;
 }
 
 const NGINX = "nginx.ingress.kubernetes.io";
@@ -51,11 +52,14 @@ const NGINX_ANNOTATIONS: AnnotationSet = {
         [`${NGINX}/proxy-send-timeout`]: String(seconds),
     }),
     // use-regex applies to the whole host, and with regex locations ingress-nginx needs the cookie path set.
-    cookieAffinity: (cookie, seconds, path) => ({
+    // Both controllers make the cookie HttpOnly themselves, but Secure only when told (Traefik's
+    // provider reads session-cookie-secure, default false, whatever the request's scheme).
+    cookieAffinity: (cookie, seconds, path, secure) => ({
         [`${NGINX}/affinity`]: "cookie",
         [`${NGINX}/session-cookie-name`]: cookie,
         [`${NGINX}/session-cookie-max-age`]: String(seconds),
         [`${NGINX}/session-cookie-path`]: path,
+        ...(secure ? { [`${NGINX}/session-cookie-secure`]: "true" } : {}),
     }),
 };
 
@@ -100,7 +104,12 @@ export class PlatformIngress extends pulumi.ComponentResource {
             annotations: {
                 ...annotations.longLived(stream.idleTimeoutSeconds),
                 ...(settings.stickySessions
-                    ? annotations.cookieAffinity(stream.affinityCookie, args.affinitySeconds, stream.pathPrefix)
+                    ? annotations.cookieAffinity(
+                          stream.affinityCookie,
+                          args.affinitySeconds,
+                          stream.pathPrefix,
+                          settings.tls !== undefined,
+                      )
                     : {}),
             },
         });

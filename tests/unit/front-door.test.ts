@@ -108,6 +108,8 @@ describe("front door: Ingress", () => {
                 "nginx.ingress.kubernetes.io/session-cookie-name": "exchange-ws-affinity",
                 "nginx.ingress.kubernetes.io/session-cookie-max-age": "10800",
                 "nginx.ingress.kubernetes.io/session-cookie-path": "/ws",
+                // prod serves TLS: the cookie never travels over plain HTTP.
+                "nginx.ingress.kubernetes.io/session-cookie-secure": "true",
             },
         );
         assert.ok(!(AFFINITY in ingressAnnotations(run, "exchange-backend")), "the API stays balanced per request");
@@ -122,6 +124,7 @@ describe("front door: Ingress", () => {
         const ws = ingressAnnotations(sticky, "exchange-ws");
         assert.strictEqual(ws[AFFINITY], "cookie");
         assert.strictEqual(ws["nginx.ingress.kubernetes.io/session-cookie-max-age"], "600");
+        assert.ok(!("nginx.ingress.kubernetes.io/session-cookie-secure" in ws), "dev serves plain HTTP: not Secure");
     });
 
     it("prod with stickySessions false: no cookie", async () => {

@@ -87,8 +87,10 @@ async function client<T>(args: string[], timeoutMs: number): Promise<T> {
     return JSON.parse(result.stdout) as T;
 }
 
-function hostOption(host: string | undefined): string[] {
-    return host ? ["--host", host] : [];
+/** netns-client's --host (and, to verify the certificate for it, --ca FILE) options. */
+function hostOption(host: string | undefined, ca: string | undefined): string[] {
+    assert.ok(ca === undefined || host !== undefined, "a CA verifies the certificate for a host name: give both");
+    return [...(host ? ["--host", host] : []), ...(ca ? ["--ca", ca] : [])];
 }
 
 /** COUNT WebSocket connections to URL, one after another, each with its own timeout. */
@@ -107,16 +109,20 @@ export function webSocketSession(url: string, count: number, timeoutMs = 10_000)
     );
 }
 
-/** COUNT GET requests to URL, one every intervalMs, each with its own timeout; `host` is their Host header. */
+/**
+ * COUNT GET requests to URL, one every intervalMs, each with its own timeout; `host` is their Host
+ * header and TLS name, `ca` the file of the only CA their certificate may come from.
+ */
 export function httpLoop(
     url: string,
     count: number,
     intervalMs: number,
     timeoutMs = 5_000,
     host?: string,
+    ca?: string,
 ): Promise<HttpLoopResult> {
     return client<HttpLoopResult>(
-        [...hostOption(host), "http-loop", url, String(count), String(intervalMs), String(timeoutMs)],
+        [...hostOption(host, ca), "http-loop", url, String(count), String(intervalMs), String(timeoutMs)],
         count * (intervalMs + timeoutMs) + 30_000,
     );
 }
@@ -131,9 +137,10 @@ export function heldWebSocketClients(
     durationMs: number,
     reconnectTimeoutMs: number,
     host?: string,
+    ca?: string,
 ): Promise<HeldClient[]> {
     return client<HeldClient[]>(
-        [...hostOption(host), "ws-hold", url, String(clients), String(durationMs), String(reconnectTimeoutMs)],
+        [...hostOption(host, ca), "ws-hold", url, String(clients), String(durationMs), String(reconnectTimeoutMs)],
         durationMs + reconnectTimeoutMs + 30_000,
     );
 }

@@ -16,12 +16,14 @@
  *       for up to RECONNECT_TIMEOUT_MS. Prints HeldClient[].
  *   --host NAME sends NAME as the Host header, for a front door that routes by host name (the
  *   URL then holds the front door's address: no resolver here knows the public name), and over
- *   https:// or wss:// does not verify the certificate (the local front door's own self-signed
- *   one until cert-manager issues the stack's).
+ *   https:// or wss:// asks for NAME (SNI); --ca FILE verifies the certificate for NAME against
+ *   the CA in FILE only, and without it the certificate is not verified (the local front door's
+ *   own self-signed one, before the stack's is issued).
  *
  * WebSockets through the `ws` library rather than the WHATWG WebSocket, which neither sends a
  * Cookie header nor shows the upgrade response's Set-Cookie.
  */
+import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
 import WebSocket from "ws";
@@ -74,12 +76,28 @@ export interface HeldClient {
     errors: string[];
 }
 
+/** The CA that --ca names: the only one a front door's certificate is verified against. */
+let trustedCa: Buffer | undefined;
+
 /**
- * With a Host header (--host), TLS asks for that name (SNI) and takes the certificate unverified:
- * the local front door's own until cert-manager issues the stack's.
+ * With a Host header (--host), TLS asks for that name (SNI); the certificate is verified against
+ * the --ca file (for that name), or without one taken unverified (the local front door's own
+ * certificate, before the stack's is issued). Verified requests each open a connection of their
+ * own (no keep-alive agent), so each one checks the certificate served at that moment: a
+ * renewal drill would otherwise watch one connection made before it.
  */
-function tlsFor(headers: Record<string, string>): { servername?: string; rejectUnauthorized?: boolean } {
-    return headers.Host === undefined ? {} : { servername: headers.Host, rejectUnauthorized: false };
+function tlsFor(headers: Record<string, string>): {
+    servername?: string;
+    rejectUnauthorized?: boolean;
+    ca?: Buffer;
+    agent?: false;
+} {
+    if (headers.Host === undefined) {
+        return {};
+    }
+    return trustedCa === undefined
+        ? { servername: headers.Host, rejectUnauthorized: false }
+        : { servername: headers.Host, rejectUnauthorized: true, ca: trustedCa, agent: false };
 }
 
 function setCookiesOf(response: http.IncomingMessage): string[] {
@@ -295,8 +313,22 @@ function positive(text: string | undefined, name: string): number {
 }
 
 async function main(argv: string[]): Promise<unknown> {
-    const headers: Record<string, string> = argv[0] === "--host" ? { Host: argv[1] } : {};
-    const [command, url, ...rest] = argv[0] === "--host" ? argv.slice(2) : argv;
+    const headers: Record<string, string> = {};
+    let args = argv;
+    for (; args[0] === "--host" || args[0] === "--ca"; args = args.slice(2)) {
+        if (args[1] === undefined) {
+            throw new Error(`${args[0]} needs a value`);
+        }
+        if (args[0] === "--host") {
+            headers.Host = args[1];
+        } else {
+            trustedCa = fs.readFileSync(args[1]);
+        }
+    }
+    if (trustedCa !== undefined && headers.Host === undefined) {
+        throw new Error("--ca verifies the certificate for the --host name: give both");
+    }
+    const [command, url, ...rest] = args;
     switch (command) {
         case "ws":
             if (rest[2] !== undefined && rest[2] !== "keep-cookies") {
@@ -321,8 +353,8 @@ async function main(argv: string[]): Promise<unknown> {
             );
         default:
             throw new Error(
-                "usage: netns-client.js ws URL COUNT TIMEOUT_MS [keep-cookies] | [--host NAME] http-loop URL COUNT INTERVAL_MS" +
-                    " TIMEOUT_MS | [--host NAME] ws-hold URL CLIENTS DURATION_MS RECONNECT_TIMEOUT_MS",
+                "usage: netns-client.js ws URL COUNT TIMEOUT_MS [keep-cookies] | [--host NAME [--ca FILE]] http-loop URL" +
+                    " COUNT INTERVAL_MS TIMEOUT_MS | [--host NAME [--ca FILE]] ws-hold URL CLIENTS DURATION_MS RECONNECT_TIMEOUT_MS",
             );
     }
 }

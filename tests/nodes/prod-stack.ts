@@ -32,6 +32,8 @@ export interface ProdStack {
     workspace: PulumiWorkspace;
     /** The stack file's config, parsed by the program's own parser (defaults filled in). */
     config: PlatformConfig;
+    /** The config deployed: the stack file's with the overlay (key -> JSON text, as stackConfig). */
+    deployedConfig: Record<string, string>;
     /** The stack's public host, and the front door's address (reached from the nodes only). */
     host: string;
     ingressAddress: string;
@@ -92,19 +94,17 @@ async function deployProd(): Promise<ProdStack> {
     const prod = stackConfig("prod");
     // What the registry and the cluster supply: the images built here, under the stack's own
     // settings; where the cluster's ingress controller runs; the bucket.
-    workspace.writeStackConfig(
-        "prod",
-        withConfig(prod, {
-            networkPolicy: { ingressControllerNamespace: INGRESS_CONTROLLER_NAMESPACE },
-            router: { image: images.router },
-            wsStream: { image: images["ws-stream"] },
-            postgres: {
-                image: images.postgres,
-                backup: { store: { ...store, uriStyle: "path", verifyTls: false } },
-            },
-            redis: { image: images.redis },
-        }),
-    );
+    const deployedConfig = withConfig(prod, {
+        networkPolicy: { ingressControllerNamespace: INGRESS_CONTROLLER_NAMESPACE },
+        router: { image: images.router },
+        wsStream: { image: images["ws-stream"] },
+        postgres: {
+            image: images.postgres,
+            backup: { store: { ...store, uriStyle: "path", verifyTls: false } },
+        },
+        redis: { image: images.redis },
+    });
+    workspace.writeStackConfig("prod", deployedConfig);
     const prefix = `${CONFIG_NAMESPACE}:`;
     const config = parseConfig(
         Object.fromEntries(
@@ -125,6 +125,7 @@ async function deployProd(): Promise<ProdStack> {
         kubectl,
         workspace,
         config,
+        deployedConfig,
         host,
         ingressAddress: ingress.status.loadBalancer.ingress[0].ip,
         zones,

@@ -5,7 +5,7 @@
  */
 import * as assert from "assert";
 import { Kubectl } from "../integration/kubectl";
-import { eventually, LOCAL_CLUSTER, nodeImages, PulumiWorkspace, runCommand } from "../support";
+import { eventually, LOCAL_CLUSTER, nodeImages, PulumiWorkspace, runCommand, withConfig } from "../support";
 import { headlessServiceName, POSTGRES, REDIS, ROUTER, WS_STREAM } from "@exchange/contract";
 import {
     e2eKubeconfig,
@@ -64,6 +64,7 @@ describe("several real nodes: the prod stack as written, under drains and the lo
     let host: string;
     let ingressAddress: string;
     let config: ProdStack["config"];
+    let deployedConfig: ProdStack["deployedConfig"];
     let zones: ProdStack["zones"];
     let indexes: ProdStack["indexes"];
 
@@ -171,7 +172,7 @@ describe("several real nodes: the prod stack as written, under drains and the lo
     }
 
     before(async () => {
-        ({ kubectl, workspace, host, ingressAddress, zones, indexes, config } = await prodStack());
+        ({ kubectl, workspace, host, ingressAddress, zones, indexes, config, deployedConfig } = await prodStack());
     });
 
     it("every pod Ready; 3 router and 3 ws-stream pods, one per node and one per zone", async () => {
@@ -426,11 +427,11 @@ describe("several real nodes: the prod stack as written, under drains and the lo
         assert.strictEqual(idle.desiredReplicas, minReplicas, "at rest the HPA keeps the minimum");
         assert.ok(idle.utilization < target, `at rest the CPU use (${idle.utilization}%) is below ${target}%`);
 
-        // The load: 2 clients, each 4 requests a second of 100 ms of CPU, for 120 s, through the
+        // The load: 2 clients, each 4 requests a second of 100 ms of CPU, for 180 s, through the
         // front door: about 0.8 CPU over 3 pods that request 0.25 each, above the target.
         const loadStarted = Date.now();
         const load = Promise.all(
-            [1, 2].map(() => httpLoop(`https://${ingressAddress}/backend/work?ms=100`, 480, 250, 5_000, host)),
+            [1, 2].map(() => httpLoop(`https://${ingressAddress}/backend/work?ms=100`, 720, 250, 5_000, host)),
         );
         const scaledUp = await eventually(
             `the HPA asks for more than ${minReplicas} router pods`,
@@ -451,13 +452,40 @@ describe("several real nodes: the prod stack as written, under drains and the lo
             },
             2_000,
         );
-        const [first, second] = await load;
-        const loadEnded = Date.now();
         console.log(
             `      under load: ${describeHpa(scaledUp)} after ${scaledUpAfter.toFixed(0)} s; ` +
-                `${underLoad.length} ready on ${new Set(underLoad.map((pod) => pod.node)).size} nodes; ` +
-                `requests ok ${first.ok + second.ok}/${first.total + second.total}`,
+                `${underLoad.length} ready on ${new Set(underLoad.map((pod) => pod.node)).size} nodes`,
         );
+
+        // A release while scaled out (pulumi-kubernetes #2491): an update of the Deployment's
+        // template, here its grace period, must leave the HPA's count alone. Read right after the
+        // update, before the HPA's next sync could put a reset count back.
+        workspace.writeStackConfig(
+            "prod",
+            withConfig(deployedConfig, {
+                router: { terminationGracePeriodSeconds: config.router.terminationGracePeriodSeconds + 1 },
+            }),
+        );
+        const release = await workspace.up("prod");
+        assert.strictEqual(release.code, 0, release.output);
+        const [deployment, afterRelease] = await Promise.all([
+            kubectl.json(["get", "deployment", ROUTER.appName]),
+            routerHpa(),
+        ]);
+        console.log(
+            `      pulumi up of a release while scaled out: the Deployment's replicas ${deployment.spec.replicas} ` +
+                `(the HPA's ${afterRelease.desiredReplicas}; the stack declares ${config.router.replicas})`,
+        );
+        assert.strictEqual(
+            deployment.spec.template.spec.terminationGracePeriodSeconds,
+            config.router.terminationGracePeriodSeconds + 1,
+            "the release was applied",
+        );
+        assert.ok(deployment.spec.replicas > minReplicas, "the update kept the HPA's count");
+
+        const [first, second] = await load;
+        const loadEnded = Date.now();
+        console.log(`      requests under load ok: ${first.ok + second.ok}/${first.total + second.total}`);
         assert.deepStrictEqual([...first.failures, ...second.failures], [], "no request failed under load");
 
         const settled = await eventually(

@@ -8,6 +8,8 @@ set -euo pipefail
 
 RESULTS="$(mktemp -d)"
 passed=0 failed=0 suites_failed=0
+# The suites and checks that failed, named again at the end: a CI log is often read from its tail.
+failed_names=()
 
 # run_suite NAME CMD...: runs a mocha suite, keeps its counts, goes on after a failure so one
 # broken suite does not hide the others' results.
@@ -21,7 +23,7 @@ run_suite() {
   f="$(grep -Eo '^ +[0-9]+ failing' "$RESULTS/$name.log" | grep -Eo '[0-9]+' | tail -1 || true)"
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
   if (( status != 0 )); then
-    suites_failed=$((suites_failed + 1))
+    suites_failed=$((suites_failed + 1)) failed_names+=("$name")
     log "$name: FAILED (exit $status)"
   fi
 }
@@ -33,7 +35,7 @@ run_check() {
   if "$@"; then
     passed=$((passed + 1))
   else
-    failed=$((failed + 1)); suites_failed=$((suites_failed + 1))
+    failed=$((failed + 1)); suites_failed=$((suites_failed + 1)) failed_names+=("$name")
     log "$name: FAILED"
   fi
 }
@@ -50,9 +52,21 @@ run_go_suite() {
   f="$(grep -Ec '^ *--- FAIL: ' "$RESULTS/$name.log" || true)"
   passed=$((passed + p)); failed=$((failed + f))
   if (( status != 0 )); then
-    suites_failed=$((suites_failed + 1))
+    suites_failed=$((suites_failed + 1)) failed_names+=("$name")
     log "$name: FAILED (exit $status)"
   fi
+}
+
+# failure_summary: for each failed suite, mocha's failure report (from "N failing" on, each
+# failure's title and first lines) or go test's FAIL lines; for a failed check, its name.
+failure_summary() {
+  local name
+  for name in "${failed_names[@]}"; do
+    echo "-- $name"
+    if [[ -f "$RESULTS/$name.log" ]]; then
+      { sed -n '/^ *[0-9][0-9]* failing$/,$p' "$RESULTS/$name.log"; grep -E '^ *--- FAIL: ' "$RESULTS/$name.log"; } | head -n 60 || true
+    fi
+  done
 }
 
 # repo_files [PATHSPEC...]: the repo's files, tracked or new (not ignored), one a line.
@@ -148,5 +162,9 @@ trap - EXIT
 "$REPO_ROOT/cluster/local-cluster.sh" stop --purge
 
 echo
+if (( ${#failed_names[@]} > 0 )); then
+  echo "failed:"
+  failure_summary
+fi
 echo "total: $passed passed, $failed failed"
 (( failed == 0 && suites_failed == 0 ))

@@ -8,13 +8,17 @@
  * door is an update of it.
  * For each: `/backend/api/v1/orders` reaches the router as `/api/v1/orders`, `/ws` upgrades to a
  * WebSocket, and one client's repeated connections stay on one pod when the front door is sticky
- * and spread when it is not. Traffic goes from inside the node's network namespace only.
+ * and spread when it is not. Last, a Gateway the program creates with `publicEntry.tls`: its
+ * HTTPS listener serves the stack's host from the Secret the stack names, verified by real clients
+ * (the Ingress's TLS is proven on the prod stack, tests/nodes/front-door-tls.test.ts). Traffic goes
+ * from inside the node's network namespace only.
  */
 import * as assert from "assert";
 import { Kubectl } from "../integration/kubectl";
 import { eventually, httpGet, localImagesConfig, nodeImages, PulumiWorkspace } from "../support";
 import { PUBLIC_ROUTES, ROUTER, WS_STREAM } from "@exchange/contract";
-import { e2eKubectl, readyPods, webSocketSession, e2eDevWorkspace, destroyDev } from "./cluster";
+import { e2eKubectl, readyPods, webSocketSession, e2eDevWorkspace, destroyDev, heldWebSocketClients } from "./cluster";
+import { cookieAttributes, LocalCa, TlsFrontDoor } from "./local-ca";
 import { helloPod, WsExchange } from "./netns-client";
 
 const WS_REPLICAS = 3;
@@ -235,4 +239,73 @@ describe("end to end over real traffic: each front door on the real node's Traef
             }
         });
     }
+
+    describe("Gateway API with TLS: a Gateway the program creates serves the stack's host over HTTPS from the Secret it names", () => {
+        // The issuer is the suite (./local-ca.ts): it writes the Secret as cert-manager would from
+        // the Gateway's cluster-issuer annotation (cert-manager is not built here: docs/front-doors.md).
+        const host = "exchange.local.test";
+        const secretName = "exchange-gateway-tls";
+        let ca: LocalCa;
+        let otherCa: LocalCa;
+        let frontDoor: TlsFrontDoor;
+
+        before(async () => {
+            ca = await LocalCa.create("exchange-local-ca");
+            otherCa = await LocalCa.create("another-ca");
+            await ca.writeSecret(kubectl, secretName, await ca.issue(host, 1));
+            workspace.writeStackConfig(
+                "dev",
+                localImagesConfig(images, {
+                    wsStream: { replicas: WS_REPLICAS },
+                    frontDoor: "gatewayApi",
+                    gateway: { name: "exchange", create: true },
+                    publicEntry: { host, tls: { secretName, clusterIssuer: "local-ca" }, stickySessions: true },
+                }),
+            );
+            const up = await workspace.up("dev", { policyPackConfigs: [policyConfig] });
+            assert.strictEqual(up.code, 0, up.output);
+            assert.deepStrictEqual(up.outputs?.publicUrls?.value, {
+                api: `https://${host}${api.pathPrefix}`,
+                ws: `wss://${host}${stream.pathPrefix}`,
+            });
+            const gateway = await kubectl.json(["get", "gateway", "exchange"]);
+            frontDoor = new TlsFrontDoor(host, gateway.status.addresses[0].value);
+        });
+
+        after(async () => {
+            await kubectl.run(["delete", "secret", secretName, "--ignore-not-found"]);
+            ca?.remove();
+            otherCa?.remove();
+        });
+
+        it("HTTPS for the host verified against the issuing CA (another CA's client refuses it); wss:// verified; the sticky cookie Secure and HttpOnly", async () => {
+            const answer = await eventually("the HTTPS listener serving the route", 60_000, async () => {
+                const result = await frontDoor.curl(`${api.pathPrefix}/api/v1/orders`, ca.certificate);
+                return result.code === 0 ? result : undefined;
+            });
+            const echoed = JSON.parse(answer.stdout);
+            assert.strictEqual(echoed.path, "/api/v1/orders");
+            assert.strictEqual(echoed.host, host);
+            const refused = await frontDoor.curl(`${api.pathPrefix}/api/v1/orders`, otherCa.certificate);
+            // 60: the peer's certificate could not be verified with the known CAs.
+            assert.strictEqual(refused.code, 60, refused.output);
+
+            const [held] = await heldWebSocketClients(
+                `wss://${frontDoor.address}${stream.pathPrefix}`,
+                1,
+                3_000,
+                3_000,
+                host,
+                ca.certificate,
+            );
+            assert.deepStrictEqual(held.errors, [], "a verified wss:// connection");
+            const cookie = await frontDoor.upgradeCookie(stream.pathPrefix, stream.affinityCookie, ca.certificate);
+            console.log(
+                `      ${await frontDoor.servedSerial()} verified for ${host}; another CA: curl exit ${refused.code}; ` +
+                    `wss:// held on ${held.pods[0]}; ${cookie}`,
+            );
+            assert.ok(cookieAttributes(cookie).includes("secure"), `Secure: ${cookie}`);
+            assert.ok(cookieAttributes(cookie).includes("httponly"), `HttpOnly: ${cookie}`);
+        });
+    });
 });

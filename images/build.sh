@@ -253,6 +253,18 @@ build_redis() {
   debian_strip "$rootfs"
 }
 
+# How many archives of one image the cache keeps, the most recently built or used first. More than
+# one: two checkouts at different commits (a CI clone beside a working tree) build different
+# archives of an image, and a cluster of each imports its own; deleting every other archive at
+# each build had one checkout's build delete what the other's cluster was about to import.
+ARCHIVES_KEPT=3
+
+# prune_archives NAME TAG: all but the ARCHIVES_KEPT newest archives of image NAME:TAG.
+prune_archives() {
+  find "$IMAGE_HOME" -maxdepth 1 -name "$1-$2-*.oci.tar" -printf '%T@ %p\n' | sort -rn \
+    | tail -n +$((ARCHIVES_KEPT + 1)) | cut -d' ' -f2- | xargs -r rm -f
+}
+
 # build_image NAME: the image's archive, from the cache or built now; writes
 # "<ref> <archive>" to $IMAGE_WORK/NAME.result.
 build_image() {
@@ -274,10 +286,11 @@ build_image() {
     "$OCITOOL" write -rootfs "$rootfs" -config "$IMAGE_WORK/$name.config.json" -ref "$ref" \
       -out "$archive" ${extra[@]+"${extra[@]}"}
     rm -rf "$rootfs" "$IMAGE_WORK/$name.config.json"
-    # Older archives of this image: superseded.
-    find "$IMAGE_HOME" -maxdepth 1 -name "$name-${ref##*:}-*.oci.tar" ! -path "$archive" -delete
+    prune_archives "$name" "${ref##*:}"
     log "$name: $(du -h "$archive" | cut -f1) in $((SECONDS - start)) s"
   else
+    # Used now: the newest for prune_archives.
+    touch "$archive"
     log "$name: up to date ($(basename "$archive"))"
   fi
   printf '%s %s\n' "$ref" "$archive" >"$IMAGE_WORK/$name.result"

@@ -88,6 +88,11 @@ components() {
   ! enforces_network_policies || network_policies_components
 }
 
+# is_component NAME: NAME is one of this cluster's components. Not `components | grep -q`: grep
+# leaves at the first match, and under pipefail the rest of the list, written to a closed pipe,
+# fails the test.
+is_component() { grep -qx -- "$1" < <(components); }
+
 all_up() { local c; for c in $(components); do up "$c" || return 1; done; }
 
 stop_all() {
@@ -258,7 +263,7 @@ cmd_stop() {
 cmd_restart() {
   local name="${1:-}"
   # shellcheck disable=SC2015 # usage when either test fails
-  [[ "$name" != node-namespace* && "$name" != pod-network ]] && components | grep -qx -- "$name" || usage
+  [[ "$name" != node-namespace* && "$name" != pod-network ]] && is_component "$name" || usage
   lock_state
   all_up || die "cluster is not running; use start"
   use_built_binaries
@@ -320,7 +325,7 @@ cmd_curl() {
 
 cmd_log() {
   [[ -n "${1:-}" ]] || usage
-  components | grep -qx -- "$1" || die "no component '$1' (status lists them)"
+  is_component "$1" || die "no component '$1' (status lists them)"
   cat "$LOGS/$1.log"
 }
 

@@ -110,7 +110,9 @@ describe("several real nodes: the prod stack as written, under drains and the lo
      * one, so that would measure its outage, not the platform's.
      */
     async function frontDoorNodes(): Promise<Set<string>> {
-        const pods = (await e2eKubectl("traefik").json(["get", "pods"])).items;
+        // Its own pods only: the namespace also holds the suites' clients (in the ingress
+        // controller's namespace so that the NetworkPolicies admit them), maybe still terminating.
+        const pods = (await e2eKubectl(INGRESS_CONTROLLER_NAMESPACE).json(["get", "pods", "-l", "app=traefik"])).items;
         return new Set(pods.map((pod: any) => pod.spec.nodeName));
     }
 
@@ -411,6 +413,7 @@ describe("several real nodes: the prod stack as written, under drains and the lo
         const metricsService = (await e2eKubectl("kube-system").json(["get", "service", "metrics-server"])).spec
             .clusterIP;
         const egress = await runCommand(LOCAL_CLUSTER, ["log", "kubelet-egress"]);
+        assert.strictEqual(egress.code, 0, egress.output);
         assert.ok(
             egress.stdout.includes(` CONNECT ${metricsService}:443\n`),
             `the API server reached metrics-server (${metricsService}:443) through its egress proxy`,

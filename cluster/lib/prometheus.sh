@@ -17,7 +17,8 @@ prometheus_objects() {
     "$REPO_DIR/images/images.json")
   [[ -n "$port" ]] || die "images/images.json: no user or web port for prometheus"
   hash="$(cat "${files[@]}" | sha256sum | cut -c1-16)"
-  fill addons/prometheus.yaml IMAGE="$(image_ref prometheus)" IMAGE_UID="$uid" IMAGE_GID="$gid" PORT="$port" CONFIG_HASH="$hash"
+  fill addons/prometheus.yaml NAMESPACE="$PROMETHEUS_NAMESPACE" IMAGE="$(image_ref prometheus)" IMAGE_UID="$uid" IMAGE_GID="$gid" \
+    PORT="$port" CONFIG_HASH="$hash"
   echo ---
   kubectl create configmap prometheus --namespace "$PROMETHEUS_NAMESPACE" "${files[@]/#/--from-file=}" \
     --dry-run=client --output yaml

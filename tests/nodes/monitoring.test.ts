@@ -10,7 +10,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { Kubectl } from "../integration/kubectl";
-import { eventually, nodeImages, PROJECT_ROOT, runCommand, toolchainVersions } from "../support";
+import { eventually, nodeImages, PROJECT_ROOT, PulumiWorkspace, runCommand, toolchainVersions } from "../support";
 import { ROUTER } from "@exchange/contract";
 import { apply, e2eKubectl, execInPod, inNamespace, onNode, readyPods, sleeperPod, startPod } from "../e2e/cluster";
 import { ProdStack, prodStack } from "./prod-stack";
@@ -21,6 +21,7 @@ const MONITORING_DIR = path.join(PROJECT_ROOT, "monitoring");
 /** The scrape job of monitoring/prometheus.yml. */
 const JOB = "exchange";
 const ERROR_RATIO_ALERT = "ExchangeHighErrorRatio";
+const TARGET_DOWN_ALERT = "ExchangeTargetDown";
 /** The front door requests that the router answers 500 (images/router: GET /fail). */
 const FAILED_REQUESTS = 30;
 /** A namespace of the suite's own: neither the platform's, the ingress controller's nor monitoring. */
@@ -61,6 +62,7 @@ function shellQuoted(text: string): string {
 describe("several real nodes: Prometheus scrapes the prod stack's router pods, and its alert rules", function () {
     this.timeout(20 * 60 * 1000);
     let kubectl: Kubectl;
+    let workspace: PulumiWorkspace;
     let monitoring: Kubectl;
     let host: string;
     let ingressAddress: string;
@@ -96,10 +98,10 @@ describe("several real nodes: Prometheus scrapes the prod stack's router pods, a
         return new Map(data.result.map((series: any) => [series.metric[label], Number(series.value[1])]));
     }
 
-    async function errorRatioRule(): Promise<AlertingRule> {
+    async function alertingRule(name: string): Promise<AlertingRule> {
         const data = await prometheusApi("rules", { type: "alert" });
-        const rule = data.groups.flatMap((group: any) => group.rules).find((r: any) => r.name === ERROR_RATIO_ALERT);
-        assert.ok(rule, `the rule ${ERROR_RATIO_ALERT} is loaded`);
+        const rule = data.groups.flatMap((group: any) => group.rules).find((r: any) => r.name === name);
+        assert.ok(rule, `the rule ${name} is loaded`);
         return rule;
     }
 
@@ -151,7 +153,7 @@ describe("several real nodes: Prometheus scrapes the prod stack's router pods, a
 
     before(async () => {
         let config: ProdStack["config"];
-        ({ kubectl, host, ingressAddress, config } = await prodStack());
+        ({ kubectl, workspace, host, ingressAddress, config } = await prodStack());
         assert.ok(config.router.metricsPort, "Pulumi.prod.yaml gives the router a metrics port");
         metricsPort = config.router.metricsPort;
         monitoring = e2eKubectl(config.networkPolicy.monitoringNamespace);
@@ -233,7 +235,7 @@ describe("several real nodes: Prometheus scrapes the prod stack's router pods, a
 
     it("the 5xx-ratio alert: quiet before; 500s through the front door move the answering pods' counters by exactly their number, and the alert turns pending", async () => {
         // Negative control: the rule is loaded and evaluated, its expression finds nothing, no alert.
-        const quiet = await errorRatioRule();
+        const quiet = await alertingRule(ERROR_RATIO_ALERT);
         console.log(
             `      ${ERROR_RATIO_ALERT} before: ${quiet.state}, for ${quiet.duration} s, expression: ${quiet.query.replace(/\s+/g, " ")}`,
         );
@@ -268,7 +270,7 @@ describe("several real nodes: Prometheus scrapes the prod stack's router pods, a
         }
 
         const pending = await eventually(`${ERROR_RATIO_ALERT} pending or firing`, 120_000, async () => {
-            const rule = await errorRatioRule();
+            const rule = await alertingRule(ERROR_RATIO_ALERT);
             return rule.alerts.find((alert) => alert.state === "pending" || alert.state === "firing");
         });
         console.log(
@@ -359,5 +361,53 @@ describe("several real nodes: Prometheus scrapes the prod stack's router pods, a
                 await probe.run(["delete", "pod", probeName, "--ignore-not-found", "--wait=false"]);
             }
         }
+    });
+    it("negative control of the scrape: without the policy's monitoring rule a new Prometheus cannot scrape, and ExchangeTargetDown turns pending; pulumi up puts the rule back", async () => {
+        const policyName = `${ROUTER.appName}-allow-ingress`;
+        const policy = await kubectl.json(["get", "networkpolicy", policyName]);
+        const index = policy.spec.ingress.findIndex((rule: any) =>
+            (rule.ports ?? []).some((port: any) => port.port === metricsPort),
+        );
+        assert.ok(index >= 0, `${policyName} admits someone to ${metricsPort}`);
+        const quiet = await alertingRule(TARGET_DOWN_ALERT);
+        assert.strictEqual(quiet.state, "inactive", `${TARGET_DOWN_ALERT} before`);
+        await kubectl.run([
+            "patch",
+            "networkpolicy",
+            policyName,
+            "--type",
+            "json",
+            "-p",
+            JSON.stringify([{ op: "remove", path: `/spec/ingress/${index}` }]),
+        ]);
+        // The enforcer judges new connections only, and Prometheus keeps its scrape connections
+        // open: a new Prometheus (its data is scratch) has to connect again.
+        const restarted = Date.now();
+        await monitoring.run(["rollout", "restart", `deployment/${PROMETHEUS}`]);
+        await monitoring.run(["rollout", "status", `deployment/${PROMETHEUS}`, "--timeout=120s"]);
+        const pods = (await readyPods(kubectl, ROUTER.appName)).map((pod) => pod.name);
+        const down = await eventually(`${TARGET_DOWN_ALERT} pending for every router pod`, 120_000, async () => {
+            const rule = await alertingRule(TARGET_DOWN_ALERT);
+            const active = rule.alerts.filter((alert) => alert.state === "pending" || alert.state === "firing");
+            return pods.every((pod) => active.some((alert) => alert.labels.pod === pod)) ? active : undefined;
+        });
+        const up = await instant(`up{job="${JOB}"}`, "pod");
+        const targets: Target[] = (await prometheusApi("targets", { state: "active" })).activeTargets;
+        console.log(
+            `      ${policyName} without its rule for ${metricsPort}; Prometheus restarted; ${TARGET_DOWN_ALERT} pending for ${down.length} pods ${((Date.now() - restarted) / 1000).toFixed(1)} s after the restart`,
+        );
+        for (const pod of pods) {
+            const target = targets.find((t) => t.labels.pod === pod);
+            console.log(`      ${pod}: up ${up.get(pod)}, ${target?.lastError}`);
+            assert.strictEqual(up.get(pod), 0, `${pod} cannot be scraped`);
+        }
+
+        const repaired = await workspace.up("prod", { refresh: true });
+        assert.strictEqual(repaired.code, 0, repaired.output);
+        const back = await eventually("every router pod scraped again", 120_000, async () => {
+            const now = await instant(`up{job="${JOB}"}`, "pod");
+            return pods.every((pod) => now.get(pod) === 1) ? now : undefined;
+        });
+        console.log(`      after pulumi up --refresh: up ${pods.map((pod) => back.get(pod)).join(", ")}`);
     });
 });

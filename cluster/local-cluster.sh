@@ -95,6 +95,11 @@ components() {
 
 all_up() { local c; for c in $(components); do up "$c" || return 1; done; }
 
+# is_component NAME: NAME is one of this cluster's components. Not `components | grep -q`: grep
+# quits at the first match, and components, still printing, then dies of SIGPIPE, which pipefail
+# turns into a failed lookup (with several nodes it prints slowly enough to lose that race).
+is_component() { grep -qx -- "$1" <<<"$(components)"; }
+
 stop_all() {
   [[ "$NODE_KIND" != real ]] || stop_node
   stop_component kwok
@@ -288,7 +293,7 @@ cmd_stop() {
 cmd_restart() {
   local name="${1:-}"
   # shellcheck disable=SC2015 # usage when either test fails
-  [[ "$name" != node-namespace* && "$name" != pod-network ]] && components | grep -qx -- "$name" || usage
+  [[ "$name" != node-namespace* && "$name" != pod-network ]] && is_component "$name" || usage
   lock_state
   all_up || die "cluster is not running; use start"
   use_built_binaries
@@ -350,7 +355,7 @@ cmd_curl() {
 
 cmd_log() {
   [[ -n "${1:-}" ]] || usage
-  components | grep -qx -- "$1" || die "no component '$1' (status lists them)"
+  is_component "$1" || die "no component '$1' (status lists them)"
   cat "$LOGS/$1.log"
 }
 

@@ -15,12 +15,15 @@
 # --network-policies (or EXCHANGE_CLUSTER_NETWORK_POLICIES=true), which builds its enforcer,
 # kube-network-policies, when it is missing (lib/network-policies.sh), and serves the resource
 # metrics API (HPAs, kubectl top) only with --metrics-server (EXCHANGE_CLUSTER_METRICS_SERVER=true),
-# which builds metrics-server's image when it is missing (lib/metrics-server.sh).
+# which builds metrics-server's image when it is missing (lib/metrics-server.sh), and runs
+# Prometheus with the platform's scrape configuration and alert rules only with --prometheus
+# (EXCHANGE_CLUSTER_PROMETHEUS=true), which builds its image when it is missing (lib/prometheus.sh).
 #
 #   cluster/local-cluster.sh start [--node kwok|real] [--nodes N] [--load-balancer]
-#                                  [--network-policies] [--metrics-server]
+#                                  [--network-policies] [--metrics-server] [--prometheus]
 #                                       start (or say it is running; each option adds its
-#                                       part to a running cluster); builds what is missing. Node
+#                                       part to a running cluster, --prometheus applies
+#                                       monitoring/ again); builds what is missing. Node
 #                                       kind: --node, else EXCHANGE_CLUSTER_NODE, else kwok; real
 #                                       nodes: --nodes, else EXCHANGE_CLUSTER_NODES, else 1;
 #                                       changing either needs `stop --purge` first
@@ -63,6 +66,8 @@ REPO_DIR="$(dirname "$CLUSTER_DIR")"
 . "$CLUSTER_DIR/lib/network-policies.sh"
 # shellcheck source=lib/metrics-server.sh
 . "$CLUSTER_DIR/lib/metrics-server.sh"
+# shellcheck source=lib/prometheus.sh
+. "$CLUSTER_DIR/lib/prometheus.sh"
 
 PV_COUNT=6
 
@@ -122,12 +127,28 @@ apply_cluster_objects() {
   } | kubectl apply --server-side --force-conflicts -f - 2> >(grep -v 'Recycle reclaim policy is deprecated' >&2) >/dev/null
 }
 
+# require_boolean VARIABLE VALUE: VALUE (the option's, or the variable's) is true or false.
+require_boolean() {
+  [[ "$2" == true || "$2" == false ]] || die "$1 must be true or false, not '$2'"
+}
+
+# add_image_addon MARKER START WHAT: an add-on with an image of its own, added to the running
+# cluster: its marker, its image built and imported on every node, then START.
+add_image_addon() {
+  touch "$1"
+  use_built_binaries
+  build_images
+  for_each_node import_images
+  "$2"
+  log "$3 added"
+}
+
 # --- commands --------------------------------------------------------------------------------
 
 cmd_start() {
   local requested="${EXCHANGE_CLUSTER_NODE:-kwok}" load_balancer="${EXCHANGE_CLUSTER_LOAD_BALANCER:-false}"
   local network_policies="${EXCHANGE_CLUSTER_NETWORK_POLICIES:-false}" nodes="${EXCHANGE_CLUSTER_NODES:-1}"
-  local metrics_server="${EXCHANGE_CLUSTER_METRICS_SERVER:-false}"
+  local metrics_server="${EXCHANGE_CLUSTER_METRICS_SERVER:-false}" prometheus="${EXCHANGE_CLUSTER_PROMETHEUS:-false}"
   while (( $# > 0 )); do
     case "$1" in
       --node) requested="${2:-}"; shift 2 || usage ;;
@@ -135,20 +156,21 @@ cmd_start() {
       --load-balancer) load_balancer=true; shift ;;
       --network-policies) network_policies=true; shift ;;
       --metrics-server) metrics_server=true; shift ;;
+      --prometheus) prometheus=true; shift ;;
       *) usage ;;
     esac
   done
   [[ "$requested" == kwok || "$requested" == real ]] || usage
-  [[ "$load_balancer" == true || "$load_balancer" == false ]] \
-    || die "EXCHANGE_CLUSTER_LOAD_BALANCER must be true or false, not '$load_balancer'"
-  [[ "$network_policies" == true || "$network_policies" == false ]] \
-    || die "EXCHANGE_CLUSTER_NETWORK_POLICIES must be true or false, not '$network_policies'"
+  require_boolean EXCHANGE_CLUSTER_LOAD_BALANCER "$load_balancer"
+  require_boolean EXCHANGE_CLUSTER_NETWORK_POLICIES "$network_policies"
+  require_boolean EXCHANGE_CLUSTER_METRICS_SERVER "$metrics_server"
+  require_boolean EXCHANGE_CLUSTER_PROMETHEUS "$prometheus"
   [[ "$network_policies" == false || "$requested" == real ]] \
     || die "only a real node enforces NetworkPolicies: add --node real"
-  [[ "$metrics_server" == true || "$metrics_server" == false ]] \
-    || die "EXCHANGE_CLUSTER_METRICS_SERVER must be true or false, not '$metrics_server'"
   [[ "$metrics_server" == false || "$requested" == real ]] \
     || die "only real nodes have metrics to serve: add --node real"
+  [[ "$prometheus" == false || "$requested" == real ]] \
+    || die "only real nodes have targets to scrape: add --node real"
   if ! [[ "$nodes" =~ ^[1-9]$ ]] || ((nodes > MAX_NODES)); then
     die "--nodes (EXCHANGE_CLUSTER_NODES) must be 1 to $MAX_NODES, not '$nodes'"
   fi
@@ -179,12 +201,15 @@ cmd_start() {
       log "NetworkPolicy enforcement (kube-network-policies) added"
     fi
     if $metrics_server && ! enables_metrics_server; then
-      touch "$METRICS_SERVER_FILE"
+      add_image_addon "$METRICS_SERVER_FILE" start_metrics_server "resource metrics API (metrics-server)"
+    fi
+    if $prometheus && ! enables_prometheus; then
+      add_image_addon "$PROMETHEUS_FILE" start_prometheus Prometheus
+    elif $prometheus; then
+      # Already there: monitoring/'s files again, which rolls the pod when they changed.
       use_built_binaries
-      build_images
-      for_each_node import_images
-      start_metrics_server
-      log "resource metrics API (metrics-server) added"
+      start_prometheus
+      log "Prometheus: monitoring/ applied"
     fi
     log "cluster already running ($NODE_KIND nodes, context $CONTEXT, https://127.0.0.1:$API_PORT)"
     return 0
@@ -197,6 +222,7 @@ cmd_start() {
   if $load_balancer; then touch "$LOAD_BALANCER_FILE"; else rm -f "$LOAD_BALANCER_FILE"; fi
   if $network_policies; then touch "$NETWORK_POLICIES_FILE"; else rm -f "$NETWORK_POLICIES_FILE"; fi
   if $metrics_server; then touch "$METRICS_SERVER_FILE"; else rm -f "$METRICS_SERVER_FILE"; fi
+  if $prometheus; then touch "$PROMETHEUS_FILE"; else rm -f "$PROMETHEUS_FILE"; fi
   use_built_binaries
   local port
   for port in "$ETCD_PORT" "$ETCD_PEER_PORT" "$API_PORT" "$KCM_PORT" "$SCHEDULER_PORT"; do
@@ -227,6 +253,10 @@ cmd_start() {
     if enables_metrics_server; then
       start_metrics_server
       log "resource metrics API served after $((SECONDS - began)) s"
+    fi
+    if enables_prometheus; then
+      start_prometheus
+      log "Prometheus ready after $((SECONDS - began)) s"
     fi
   else
     start_kwok

@@ -3,9 +3,10 @@
 # image: the Go programs from the module proxy, PostgreSQL and Redis from Debian packages.
 #
 #   images/build.sh [NAME...]      NAME: pause coredns traefik postgres redis router ws-stream
-#                                  metrics-server (default: every image not marked "onDemand"
-#                                  in images.json; those only some clusters run are built when
-#                                  named: a cluster add-on never grows the first command's path)
+#                                  metrics-server prometheus (default: every image not marked
+#                                  "onDemand" in images.json; those only some clusters run are
+#                                  built when named: a cluster add-on never grows the first
+#                                  command's path)
 #
 # Prints one line per image on stdout, "<image-ref> <archive-path>", the archive being an OCI
 # image layout tar for `ctr -n k8s.io images import`; progress goes to stderr. Each archive's
@@ -106,6 +107,7 @@ image_inputs() {
     coredns) echo "=coredns $COREDNS_VERSION" ;; # its folder (go.mod, main.go) is "$name" above
     traefik) echo "=traefik $TRAEFIK_VERSION" ;;
     metrics-server) echo "=metrics-server $METRICS_SERVER_VERSION" ;;
+    prometheus) echo "=prometheus $PROMETHEUS_VERSION" ;;
     postgres | redis) echo lib/debian.sh; echo "=$DEBIAN_SUITE $(debian_archives)" ;;
   esac
 }
@@ -192,6 +194,24 @@ build_metrics_server() {
   static_rootfs "$1" metrics-server
   (cd "$IMAGES_DIR/metrics-server" && go build -ldflags "-s -w -X k8s.io/client-go/pkg/version.gitVersion=v$METRICS_SERVER_VERSION" \
     -o "$1/metrics-server" sigs.k8s.io/metrics-server/cmd/metrics-server)
+}
+
+# Prometheus with Kubernetes service discovery only (the module's plugins/ registers each
+# mechanism behind these tags, so the other mechanisms' cloud SDKs stay out), and promtool, which
+# shares its packages, for the alert rules' unit tests. The release in the version variables, as
+# upstream's .promu.yml sets it (--version, the prometheus_build_info metric).
+build_prometheus() {
+  local major minor patch module command
+  IFS=. read -r major minor patch <<<"$PROMETHEUS_VERSION"
+  module="v0.$((major * 100 + minor)).$patch"
+  grep -q "^[[:space:]]*github.com/prometheus/prometheus $module\b" "$IMAGES_DIR/prometheus/go.mod" \
+    || die "images/prometheus/go.mod does not require github.com/prometheus/prometheus $module (Prometheus $PROMETHEUS_VERSION, toolchain/versions.env); run go get -tool github.com/prometheus/prometheus/cmd/{prometheus,promtool}@$module there"
+  static_rootfs "$1" prometheus
+  for command in prometheus promtool; do
+    (cd "$IMAGES_DIR/prometheus" && go build -tags remove_all_sd,enable_kubernetes_sd \
+      -ldflags "-s -w -X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION" \
+      -o "$1/$command" "github.com/prometheus/prometheus/cmd/$command")
+  done
 }
 
 # debian_base_dir: the shared Debian root filesystem, built once per recipe and archive.

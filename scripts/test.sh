@@ -149,10 +149,11 @@ export EXCHANGE_E2E_KUBECONFIG="$KUBECONFIG"
 run_suite e2e npx mocha --timeout 1800000 --bail=false 'bin/tests/e2e/**/*.test.js'
 
 # Several real nodes: Pulumi.prod.yaml as written on 3 nodes in 3 zones, enforcing
-# NetworkPolicies and serving the metrics API its HPAs read, then drained, loaded and a node
-# lost. After the one-node cluster has stopped, so the two never compete for the cores.
+# NetworkPolicies, serving the metrics API its HPAs read and scraped by Prometheus (with the
+# alert rules' unit tests), then drained, loaded and a node lost. After the one-node cluster has
+# stopped, so the two never compete for the cores.
 "$REPO_ROOT/cluster/local-cluster.sh" stop --purge
-EXCHANGE_CLUSTER_NODES=3 EXCHANGE_CLUSTER_NETWORK_POLICIES=true EXCHANGE_CLUSTER_METRICS_SERVER=true \
+EXCHANGE_CLUSTER_NODES=3 EXCHANGE_CLUSTER_NETWORK_POLICIES=true EXCHANGE_CLUSTER_METRICS_SERVER=true EXCHANGE_CLUSTER_PROMETHEUS=true \
   fresh_cluster nodes-cluster "$(( ${EXCHANGE_TEST_PORT_OFFSET:-1000} + 600 ))" real
 export EXCHANGE_E2E_KUBECONFIG="$KUBECONFIG"
 run_suite nodes npx mocha --timeout 1800000 --bail=false 'bin/tests/nodes/**/*.test.js'

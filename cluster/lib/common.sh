@@ -20,6 +20,8 @@ LOAD_BALANCER_FILE="$STATE/load-balancer"
 NETWORK_POLICIES_FILE="$STATE/network-policies"
 # Present when the cluster serves the resource metrics API (start --metrics-server).
 METRICS_SERVER_FILE="$STATE/metrics-server"
+# Present when the cluster runs Prometheus (start --prometheus).
+PROMETHEUS_FILE="$STATE/prometheus"
 
 CONTEXT=exchange-local
 # EXCHANGE_CLUSTER_PORT_OFFSET shifts every port, so a second cluster (the test command's own,

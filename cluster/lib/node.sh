@@ -222,10 +222,13 @@ prepare_nodes() {
 # "<ref> <archive>" line per image) and imported into containerd: nothing can be pulled. An
 # add-on's image only when the cluster runs that add-on.
 build_images() {
+  local addons=()
+  ! enables_metrics_server || addons+=(metrics-server)
+  ! enables_prometheus || addons+=(prometheus)
   log "building or reusing the images (images/build.sh)"
   {
     "$REPO_DIR/images/build.sh" || die "images/build.sh failed"
-    ! enables_metrics_server || "$REPO_DIR/images/build.sh" metrics-server || die "images/build.sh metrics-server failed"
+    ((${#addons[@]} == 0)) || "$REPO_DIR/images/build.sh" "${addons[@]}" || die "images/build.sh ${addons[*]} failed"
   } >"$IMAGE_LIST.partial"
   mv "$IMAGE_LIST.partial" "$IMAGE_LIST"
 }

@@ -153,7 +153,7 @@ func TestPlatformImages(t *testing.T) {
 			t.Errorf("/deps: %v: %s", err, out)
 		}
 		out, err = get(fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort))
-		if err != nil || !strings.Contains(out, `router_requests_total{pod="router"}`) {
+		if err != nil || !strings.Contains(out, `router_requests_total{code="200"}`) {
 			t.Errorf("/metrics: %v: %s", err, out)
 		}
 	})

@@ -7,9 +7,15 @@
 //	POST /rows    inserts a row into a table of its own; GET /rows counts them (data-survival test)
 //	GET  /work?ms=N  keeps one CPU busy for N ms (at most 1000) and answers: the load under which
 //	              the autoscaling drill makes the HPA scale (a real API's request costs CPU too)
+//	GET  /fail    500 {"error":...,"pod":...}: a server error on request, which the monitoring
+//	              suite sends to provoke the 5xx-ratio alert (a real API fails on its own)
 //	any other     echoes the request as JSON: path, pod, method, host, query, remote address...
 //
-// and, when METRICS_PORT is set, GET /metrics there in the Prometheus text format.
+// and, when METRICS_PORT is set, GET /metrics there in the Prometheus text format: requests
+// answered by status code (router_requests_total{code}), requests in flight, whether shutdown has
+// begun, and process_start_time_seconds. No pod label: Prometheus adds the pod, namespace and
+// Service from its service discovery (monitoring/prometheus.yml), and a label of the app's own by
+// that name would collide with them.
 //
 // On SIGTERM it turns /health to 503 and keeps serving for SHUTDOWN_DRAIN_SECONDS (default 5,
 // the time the cluster needs to take the pod out of its Services), then stops accepting
@@ -31,8 +37,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -64,7 +72,7 @@ func serve() error {
 	if err != nil {
 		return err
 	}
-	app := &router{pod: testapp.PodName(), databaseURL: os.Getenv("DATABASE_URL"), redisURL: os.Getenv("REDIS_URL")}
+	app := &router{pod: testapp.PodName(), started: time.Now(), databaseURL: os.Getenv("DATABASE_URL"), redisURL: os.Getenv("REDIS_URL")}
 	servers := []*http.Server{testapp.NewServer(port, app.routes())}
 	if metricsPort := os.Getenv("METRICS_PORT"); metricsPort != "" {
 		servers = append(servers, testapp.NewServer(metricsPort, app.metricsRoutes()))
@@ -75,9 +83,50 @@ func serve() error {
 
 type router struct {
 	pod                   string
+	started               time.Time
 	databaseURL, redisURL string
 	shuttingDown          atomic.Bool
-	requests, inFlight    atomic.Int64
+	inFlight              atomic.Int64
+	requests              requestCounter
+}
+
+// The status codes the router's own handlers answer with. Their counters are exported from the
+// start, at 0: a series that appears only with its first request would hide that request from
+// rate() and increase(), which need an earlier sample (the first 500s would never alert).
+var answeredCodes = []int{http.StatusOK, http.StatusCreated, http.StatusBadRequest, http.StatusInternalServerError, http.StatusServiceUnavailable}
+
+// requestCounter counts answered requests by status code.
+type requestCounter struct {
+	mu     sync.Mutex
+	byCode map[int]int64
+}
+
+func (c *requestCounter) add(code int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byCode == nil {
+		c.byCode = map[int]int64{}
+	}
+	c.byCode[code]++
+}
+
+// snapshot: every code answered so far and every one of answeredCodes, in order, with its count.
+func (c *requestCounter) snapshot() ([]int, map[int]int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	counts := map[int]int64{}
+	for _, code := range answeredCodes {
+		counts[code] = 0
+	}
+	for code, count := range c.byCode {
+		counts[code] = count
+	}
+	codes := make([]int, 0, len(counts))
+	for code := range counts {
+		codes = append(codes, code)
+	}
+	slices.Sort(codes)
+	return codes, counts
 }
 
 func (a *router) routes() http.Handler {
@@ -87,6 +136,7 @@ func (a *router) routes() http.Handler {
 	mux.HandleFunc("POST /rows", a.insertRow)
 	mux.HandleFunc("GET /rows", a.countRows)
 	mux.HandleFunc("GET /work", a.work)
+	mux.HandleFunc("GET /fail", a.fail)
 	mux.HandleFunc("/", a.echo)
 	return a.track(mux)
 }
@@ -99,26 +149,52 @@ func (a *router) metricsRoutes() http.Handler {
 		if a.shuttingDown.Load() {
 			shuttingDown = 1
 		}
-		fmt.Fprintf(w, "# TYPE router_requests_total counter\nrouter_requests_total{pod=%q} %d\n", a.pod, a.requests.Load())
-		fmt.Fprintf(w, "# TYPE router_requests_in_flight gauge\nrouter_requests_in_flight{pod=%q} %d\n", a.pod, a.inFlight.Load())
-		fmt.Fprintf(w, "# TYPE router_shutting_down gauge\nrouter_shutting_down{pod=%q} %d\n", a.pod, shuttingDown)
+		codes, counts := a.requests.snapshot()
+		fmt.Fprintln(w, "# HELP router_requests_total Requests answered, by HTTP status code.")
+		fmt.Fprintln(w, "# TYPE router_requests_total counter")
+		for _, code := range codes {
+			fmt.Fprintf(w, "router_requests_total{code=\"%d\"} %d\n", code, counts[code])
+		}
+		fmt.Fprintf(w, "# TYPE router_requests_in_flight gauge\nrouter_requests_in_flight %d\n", a.inFlight.Load())
+		fmt.Fprintf(w, "# TYPE router_shutting_down gauge\nrouter_shutting_down %d\n", shuttingDown)
+		fmt.Fprintln(w, "# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.")
+		fmt.Fprintf(w, "# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds %.3f\n", float64(a.started.UnixMilli())/1000)
 	})
 	return mux
 }
 
-// track counts requests and, once shutdown has begun, asks clients not to reuse the connection,
-// so keep-alive clients move to another pod while this one still answers.
+// track counts requests by the status they were answered with and, once shutdown has begun,
+// asks clients not to reuse the connection, so keep-alive clients move to another pod while this
+// one still answers.
 func (a *router) track(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a.requests.Add(1)
 		a.inFlight.Add(1)
 		defer a.inFlight.Add(-1)
 		if a.shuttingDown.Load() {
 			w.Header().Set("Connection", "close")
 		}
-		next.ServeHTTP(w, r)
+		status := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		next.ServeHTTP(status, r)
+		a.requests.add(status.code)
 	})
 }
+
+// statusRecorder remembers the status a handler answered with (200 unless it wrote another).
+type statusRecorder struct {
+	http.ResponseWriter
+	code        int
+	wroteHeader bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wroteHeader {
+		s.code, s.wroteHeader = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the connection's own writer.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 func (a *router) health(w http.ResponseWriter, _ *http.Request) {
 	if a.shuttingDown.Load() {
@@ -166,6 +242,10 @@ func (a *router) work(w http.ResponseWriter, r *http.Request) {
 	for deadline := time.Now().Add(time.Duration(ms) * time.Millisecond); time.Now().Before(deadline); spins++ {
 	}
 	testapp.WriteJSON(w, http.StatusOK, map[string]any{"pod": a.pod, "ms": ms, "spins": spins})
+}
+
+func (a *router) fail(w http.ResponseWriter, _ *http.Request) {
+	testapp.WriteJSON(w, http.StatusInternalServerError, map[string]string{"error": "failed on request (GET /fail)", "pod": a.pod})
 }
 
 type checkResult struct {

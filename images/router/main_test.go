@@ -143,15 +143,35 @@ func TestShutdownFailsReadinessAndFinishesRequestsInFlight(t *testing.T) {
 	}
 }
 
-func TestMetricsCountRequests(t *testing.T) {
-	app := &router{pod: "p"}
+func TestMetricsCountRequestsByCodeFromZero(t *testing.T) {
+	app := &router{pod: "p", started: time.Unix(1700000000, 250_000_000)}
+	metrics := func() string {
+		rec := httptest.NewRecorder()
+		app.metricsRoutes().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		return rec.Body.String()
+	}
+	before := metrics()
+	for _, want := range []string{`router_requests_total{code="200"} 0`, `router_requests_total{code="500"} 0`, "process_start_time_seconds 1700000000.250\n"} {
+		if !strings.Contains(before, want) {
+			t.Errorf("metrics before any request:\n%s\nwant %s", before, want)
+		}
+	}
 	for range 3 {
 		get(t, app.routes(), "/anything", nil)
 	}
-	rec := httptest.NewRecorder()
-	app.metricsRoutes().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-	if !strings.Contains(rec.Body.String(), `router_requests_total{pod="p"} 3`) {
-		t.Errorf("metrics:\n%s\nwant 3 requests counted", rec.Body.String())
+	resp, body := get(t, app.routes(), "/fail", nil)
+	if resp.StatusCode != http.StatusInternalServerError || body["pod"] != "p" {
+		t.Errorf("/fail: status %d, body %v; want 500 naming the pod", resp.StatusCode, body)
+	}
+	get(t, app.routes(), "/work?ms=x", nil)
+	after := metrics()
+	for _, want := range []string{`router_requests_total{code="200"} 3`, `router_requests_total{code="400"} 1`, `router_requests_total{code="500"} 1`} {
+		if !strings.Contains(after, want) {
+			t.Errorf("metrics:\n%s\nwant %s", after, want)
+		}
+	}
+	if strings.Contains(after, "pod=") {
+		t.Errorf("metrics:\n%s\nwant no pod label (Prometheus adds it)", after)
 	}
 }
 

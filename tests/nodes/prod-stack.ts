@@ -2,7 +2,7 @@
  * The prod stack that every suite of tests/nodes checks: `Pulumi.prod.yaml` as written, deployed
  * once with the real `pulumi` CLI and the policy pack onto the local cluster of 3 real nodes in 3
  * zones (scripts/test.sh starts it with `local-cluster.sh start --node real --nodes 3
- * --network-policies --metrics-server`). What a real cluster and registry would supply comes as
+ * --network-policies --metrics-server --prometheus`). What a real cluster and registry would supply comes as
  * an overlay, never as an edit of the stack file: a kubeconfig whose context is named
  * exchange-prod; the images built here; the namespace where this cluster's ingress controller of
  * class nginx runs (Traefik's, which the NetworkPolicies must admit instead of ingress-nginx's);

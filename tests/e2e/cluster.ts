@@ -276,3 +276,55 @@ export function execInPod(kubectl: Kubectl, pod: string, script: string, timeout
         { timeoutMs },
     );
 }
+
+/** How long a probe's attempt may take: an answer comes in milliseconds, a dropped SYN never does. */
+export const ATTEMPT_SECONDS = 3;
+/** `timeout`'s exit status when the attempt was still waiting for an answer. */
+export const TIMED_OUT = 124;
+
+/** One bounded attempt from a probe pod: 0 answered, TIMED_OUT no answer, else it failed. */
+export interface ProbeAttempt {
+    code: number;
+    ms: number;
+    /** The first line it printed, printable characters only. */
+    answer: string;
+}
+
+/**
+ * From POD, every bash script of SCRIPTS at once, each bounded by ATTEMPT_SECONDS, after PREAMBLE
+ * (bash lines that define, and export, what the scripts call): each one's exit code, time and
+ * first line of output, in the order of SCRIPTS.
+ */
+export async function attemptsFromPod(
+    kubectl: Kubectl,
+    pod: string,
+    scripts: string[],
+    preamble: string[] = [],
+): Promise<ProbeAttempt[]> {
+    const script = [
+        ...preamble,
+        "attempt() {",
+        "  local started answer code",
+        "  started=$(date +%s%N)",
+        `  answer=$(timeout ${ATTEMPT_SECONDS} bash -c "$2" 2>&1)`,
+        "  code=$?",
+        `  printf '%s %s %s %s\\n' "$1" "$code" "$(( ($(date +%s%N) - started) / 1000000 ))" "$(head -n 1 <<<"$answer" | tr -cd '[:print:]')"`,
+        "}",
+        ...scripts.map((attempt, index) => `attempt ${index} ${shellQuoted(attempt)} &`),
+        "wait",
+    ].join("\n");
+    const result = await execInPod(kubectl, pod, script, 60_000);
+    assert.strictEqual(result.code, 0, `attempts from ${pod}:\n${result.output}`);
+    const attempts: ProbeAttempt[] = [];
+    for (const line of result.stdout.split("\n").filter((text) => text.trim())) {
+        const [index, code, ms, ...answer] = line.split(" ");
+        attempts[Number(index)] = { code: Number(code), ms: Number(ms), answer: answer.join(" ") };
+    }
+    assert.strictEqual(attempts.filter(Boolean).length, scripts.length, `one line per attempt:\n${result.stdout}`);
+    return attempts;
+}
+
+/** TEXT as one single-quoted shell word. */
+function shellQuoted(text: string): string {
+    return `'${text.replace(/'/g, `'\\''`)}'`;
+}

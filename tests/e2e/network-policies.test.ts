@@ -26,14 +26,17 @@ import { nonEmpty } from "../assertions";
 import {
     apply,
     asWorkloadClient,
+    attemptsFromPod,
     destroyDev,
     e2eDevWorkspace,
     e2eKubectl,
     execInPod,
     INGRESS_CONTROLLER_NAMESPACE,
+    ProbeAttempt,
     readyPods,
     sleeperPod,
     startPod,
+    TIMED_OUT,
     webSocketExchanges,
 } from "./cluster";
 import { helloPod } from "./netns-client";
@@ -41,10 +44,6 @@ import { helloPod } from "./netns-client";
 const METRICS_PORT = 9090;
 /** The dev stack's networkPolicy.monitoringNamespace (its default); the suite creates it. */
 const MONITORING_NAMESPACE = "monitoring";
-/** How long an attempt may take: an answer comes in milliseconds, a dropped SYN never does. */
-const ATTEMPT_SECONDS = 3;
-/** `timeout`'s exit status when the attempt was still waiting for an answer. */
-const TIMED_OUT = 124;
 
 type ProbeKey = "no platform label" | "router's labels" | "ingress controller's namespace" | "monitoring namespace";
 
@@ -143,54 +142,23 @@ interface Target {
     portNumber: number;
 }
 
-interface Attempt {
+interface Attempt extends ProbeAttempt {
     probe: ProbeKey;
     target: Target;
-    /** 0: answered; TIMED_OUT: no answer within ATTEMPT_SECONDS; else the connection failed. */
-    code: number;
-    ms: number;
-    answer: string;
 }
 
 /**
- * Every target at once from one probe: a bash script that starts one bounded attempt per target
- * in the background and prints "INDEX EXIT_CODE MILLISECONDS FIRST_LINE" for each.
+ * Every target at once from one probe, each attempt bounded: a connection to the target, then its
+ * protocol's request (PROTOCOLS' functions, exported to each attempt's shell).
  */
-function attemptScript(targets: Target[]): string {
-    const functions = Object.entries(PROTOCOLS).map(([name, { request }]) => `${name}() { ${request}; }`);
-    return [
-        ...functions,
-        `export -f ${Object.keys(PROTOCOLS).join(" ")}`,
-        "attempt() {",
-        "  local started answer code",
-        "  started=$(date +%s%N)",
-        `  answer=$(timeout ${ATTEMPT_SECONDS} bash -c 'exec 3<>"/dev/tcp/$1/$2" && "$3" "$1"' _ "$2" "$3" "$4" 2>&1)`,
-        "  code=$?",
-        `  printf '%s %s %s %s\\n' "$1" "$code" "$(( ($(date +%s%N) - started) / 1000000 ))" "$(head -n 1 <<<"$answer" | tr -cd '[:print:]')"`,
-        "}",
-        ...targets.map((t, index) => `attempt ${index} ${t.host} ${t.portNumber} ${t.port.protocol} &`),
-        "wait",
-    ].join("\n");
-}
-
 async function attemptAll(probe: Probe, targets: Target[]): Promise<Attempt[]> {
-    const result = await execInPod(probe.kubectl, probe.name, attemptScript(targets), 60_000);
-    assert.strictEqual(result.code, 0, `attempts from ${probe.name}:\n${result.output}`);
-    const attempts = result.stdout
-        .split("\n")
-        .filter((line) => line.trim())
-        .map((line) => {
-            const [index, code, ms, ...answer] = line.split(" ");
-            return {
-                probe: probe.key,
-                target: targets[Number(index)],
-                code: Number(code),
-                ms: Number(ms),
-                answer: answer.join(" "),
-            };
-        });
-    assert.strictEqual(attempts.length, targets.length, `one line per attempt:\n${result.stdout}`);
-    return attempts;
+    const preamble = [
+        ...Object.entries(PROTOCOLS).map(([name, { request }]) => `${name}() { ${request}; }`),
+        `export -f ${Object.keys(PROTOCOLS).join(" ")}`,
+    ];
+    const scripts = targets.map((t) => `exec 3<>/dev/tcp/${t.host}/${t.portNumber} && ${t.port.protocol} ${t.host}`);
+    const attempts = await attemptsFromPod(probe.kubectl, probe.name, scripts, preamble);
+    return attempts.map((attempt, index) => ({ probe: probe.key, target: targets[index], ...attempt }));
 }
 
 function answered(attempt: Attempt): boolean {

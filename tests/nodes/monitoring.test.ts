@@ -12,7 +12,18 @@ import * as path from "path";
 import { Kubectl } from "../integration/kubectl";
 import { eventually, nodeImages, PROJECT_ROOT, PulumiWorkspace, runCommand, toolchainVersions } from "../support";
 import { ROUTER } from "@exchange/contract";
-import { apply, e2eKubectl, execInPod, inNamespace, onNode, readyPods, sleeperPod, startPod } from "../e2e/cluster";
+import {
+    apply,
+    attemptsFromPod,
+    e2eKubectl,
+    inNamespace,
+    onNode,
+    ProbeAttempt,
+    readyPods,
+    sleeperPod,
+    startPod,
+    TIMED_OUT,
+} from "../e2e/cluster";
 import { ProdStack, prodStack } from "./prod-stack";
 
 /** Prometheus' Deployment and Service (cluster/addons/prometheus.yaml), and the files it runs. */
@@ -26,10 +37,6 @@ const TARGET_DOWN_ALERT = "ExchangeTargetDown";
 const FAILED_REQUESTS = 30;
 /** A namespace of the suite's own: neither the platform's, the ingress controller's nor monitoring. */
 const OUTSIDE_NAMESPACE = "exchange-monitoring-outsider";
-/** How long a connection attempt may take: an answer comes in milliseconds, a dropped SYN never does. */
-const ATTEMPT_SECONDS = 3;
-/** `timeout`'s exit status when the attempt was still waiting for an answer. */
-const TIMED_OUT = 124;
 
 interface Target {
     labels: Record<string, string>;
@@ -47,16 +54,8 @@ interface AlertingRule {
     alerts: { labels: Record<string, string>; state: string; activeAt: string; value: string }[];
 }
 
-interface Attempt {
+interface Attempt extends ProbeAttempt {
     what: string;
-    code: number;
-    ms: number;
-    answer: string;
-}
-
-/** TEXT as one single-quoted shell word. */
-function shellQuoted(text: string): string {
-    return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 describe("several real nodes: Prometheus scrapes the prod stack's router pods, and its alert rules", function () {
@@ -126,29 +125,13 @@ describe("several real nodes: Prometheus scrapes the prod stack's router pods, a
         });
     }
 
-    /**
-     * From a probe pod, every script (bash, named by what it tries) at once, each bounded by
-     * ATTEMPT_SECONDS: its exit code (0 answered, TIMED_OUT no answer), time and first line of output.
-     */
+    /** From a probe pod, every script (bash, named by what it tries) at once, each bounded. */
     async function attempts(probe: Kubectl, pod: string, scripts: Record<string, string>): Promise<Attempt[]> {
-        const lines = Object.values(scripts).map(
-            (script, index) =>
-                `( started=$(date +%s%N); answer=$(timeout ${ATTEMPT_SECONDS} bash -c ${shellQuoted(script)} 2>&1); ` +
-                `code=$?; printf '%s %s %s %s\\n' ${index} $code $(( ($(date +%s%N) - started) / 1000000 )) ` +
-                `"$(tr -cd '[:print:]\\n' <<<"$answer" | head -n 1)" ) &`,
-        );
-        const result = await execInPod(probe, pod, [...lines, "wait"].join("\n"), 60_000);
-        assert.strictEqual(result.code, 0, result.output);
         const whats = Object.keys(scripts);
-        const parsed = result.stdout
-            .split("\n")
-            .filter((line) => line.trim())
-            .map((line) => {
-                const [index, code, ms, ...answer] = line.split(" ");
-                return { what: whats[Number(index)], code: Number(code), ms: Number(ms), answer: answer.join(" ") };
-            });
-        assert.strictEqual(parsed.length, whats.length, result.stdout);
-        return parsed;
+        return (await attemptsFromPod(probe, pod, Object.values(scripts))).map((attempt, index) => ({
+            what: whats[index],
+            ...attempt,
+        }));
     }
 
     before(async () => {

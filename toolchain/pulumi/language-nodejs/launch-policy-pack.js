@@ -4,8 +4,10 @@
 //
 // Why: the SDK's cmd/run-policy-pack registers ts-node for every pack, compiled or not, and
 // registering it loads the TypeScript compiler (about half a second of CPU on every preview).
-// Its run module takes that choice as a parameter; this launcher passes `typeScript: false` and
-// keeps the runner's contract with the host:
+// Its run module takes that choice as a parameter; this launcher passes `typeScript: false`,
+// leaves out the runner's source-map-support (the pack runs as a bundle without a source map;
+// turning on node's own source maps instead cost 45 ms of CPU before the pack was ready, for the
+// SDK's maps) and keeps the runner's contract with the host:
 // - an uncaught error or unhandled rejection never ends the process with 0, which the engine
 //   would read as "the pack ran";
 // - exit code 32 when every such error was already shown to the user (the host then adds no
@@ -13,10 +15,6 @@
 // That run module is internal to the SDK: every preview of the tests runs the pack through here,
 // so an SDK that changes it fails them.
 "use strict";
-
-// Stack traces point into the pack's TypeScript sources (the SDK's runner uses
-// source-map-support for the same).
-process.setSourceMapsEnabled(true);
 
 const [runModule, , packDir] = process.argv.slice(1);
 const EXITED_AFTER_LOGGING_USER_ACTIONABLE_MESSAGE = 32;

@@ -16,8 +16,10 @@
 // Program options read from Pulumi.yaml's runtime.options: typescript (default true), tsconfig,
 // nodeargs and packagemanager, as upstream's host does. Where it differs, to start faster: it
 // finds the SDK's entry points itself instead of asking node, turns on Node.js' compile cache,
-// and starts a policy pack whose PulumiPolicy.yaml says typescript: false without ts-node
-// (upstream registers ts-node for every pack).
+// starts programs through launch-program.js (the SDK's runner without source-map-support and
+// without the V8 debugger session it opens for the closure serializer), and starts a policy pack
+// whose PulumiPolicy.yaml says typescript: false without ts-node (upstream registers ts-node for
+// every pack).
 package main
 
 import (
@@ -47,6 +49,11 @@ import (
 //
 //go:embed launch-policy-pack.js
 var launchPolicyPack string
+
+// launchProgram starts a program through the SDK's runner; see the file's own comment.
+//
+//go:embed launch-program.js
+var launchProgram string
 
 // The Node.js SDK's cmd/run exits with this code after it has already shown the user an error;
 // the host then reports a "bail" so the CLI does not print a second, generic message.
@@ -268,7 +275,7 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 		return &pulumirpc.RunResponse{Error: err.Error()}, nil
 	}
 
-	args := append(append([]string{}, opts.nodeargs...), runScript,
+	args := append(append([]string{}, opts.nodeargs...), "-e", launchProgram, "--", runScript,
 		"--monitor="+req.GetMonitorAddress(),
 		"--engine="+h.engine(),
 		"--organization="+req.GetOrganization(),

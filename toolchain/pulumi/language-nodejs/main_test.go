@@ -146,3 +146,51 @@ exports.run = async (opts) => {
 		}
 	}
 }
+
+// The program launcher runs the SDK's runner as `node RUN_INDEX ARGS...` would (same argv), with
+// source-map-support left out and the closure serializer's inspector session opened only when
+// something asks for it; a runner without the module it replaces stops with an error naming it.
+// The SDK here is a stand-in whose runner reports what it sees.
+func TestLaunchProgram(t *testing.T) {
+	node := nodeOnPath(t)
+	sdk := t.TempDir()
+	writeFiles(t, sdk, map[string]string{
+		"node_modules/source-map-support/register.js": `throw new Error("source-map-support was loaded");`,
+		"runtime/closure/v8Hooks.js": `
+globalThis.realV8HooksLoaded = true;
+exports.isInitializedAsync = async () => { throw new Error("the real isInitializedAsync ran"); };
+exports.getSessionAsync = async () => "session";
+exports.getScriptUrl = (id) => "url of " + id;`,
+		"cmd/run/index.js": `
+require("source-map-support/register");
+const v8Hooks = require("../../runtime/closure/v8Hooks");
+(async () => {
+    await v8Hooks.isInitializedAsync();
+    const loadedBeforeUse = globalThis.realV8HooksLoaded === true;
+    const session = await v8Hooks.getSessionAsync();
+    console.log(JSON.stringify({
+        argv: process.argv.slice(1),
+        loadedBeforeUse,
+        session,
+        url: v8Hooks.getScriptUrl("7"),
+    }));
+})();`,
+	})
+	runIndex := filepath.Join(sdk, "cmd/run/index.js")
+	out, err := exec.Command(node, "-e", launchProgram, "--", runIndex, "--monitor=127.0.0.1:1", ".").Output()
+	if err != nil {
+		t.Fatalf("launcher: %v", err)
+	}
+	want := `{"argv":["` + runIndex + `","--monitor=127.0.0.1:1","."],"loadedBeforeUse":false,"session":"session","url":"url of 7"}`
+	if got := strings.TrimSpace(string(out)); got != want {
+		t.Errorf("the runner saw %s, want %s", got, want)
+	}
+
+	if err := os.Remove(filepath.Join(sdk, "runtime/closure/v8Hooks.js")); err != nil {
+		t.Fatal(err)
+	}
+	out, err = exec.Command(node, "-e", launchProgram, "--", runIndex, ".").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "v8Hooks.js is missing") {
+		t.Errorf("a runner without v8Hooks: %v\n%s", err, out)
+	}
+}

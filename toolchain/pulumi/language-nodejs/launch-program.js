@@ -1,0 +1,62 @@
+// Starts a program through the @pulumi/pulumi SDK's runner (cmd/run) without two costs that
+// runner pays on every preview and update for things this host's programs never use. The host
+// runs it as `node -e <this file> -- RUN_INDEX ARGS...`, RUN_INDEX being the SDK's
+// cmd/run/index.js resolved from the program, ARGS the runner's own flags and program.
+//
+// The runner is then loaded and run exactly as `node RUN_INDEX ARGS...` would, except that two
+// modules it requires are answered from require.cache first:
+// - source-map-support/register: it replaces Error.prepareStackTrace, and the SDK captures a
+//   stack trace for every resource it registers (its source position), so every frame of every
+//   registration went through source-map-support's JavaScript, opening and parsing the source
+//   maps of the SDK's own files: about 0.3 s of CPU in a preview of this project's 19 objects.
+//   The program runs as a bundle without a source map (see tools/bundle.js), so traces pointed
+//   into bin/bundle.js either way. Without it node formats traces itself (and maps them to
+//   the TypeScript sources if run with --enable-source-maps, for the compiled sources).
+// - runtime/closure/v8Hooks: before it loads the program, the runner opens an inspector session
+//   on its own process and enables the V8 debugger, which the closure serializer
+//   (pulumi.runtime.serializeFunction, for function serialization) needs; every script the
+//   program then loads is reported to it. Here `isInitializedAsync` returns at once and the
+//   module's other functions load the real module on first use, which opens the session then
+//   (enabling the debugger reports the scripts already loaded, so nothing is missed).
+// Both are internal to the SDK; a missing one stops the program with an error naming it, so an SDK
+// that moves them fails every preview of the tests instead of quietly paying the costs again.
+"use strict";
+
+const fs = require("fs");
+const Module = require("module");
+const path = require("path");
+
+const [runIndex, ...runArgs] = process.argv.slice(1);
+const sdkRoot = path.resolve(path.dirname(runIndex), "..", "..");
+
+function cacheModule(file, exports) {
+    const cached = new Module(file, null);
+    cached.filename = file;
+    cached.loaded = true;
+    cached.exports = exports;
+    require.cache[file] = cached;
+}
+
+cacheModule(require.resolve("source-map-support/register", { paths: [path.dirname(runIndex)] }), {});
+
+const v8HooksFile = path.join(sdkRoot, "runtime", "closure", "v8Hooks.js");
+if (!fs.existsSync(v8HooksFile)) {
+    throw new Error(`launch-program.js: ${v8HooksFile} is missing; this SDK is not the one the launcher was written for`);
+}
+let v8Hooks;
+const realV8Hooks = () => {
+    if (!v8Hooks) {
+        delete require.cache[v8HooksFile];
+        v8Hooks = require(v8HooksFile);
+    }
+    return v8Hooks;
+};
+cacheModule(v8HooksFile, {
+    isInitializedAsync: async () => undefined,
+    getSessionAsync: (...args) => realV8Hooks().getSessionAsync(...args),
+    getScriptUrl: (...args) => realV8Hooks().getScriptUrl(...args),
+});
+
+// The runner reads its flags from process.argv, as if started as `node RUN_INDEX ARGS...`.
+process.argv = [process.argv[0], runIndex, ...runArgs];
+require(runIndex);

@@ -19,7 +19,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { EventLogTail, RunTimeline, report, timeline } from "./breakdown";
+import { EventLogTail, RunTimeline, objectStepsReport, report, timeline } from "./breakdown";
 import { Chart, IMAGE_VALUES, Images, checkSameObjects, generateChart, parseObjects } from "./chart";
 import { Measure, measure, measureScript, median } from "./measure";
 import { OperationFigures, writeBenchRun } from "./report";
@@ -276,11 +276,12 @@ class Bench {
     // --- real node: until the first request is served --------------------------------------
     readonly firstAnswers: Partial<Record<Tool, { seconds: number[]; install: Measure[] }>> = {};
 
-    /** INSTALL, then requests through the ingress until one is answered with 200; the seconds from INSTALL's start. */
-    private async untilFirstAnswer(tool: Tool, install: () => Promise<Measure>, round: number): Promise<void> {
-        // The local cluster's volumes are a pool of six that its recycler wipes after each
-        // uninstall: an install started while it still wipes waits for a free volume (a claim
-        // Pending for up to 40 s), whichever tool it is. Each starts with the pool whole.
+    /**
+     * The local cluster's volumes are a pool of six that its recycler wipes after each uninstall:
+     * an install started while it still wipes waits for a free volume (a claim Pending for up to
+     * 40 s), whichever tool it is. Each install starts with the pool whole.
+     */
+    private async wholeVolumePool(): Promise<void> {
         await eventually("every local volume Available", 300_000, async () => {
             const volumes = await runCommand(
                 "kubectl",
@@ -292,6 +293,11 @@ class Bench {
             );
             return phases.length > 0 && phases.every((phase) => phase === "Available") ? true : undefined;
         });
+    }
+
+    /** INSTALL, then requests through the ingress until one is answered with 200; the seconds from INSTALL's start. */
+    private async untilFirstAnswer(tool: Tool, install: () => Promise<Measure>, round: number): Promise<void> {
+        await this.wholeVolumePool();
         const started = Date.now();
         const measured = await install();
         await eventually(
@@ -350,32 +356,58 @@ class Bench {
     }
 
     async breakdowns(): Promise<string[]> {
-        const cases: [string, string[], Images][] = [
-            ["`pulumi preview` of the image bump, with the policy pack", this.preview(true), bumped(this.chart.images)],
+        const base = this.chart.images;
+        const bump = bumped(base);
+        // [title, args, the images of run N, with a table of each object's step]
+        const cases: [string, string[], (run: number) => Images, boolean][] = [
+            ["`pulumi preview` of the image bump, with the policy pack", this.preview(true), () => bump, false],
+            ["`pulumi preview` of the image bump, without the policy pack", this.preview(false), () => bump, false],
+            ["`pulumi up`, no changes, with the policy pack", this.up, () => base, false],
+            // Each run a bump: to the bumped images and back, by turns.
             [
-                "`pulumi preview` of the image bump, without the policy pack",
-                this.preview(false),
-                bumped(this.chart.images),
+                "`pulumi up` of the image bump, with the policy pack",
+                this.up,
+                (run) => (run % 2 === 0 ? bump : base),
+                true,
             ],
-            ["`pulumi up`, no changes, with the policy pack", this.up, this.chart.images],
         ];
-        this.setImages(this.chart.images);
+        this.setImages(base);
         await this.pulumi(this.up);
         const reports: string[] = [];
-        for (const [index, [title, args, images]] of cases.entries()) {
-            this.setImages(images);
+        for (const [index, [title, args, images, withSteps]] of cases.entries()) {
             const runs: RunTimeline[] = [];
             const seconds: number[] = [];
             for (let i = 0; i < RUNS; i++) {
+                this.setImages(images(i));
                 const [run, s] = await this.instrumented(args, `case${index}-run${i}`);
                 runs.push(run);
                 seconds.push(s);
                 process.stderr.write(`  instrumented: ${title}: ${s.toFixed(2)} s\n`);
             }
             reports.push(report(title, runs, seconds));
+            if (withSteps) {
+                reports.push(objectStepsReport(title, runs));
+            }
         }
         await this.pulumiDestroy();
         return reports;
+    }
+
+    /** Instrumented installs from empty on the real node: where the time until the workloads are ready goes. */
+    async installBreakdown(): Promise<string[]> {
+        const title = "`pulumi up` from empty on the real node, with the policy pack";
+        this.setImages(this.chart.images);
+        const runs: RunTimeline[] = [];
+        const seconds: number[] = [];
+        for (let i = 0; i < RUNS; i++) {
+            await this.wholeVolumePool();
+            const [run, s] = await this.instrumented(this.up, `install-run${i}`);
+            runs.push(run);
+            seconds.push(s);
+            process.stderr.write(`  instrumented: ${title}: ${s.toFixed(2)} s\n`);
+            await this.pulumiDestroy();
+        }
+        return [report(title, runs, seconds), objectStepsReport(title, runs)];
     }
 
     remove(): void {
@@ -501,6 +533,7 @@ async function main(): Promise<void> {
         const run = { node: REAL_NODE ? "real" : "kwok", commit, cores: os.cpus().length } as const;
         if (REAL_NODE) {
             await bench.firstRequestRounds();
+            const installBreakdown = await bench.installBreakdown();
             const markdown = [
                 `Until the first request is served, local cluster with a real node, median of ${RUNS} rounds; from the ` +
                     `install command's start (the same commands as the install from empty) until \`GET /backend/health\` ` +
@@ -508,6 +541,7 @@ async function main(): Promise<void> {
                     `once the command returned, answers 200.`,
                 firstRequestTable(bench),
                 firstRequestTarget(bench),
+                "## Where Pulumi's install time goes\n\n" + installBreakdown.join("\n\n"),
             ].join("\n\n");
             console.log(markdown);
             writeBenchRun(

@@ -70,8 +70,17 @@ export interface RunTimeline {
     loads: Record<string, Record<string, number>>;
     /** Which package first loaded each package, per launcher. */
     loadedBy: Record<string, Record<string, string>>;
-    /** Kubernetes resource steps: from the step's pre-event to its outputs event, milliseconds. */
-    k8sStepMs: number[];
+    /** Kubernetes object steps: from the step's pre-event to its outputs event. */
+    k8sSteps: ObjectStep[];
+}
+
+/** One Kubernetes object's step: the provider's Check, Diff or apply, and its await. */
+export interface ObjectStep {
+    /** `Kind name`, from the type token and the URN. */
+    object: string;
+    /** Milliseconds after the CLI was spawned that the step began (its pre-event). */
+    startMs: number;
+    ms: number;
 }
 
 const LAUNCHERS: Record<string, string> = { run: "program", "run-policy-pack": "policy pack" };
@@ -96,7 +105,6 @@ export function timeline(run: Measure, events: StampedEvent[], marksFile: string
     };
     firstProcess("pulumi-language-nodejs", "language host started");
     firstProcess("pulumi-resource-kubernetes", "kubernetes provider started");
-    firstProcess("node -e", "language host's first `node -e require.resolve` started");
 
     const cpuMs: Record<string, number> = {};
     const loads: RunTimeline["loads"] = {};
@@ -131,7 +139,7 @@ export function timeline(run: Measure, events: StampedEvent[], marksFile: string
 
     const firstOfType: Record<string, number> = {};
     const pre = new Map<string, number>();
-    const k8sStepMs: number[] = [];
+    const k8sSteps: ObjectStep[] = [];
     for (const { atMs, event } of events) {
         const type = eventType(event);
         if (!(type in firstOfType)) {
@@ -154,11 +162,17 @@ export function timeline(run: Measure, events: StampedEvent[], marksFile: string
             pre.has(metadata.urn) &&
             metadata.type.startsWith("kubernetes:")
         ) {
-            k8sStepMs.push(atMs - pre.get(metadata.urn)!);
+            const kind = metadata.type.split(":").at(-1);
+            const name = metadata.urn.split("::").at(-1);
+            k8sSteps.push({
+                object: `${kind} ${name}`,
+                startMs: at(pre.get(metadata.urn)!),
+                ms: atMs - pre.get(metadata.urn)!,
+            });
             milestones["last Kubernetes object step done"] = at(atMs);
         }
     }
-    return { milestones, cpuMs, loads, loadedBy, k8sStepMs };
+    return { milestones, cpuMs, loads, loadedBy, k8sSteps };
 }
 
 const ms = (value: number): string => value.toFixed(0);
@@ -192,7 +206,7 @@ export function report(title: string, runs: RunTimeline[], totalSeconds: number[
         );
         previous = m.ms;
     }
-    const steps = runs.flatMap((r) => r.k8sStepMs);
+    const steps = runs.flatMap((r) => r.k8sSteps.map((step) => step.ms));
     if (steps.length > 0) {
         lines.push(
             "",
@@ -252,4 +266,64 @@ function loadGroups(loads: Record<string, number>, loadedBy: Record<string, stri
         groups[key] = (groups[key] ?? 0) + value;
     }
     return groups;
+}
+
+/**
+ * What pulumi-kubernetes 4.25 waits for once it has written an object, by kind (its pkg/await),
+ * and whether this project needs that wait. Kinds it has no wait for (ConfigMap, NetworkPolicy,
+ * an Opaque Secret) are done once the API server has accepted the object.
+ */
+const PROVIDER_WAITS: Record<string, [waitsFor: string, needed: string]> = {
+    Deployment: [
+        "the rollout: the new ReplicaSet's pods available, the old ones gone",
+        "yes: a workload serving is the point, and a failed rollout fails the update",
+    ],
+    StatefulSet: ["every replica ready at the update revision", "yes, as for a Deployment"],
+    Ingress: [
+        "an address in status.loadBalancer, and endpoints for every backend Service",
+        "yes: the stack's publicUrls are on that address when no host is set; its endpoints are the workloads' readiness again",
+    ],
+    Service: [
+        "nothing: pulumi.com/skipAwait (a LoadBalancer: its address)",
+        "the endpoint settle skipped is not: the workloads' readiness covers it (docs/deployment.md)",
+    ],
+    PersistentVolumeClaim: [
+        "Bound, or Pending if its StorageClass binds on first consumer",
+        "no wait of its own on the local clusters: their StorageClass binds on first consumer",
+    ],
+};
+
+/**
+ * Each Kubernetes object's step in RUNS (medians): when it began, how long the provider took
+ * over it, its wait included, and when it was done; sorted by when each was done, so the last
+ * rows are the waits the run ended on.
+ */
+export function objectStepsReport(title: string, runs: RunTimeline[]): string {
+    const objects = new Set(runs.flatMap((r) => r.k8sSteps.map((step) => step.object)));
+    const rows = [...objects]
+        .map((object) => {
+            const steps = runs.flatMap((r) => r.k8sSteps.filter((step) => step.object === object));
+            return {
+                object,
+                startMs: median(steps.map((step) => step.startMs)),
+                ms: median(steps.map((step) => step.ms)),
+                doneMs: median(steps.map((step) => step.startMs + step.ms)),
+            };
+        })
+        .sort((a, b) => a.doneMs - b.doneMs);
+    const exited = median(runs.map((r) => r.milestones["pulumi CLI exited"]));
+    return [
+        `#### ${title}: each Kubernetes object's step`,
+        "",
+        `${runs.length} runs, median milliseconds after the CLI was spawned (it exited at ${ms(exited)}); a ` +
+            `step is the provider's Check, Diff and apply with the wait after it, from the engine's pre-event to ` +
+            `its outputs event:`,
+        "",
+        "| object | began at ms | step ms | done at ms | the provider waits for | needed |",
+        "|---|---:|---:|---:|---|---|",
+        ...rows.map((row) => {
+            const [waitsFor, needed] = PROVIDER_WAITS[row.object.split(" ")[0]] ?? ["nothing", ""];
+            return `| ${row.object} | ${ms(row.startMs)} | ${ms(row.ms)} | ${ms(row.doneMs)} | ${waitsFor} | ${needed} |`;
+        }),
+    ].join("\n");
 }

@@ -6,6 +6,7 @@
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { launcherOf } from "./launcher";
 
 /** How often the process tree is sampled; a process living shorter than this may go unseen. */
 const SAMPLE_MS = 50;
@@ -90,13 +91,15 @@ function processName(pid: number): string {
         if (binary !== "node") {
             return binary;
         }
-        if (argv.includes("-e") || argv.includes("--eval")) {
-            return "node -e";
-        }
-        const script = argv.slice(1).find((arg) => !arg.startsWith("-"));
-        // @pulumi/pulumi's launchers are folders (cmd/run/index.js): name them by the folder.
-        const name = script && path.basename(script) === "index.js" ? path.basename(path.dirname(script)) : script;
-        return `node ${name ? path.basename(name) : argv.slice(1, 2).join(" ")}`;
+        const evaluated = argv.includes("-e") || argv.includes("--eval");
+        // `node -e CODE -- SCRIPT ...` or `node [OPTIONS] SCRIPT ...`.
+        const dashes = argv.indexOf("--");
+        const script = evaluated
+            ? dashes > 0
+                ? argv[dashes + 1]
+                : undefined
+            : argv.slice(1).find((arg) => !arg.startsWith("-"));
+        return `node ${launcherOf(script, evaluated)}`;
     } catch {
         return "?";
     }

@@ -10,10 +10,11 @@ import * as fs from "fs";
 import Module from "module";
 import * as path from "path";
 import { performance } from "perf_hooks";
+import { launcherOf } from "./launcher";
 
 export interface NodeMark {
     pid: number;
-    /** The script node runs: `run` (the program), `run-policy-pack`, `eval` (`node -e`) or another. */
+    /** What the process runs (launcher.ts): `run` (the program), `run-policy-pack`, `eval` or another script. */
     launcher: string;
     mark: "started" | "entry-start" | "entry-end" | "first-stdout";
     /** Date.now() clock, sub-millisecond. */
@@ -46,14 +47,9 @@ if (marksFile) {
         const cpu = process.cpuUsage();
         return (cpu.user + cpu.system) / 1000;
     };
-    // `node -e CODE ARG` puts ARG in argv[1]: the language host resolves modules that way.
+    // `node -e CODE -- ARG` puts ARG in argv[1], as `node SCRIPT` puts SCRIPT.
     const evaluated = process.execArgv.some((arg) => arg === "-e" || arg.startsWith("--eval"));
-    const script = process.argv[1] ?? "";
-    const launcher = evaluated
-        ? "eval"
-        : path.basename(script) === "index.js"
-          ? path.basename(path.dirname(script))
-          : path.basename(script);
+    const launcher = launcherOf(process.argv[1], evaluated);
     const loadMsByPackage: Record<string, number> = {};
     const loadedBy: Record<string, string> = {};
     const write = (mark: NodeMark["mark"], atMs: number, withLoads = false): void => {

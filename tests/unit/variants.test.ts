@@ -146,6 +146,12 @@ describe("variants", () => {
         ]);
     });
 
+    it("up does not wait for a data claim to bind: its workload's await covers it", async () => {
+        const run = await devWith({});
+        const claims = nonEmpty(ofType(run, TYPES.claim), "PersistentVolumeClaim");
+        assert.ok(claims.every((claim) => claim.inputs.metadata.annotations?.["pulumi.com/skipAwait"] === "true"));
+    });
+
     it("router.headless names its Service after the router and uses port 8080", async () => {
         const run = await devWith({ router: { headless: true } });
         assert.deepStrictEqual(named(run, TYPES.service, "exchange-router-headless").inputs.spec.ports, [

@@ -3,6 +3,11 @@
 // runs it as `node -e <this file> -- RUN_INDEX ARGS...`, RUN_INDEX being the SDK's
 // cmd/run/index.js resolved from the program, ARGS the runner's own flags and program.
 //
+// Started ahead of its Run (main.go's startAhead), without ARGS, it loads node and the runner's
+// heaviest modules, then waits on stdin for one JSON document, {"args": ARGS, "env": {NAME:
+// VALUE}}, which only the Run request can give: the environment is set, and the runner starts
+// as above. If stdin closes without a document (nobody ran the program) it exits, doing nothing.
+//
 // The runner is then loaded and run exactly as `node RUN_INDEX ARGS...` would, except that two
 // modules it requires are answered from require.cache first:
 // - source-map-support/register: it replaces Error.prepareStackTrace, and the SDK captures a
@@ -58,5 +63,29 @@ cacheModule(v8HooksFile, {
 });
 
 // The runner reads its flags from process.argv, as if started as `node RUN_INDEX ARGS...`.
-process.argv = [process.argv[0], runIndex, ...runArgs];
-require(runIndex);
+function startRunner(args) {
+    process.argv = [process.argv[0], runIndex, ...args];
+    require(runIndex);
+}
+
+if (runArgs.length > 0) {
+    startRunner(runArgs);
+} else {
+    // In the order the runner loads them: its instrumentation first (it patches gRPC when
+    // tracing), then what brings gRPC, the protocol and OpenTelemetry; loading a module twice is
+    // impossible, so the runner later finds them loaded.
+    for (const module of ["./instrumentation", "../../runtime/settings", "./tracing"]) {
+        require(require.resolve(module, { paths: [path.dirname(runIndex)] }));
+    }
+    const chunks = [];
+    process.stdin.on("data", (chunk) => chunks.push(chunk));
+    process.stdin.on("end", () => {
+        if (chunks.length === 0) {
+            return;
+        }
+        const { args, env } = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+        Object.assign(process.env, env);
+        process.stdin.destroy();
+        startRunner(args);
+    });
+}

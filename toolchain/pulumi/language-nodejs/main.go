@@ -29,6 +29,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -82,7 +83,7 @@ func main() {
 	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
 		Cancel: cancelServer,
 		Init: func(srv *grpc.Server) error {
-			pulumirpc.RegisterLanguageRuntimeServer(srv, &host{engineAddress: engineAddress})
+			pulumirpc.RegisterLanguageRuntimeServer(srv, &host{ctx: ctx, engineAddress: engineAddress})
 			return nil
 		},
 		Options: rpcutil.OpenTracingServerInterceptorOptions(nil),
@@ -105,8 +106,20 @@ func fatalf(format string, args ...any) {
 type host struct {
 	pulumirpc.UnimplementedLanguageRuntimeServer
 
+	// ctx lives as long as the host: a program started ahead of its Run belongs to no request.
+	ctx           context.Context
 	mu            sync.Mutex
 	engineAddress string
+	// ready is a program's node process started ahead of its Run (see startAhead), or nil.
+	ready *readyProgram
+}
+
+// readyProgram is a program's node process that has loaded the SDK's runner and waits, on its
+// stdin, for what only Run knows: the runner's flags and the run's environment.
+type readyProgram struct {
+	key   string
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
 }
 
 func (h *host) engine() string {
@@ -275,24 +288,24 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 		return &pulumirpc.RunResponse{Error: err.Error()}, nil
 	}
 
-	args := append(append([]string{}, opts.nodeargs...), "-e", launchProgram, "--", runScript,
-		"--monitor="+req.GetMonitorAddress(),
-		"--engine="+h.engine(),
-		"--organization="+req.GetOrganization(),
-		"--project="+req.GetProject(),
-		"--stack="+req.GetStack(),
-		"--root-directory="+info.GetRootDirectory(),
-		"--pwd="+dir,
+	runnerArgs := []string{
+		"--monitor=" + req.GetMonitorAddress(),
+		"--engine=" + h.engine(),
+		"--organization=" + req.GetOrganization(),
+		"--project=" + req.GetProject(),
+		"--stack=" + req.GetStack(),
+		"--root-directory=" + info.GetRootDirectory(),
+		"--pwd=" + dir,
 		fmt.Sprintf("--parallel=%d", req.GetParallel()),
-	)
+	}
 	if req.GetDryRun() {
-		args = append(args, "--dry-run")
+		runnerArgs = append(runnerArgs, "--dry-run")
 	}
 	entry := info.GetEntryPoint()
 	if entry == "" {
 		entry = "."
 	}
-	args = append(append(args, entry), req.GetArgs()...)
+	runnerArgs = append(append(runnerArgs, entry), req.GetArgs()...)
 
 	config, err := json.Marshal(req.GetConfig())
 	if err != nil {
@@ -302,23 +315,29 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 	if err != nil {
 		return nil, err
 	}
-	env := append(os.Environ(),
-		"PULUMI_CONFIG="+string(config),
-		"PULUMI_CONFIG_SECRET_KEYS="+string(secretKeys),
-		fmt.Sprintf("PULUMI_NODEJS_TYPESCRIPT=%t", opts.typescript),
-	)
-	env = append(env, compileCacheEnv()...)
+	runEnv := map[string]string{
+		"PULUMI_CONFIG":             string(config),
+		"PULUMI_CONFIG_SECRET_KEYS": string(secretKeys),
+		"PULUMI_NODEJS_TYPESCRIPT":  fmt.Sprintf("%t", opts.typescript),
+	}
 	if opts.tsconfig != "" {
-		env = append(env, "PULUMI_NODEJS_TSCONFIG_PATH="+opts.tsconfig)
+		runEnv["PULUMI_NODEJS_TSCONFIG_PATH"] = opts.tsconfig
 	}
 
-	cmd := exec.CommandContext(ctx, node, args...)
-	cmd.Dir = dir
-	cmd.Env = env
-	// The CLI shows the host's stdout and stderr as the program's output.
-	cmd.Stdout = os.Stdout
-	cmd.Stderr = os.Stderr
-	err = cmd.Run()
+	if ready := h.takeReady(programKey(runScript, dir, opts)); ready != nil {
+		err = ready.run(ctx, runnerArgs, runEnv)
+	} else {
+		cmd := exec.CommandContext(ctx, node, programCommand(opts, runScript, runnerArgs)...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), compileCacheEnv()...)
+		for k, v := range runEnv {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		// The CLI shows the host's stdout and stderr as the program's output.
+		cmd.Stdout = os.Stdout
+		cmd.Stderr = os.Stderr
+		err = cmd.Run()
+	}
 	var exitErr *exec.ExitError
 	switch {
 	case err == nil:
@@ -332,6 +351,88 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 	default:
 		return &pulumirpc.RunResponse{Error: fmt.Sprintf("Program could not be started: %v", err)}, nil
 	}
+}
+
+// programCommand is node's arguments for a program: the launcher, the SDK's runner and, unless
+// the process is started ahead of its Run, the runner's flags.
+func programCommand(opts options, runScript string, runnerArgs []string) []string {
+	args := append(append([]string{}, opts.nodeargs...), "-e", launchProgram, "--", runScript)
+	return append(args, runnerArgs...)
+}
+
+// programKey is what a program process started ahead must share with the Run that takes it.
+func programKey(runScript, dir string, opts options) string {
+	return strings.Join(append([]string{runScript, dir}, opts.nodeargs...), "\x00")
+}
+
+// startAhead starts the program's node process before the engine asks for the program, so that
+// node and the SDK's runner load while the engine does what it does first: the engine asks for
+// the packages (GetRequiredPackages), then starts every policy pack and waits until each has
+// answered, and only then sends Run, whose flags (the resource monitor's address above all) exist
+// only once the policy packs run. Nothing of the program itself runs before Run: the process
+// waits for Run's flags and environment on its stdin (launch-program.js). One at a time; a
+// process nobody takes ends with the host (or, if the host is killed, when its stdin closes).
+func (h *host) startAhead(info *pulumirpc.ProgramInfo) {
+	opts := parseOptions(info)
+	node, err := exec.LookPath("node")
+	if err != nil {
+		return
+	}
+	dir := info.GetProgramDirectory()
+	runScript, err := resolveModule(h.ctx, node, dir, "@pulumi/pulumi/cmd/run")
+	if err != nil {
+		return // Run reports it.
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.ready != nil {
+		return
+	}
+	cmd := exec.CommandContext(h.ctx, node, programCommand(opts, runScript, nil)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), compileCacheEnv()...)
+	cmd.Stdout = os.Stdout
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil || cmd.Start() != nil {
+		return
+	}
+	h.ready = &readyProgram{key: programKey(runScript, dir, opts), cmd: cmd, stdin: stdin}
+}
+
+// takeReady hands over the program process started ahead if it was started for KEY; one started
+// for another program (or with other node arguments) is stopped.
+func (h *host) takeReady(key string) *readyProgram {
+	h.mu.Lock()
+	ready := h.ready
+	h.ready = nil
+	h.mu.Unlock()
+	if ready != nil && ready.key != key {
+		_ = ready.cmd.Process.Kill()
+		_ = ready.cmd.Wait()
+		return nil
+	}
+	return ready
+}
+
+// run sends the process its runner flags and environment and waits for it; CTX (the Run
+// request's) ending stops it, as exec.CommandContext would.
+func (p *readyProgram) run(ctx context.Context, runnerArgs []string, runEnv map[string]string) error {
+	stop := context.AfterFunc(ctx, func() { _ = p.cmd.Process.Kill() })
+	defer stop()
+	message, err := json.Marshal(map[string]any{"args": runnerArgs, "env": runEnv})
+	if err == nil {
+		_, err = p.stdin.Write(message)
+	}
+	if closeErr := p.stdin.Close(); err == nil {
+		err = closeErr
+	}
+	if err != nil {
+		_ = p.cmd.Process.Kill()
+		_ = p.cmd.Wait()
+		return fmt.Errorf("could not hand the run to the program's process: %w", err)
+	}
+	return p.cmd.Wait()
 }
 
 // RunPlugin runs a policy pack (kind "analyzer") or a provider written in Node.js (kind
@@ -462,6 +563,8 @@ func (h *host) GetRequiredPackages(
 	_ context.Context, req *pulumirpc.GetRequiredPackagesRequest,
 ) (*pulumirpc.GetRequiredPackagesResponse, error) {
 	dir := req.GetInfo().GetProgramDirectory()
+	// The engine asks for the packages just before it starts the policy packs and runs the program.
+	h.startAhead(req.GetInfo())
 	seen := map[string]bool{}
 	var pkgs []*pulumirpc.PackageDependency
 	// node_modules of the program and of every directory above it (npm workspaces hoist there).

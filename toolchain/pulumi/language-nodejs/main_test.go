@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 )
 
 // writeFiles creates FILES (path relative to ROOT: contents) under ROOT.
@@ -192,5 +194,77 @@ const v8Hooks = require("../../runtime/closure/v8Hooks");
 	out, err = exec.Command(node, "-e", launchProgram, "--", runIndex, ".").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "v8Hooks.js is missing") {
 		t.Errorf("a runner without v8Hooks: %v\n%s", err, out)
+	}
+}
+
+// A program started ahead (at GetRequiredPackages) has loaded the runner's modules when Run hands
+// it the runner's flags and the run's environment; a Run without one, or for another program,
+// starts the program then. The SDK is a stand-in whose runner writes what it sees to $RUN_OUT.
+func TestRunStartedAhead(t *testing.T) {
+	nodeOnPath(t)
+	root := t.TempDir()
+	sdk := "node_modules/@pulumi/pulumi/"
+	stubs := map[string]string{
+		sdk + "package.json":                          `{"name": "@pulumi/pulumi"}`,
+		sdk + "runtime/closure/v8Hooks.js":            "",
+		sdk + "cmd/run/instrumentation.js":            "",
+		sdk + "cmd/run/tracing.js":                    "",
+		sdk + "runtime/settings.js":                   "globalThis.settingsLoaded = true;",
+		"node_modules/source-map-support/register.js": "",
+		sdk + "cmd/run/index.js": `
+require("fs").appendFileSync(process.env.RUN_OUT, JSON.stringify({
+    argv: process.argv.slice(2),
+    config: process.env.PULUMI_CONFIG,
+    loadedAhead: globalThis.settingsLoaded === true,
+}) + "\n");`,
+	}
+	for _, program := range []string{"a", "b"} {
+		writeFiles(t, filepath.Join(root, program), stubs)
+	}
+	out := filepath.Join(root, "runs.jsonl")
+	t.Setenv("RUN_OUT", out)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h := &host{ctx: ctx}
+	info := func(program string) *pulumirpc.ProgramInfo {
+		dir := filepath.Join(root, program)
+		return &pulumirpc.ProgramInfo{RootDirectory: dir, ProgramDirectory: dir, EntryPoint: "."}
+	}
+	run := func(program string) {
+		t.Helper()
+		resp, err := h.Run(ctx, &pulumirpc.RunRequest{
+			Info: info(program), MonitorAddress: "127.0.0.1:1", Stack: "dev", Config: map[string]string{"k": program},
+		})
+		if err != nil || resp.GetError() != "" {
+			t.Fatalf("run %s: %v %s", program, err, resp.GetError())
+		}
+	}
+	for _, step := range []struct{ ahead, program string }{
+		{"a", "a"}, // started ahead and taken
+		{"", "a"},  // nothing started ahead
+		{"b", "a"}, // started ahead for another program: stopped, a started at Run
+	} {
+		if step.ahead != "" {
+			if _, err := h.GetRequiredPackages(ctx, &pulumirpc.GetRequiredPackagesRequest{Info: info(step.ahead)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		run(step.program)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	want := []string{`"loadedAhead":true`, `"loadedAhead":false`, `"loadedAhead":false`}
+	if len(lines) != len(want) {
+		t.Fatalf("%d runs of the runner, want %d:\n%s", len(lines), len(want), data)
+	}
+	for i, line := range lines {
+		for _, part := range []string{want[i], `"config":"{\"k\":\"a\"}"`, `"--monitor=127.0.0.1:1"`, `"--stack=dev"`} {
+			if !strings.Contains(line, part) {
+				t.Errorf("run %d: %s lacks %s", i+1, line, part)
+			}
+		}
 	}
 }

@@ -327,3 +327,52 @@ export function objectStepsReport(title: string, runs: RunTimeline[]): string {
         }),
     ].join("\n");
 }
+
+/** A run's critical path: consecutive milestones, and what happens between each two. */
+const CRITICAL_PATH: [from: string, to: string, what: string][] = [
+    [
+        "pulumi CLI spawned",
+        "language host started",
+        "the CLI starts, reads the stack's state and derives the passphrase's key (fixed costs, below)",
+    ],
+    [
+        "language host started",
+        "first preludeEvent",
+        "the engine gathers the plugins and starts the policy pack, and sends the program's Run only once the pack has answered (the program's node and the SDK's runner load meanwhile)",
+    ],
+    [
+        "first preludeEvent",
+        "kubernetes provider started",
+        "the program's bundle loads and runs until its first Kubernetes object is registered",
+    ],
+    [
+        "kubernetes provider started",
+        "first Kubernetes object step",
+        "the Kubernetes provider starts and configures itself (the API server's discovery)",
+    ],
+    [
+        "first Kubernetes object step",
+        "last Kubernetes object step done",
+        "the objects: for each in turn the provider's Check, the pack's Remediate and Analyze and the provider's Diff (the engine does these one object at a time), then the writes and waits (in parallel)",
+    ],
+    [
+        "last Kubernetes object step done",
+        "pulumi CLI exited",
+        "the stack policies (AnalyzeStack), the summary, the CLI's exit",
+    ],
+];
+
+/** RUNS' critical path (median milestones), segment by segment. */
+export function criticalPath(title: string, runs: RunTimeline[]): string {
+    const at = (name: string): number => median(runs.map((r) => r.milestones[name]).filter((v) => v !== undefined));
+    return [
+        `#### ${title}: its critical path`,
+        "",
+        "| from | to | ms | what happens |",
+        "|---|---|---:|---|",
+        ...CRITICAL_PATH.map(
+            ([from, to, what]) =>
+                `| ${from} (${ms(at(from))}) | ${to} (${ms(at(to))}) | ${ms(at(to) - at(from))} | ${what} |`,
+        ),
+    ].join("\n");
+}

@@ -288,8 +288,8 @@ const PROVIDER_WAITS: Record<string, [waitsFor: string, needed: string]> = {
         "the endpoint settle skipped is not: the workloads' readiness covers it (docs/deployment.md)",
     ],
     PersistentVolumeClaim: [
-        "Bound, or Pending if its StorageClass binds on first consumer",
-        "no wait of its own on the local clusters: their StorageClass binds on first consumer",
+        "nothing: pulumi.com/skipAwait (without it: Bound, or Pending if its StorageClass binds on first consumer)",
+        "no: the StatefulSet mounting it is created next and its await covers the binding (docs/deployment.md)",
     ],
 };
 
@@ -332,18 +332,18 @@ export function objectStepsReport(title: string, runs: RunTimeline[]): string {
 const CRITICAL_PATH: [from: string, to: string, what: string][] = [
     [
         "pulumi CLI spawned",
-        "language host started",
-        "the CLI starts, reads the stack's state and derives the passphrase's key (fixed costs, below)",
+        "program: node started",
+        "the CLI starts, reads the stack's state and derives the passphrase's key (fixed costs, below), then asks the language host for the program's packages, where the host starts the program's node process",
     ],
     [
-        "language host started",
+        "program: node started",
         "first preludeEvent",
-        "the engine gathers the plugins and starts the policy pack, and sends the program's Run only once the pack has answered (the program's node and the SDK's runner load meanwhile)",
+        "the engine starts the policy pack and sends the program's Run only once the pack has answered; the program's node loads the SDK's runner meanwhile",
     ],
     [
         "first preludeEvent",
         "kubernetes provider started",
-        "the program's bundle loads and runs until its first Kubernetes object is registered",
+        "the runner loads the program's bundle and runs it until its first Kubernetes object is registered",
     ],
     [
         "kubernetes provider started",

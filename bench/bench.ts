@@ -67,6 +67,11 @@ const OPERATIONS = {
 type Operation = keyof typeof OPERATIONS;
 type Tool = "pulumi" | "pulumiWithoutPack" | "pulumiWithPreview" | "helm" | "kubectl";
 type Results = Record<Operation, Partial<Record<Tool, Measure[]>>>;
+/** A PersistentVolume of the local cluster's pool, as much of it as the bench reads. */
+interface LocalVolume {
+    metadata: { name: string };
+    status: { phase: string; message?: string };
+}
 
 /** An instrumented Pulumi command (breakdowns): the images of its Nth run, and which tables it gets. */
 interface BreakdownCase {
@@ -309,11 +314,21 @@ class Bench {
                 ["get", "pv", "-l", "exchange-platform/local-volume", "-o", "json"],
                 { env: this.toolEnv },
             );
-            const phases = (JSON.parse(volumes.stdout) as { items: { status: { phase: string } }[] }).items.map(
-                (volume) => volume.status.phase,
-            );
+            const items = (JSON.parse(volumes.stdout) as { items: LocalVolume[] }).items;
+            const phases = items.map((volume) => volume.status.phase);
             const settled = phases.every((phase) => phase === "Available" || phase === "Failed");
-            return settled && phases.filter((phase) => phase === "Available").length >= 2 ? true : undefined;
+            if (settled && phases.filter((phase) => phase === "Available").length >= 2) {
+                return true;
+            }
+            // Thrown, not returned: the timeout's message then says where each volume was stuck.
+            throw new Error(
+                items
+                    .map(
+                        (v) =>
+                            `${v.metadata.name} ${v.status.phase}${v.status.message ? ` (${v.status.message})` : ""}`,
+                    )
+                    .join("; "),
+            );
         });
     }
 

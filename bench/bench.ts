@@ -301,23 +301,19 @@ class Bench {
 
     /**
      * The local cluster's volumes are a pool of six that its recycler wipes after each uninstall:
-     * an install started while it still wipes waits for a free volume (a claim Pending for up to
-     * 40 s), whichever tool it is. Each install starts with the pool settled: no volume Released
-     * (being wiped) or Bound. A volume the controller-manager marks Failed (its recycler now and
-     * then cannot delete the wiping pod, "failed to delete recycler pod") leaves the pool for the
-     * rest of the run; an install needs two of the six.
+     * an install started while it still wipes would wait for a free volume, whichever tool it is.
+     * Each install starts with the pool whole: every volume Available, none Released (being wiped)
+     * or Bound.
      */
     private async wholeVolumePool(): Promise<void> {
-        await eventually("the local volumes Available or Failed, two at least Available", 300_000, async () => {
+        await eventually("every local volume Available", 120_000, async () => {
             const volumes = await runCommand(
                 "kubectl",
                 ["get", "pv", "-l", "exchange-platform/local-volume", "-o", "json"],
                 { env: this.toolEnv },
             );
             const items = (JSON.parse(volumes.stdout) as { items: LocalVolume[] }).items;
-            const phases = items.map((volume) => volume.status.phase);
-            const settled = phases.every((phase) => phase === "Available" || phase === "Failed");
-            if (settled && phases.filter((phase) => phase === "Available").length >= 2) {
+            if (items.every((volume) => volume.status.phase === "Available")) {
                 return true;
             }
             // Thrown, not returned: the timeout's message then says where each volume was stuck.

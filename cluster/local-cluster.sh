@@ -117,14 +117,12 @@ use_built_binaries() {
   export KUBECONFIG="$KUBECONFIG_FILE"
 }
 
-# Server-side: the Gateway API CRDs are too large for client-side apply's annotation. The real
-# node's volumes use the Recycle policy on purpose (see node.sh), so its deprecation warning on
-# every start is left out.
+# Server-side: the Gateway API CRDs are too large for client-side apply's annotation.
 apply_cluster_objects() {
   {
     cat "$CLUSTER_DIR/manifests/cluster.yaml"
     if [[ "$NODE_KIND" == real ]]; then node_objects; else kwok_objects; fi
-  } | kubectl apply --server-side --force-conflicts -f - 2> >(grep -v 'Recycle reclaim policy is deprecated' >&2) >/dev/null
+  } | kubectl apply --server-side --force-conflicts -f - >/dev/null
 }
 
 # require_boolean VARIABLE VALUE: VALUE (the option's, or the variable's) is true or false.

@@ -45,7 +45,7 @@ binary_of() {
   case "$1" in
     api-forwarder-host | api-forwarder-node* | kubelet-egress) echo socat ;;
     # These show a path named after the component itself as argv[0].
-    node-namespace* | kube-network-policies* | pod-network) echo "$1" ;;
+    node-namespace* | kube-network-policies* | pod-network | volume-recycler) echo "$1" ;;
     # Another node's component: its binary's name and the node's suffix (node.sh).
     *) echo "${1%-n[0-9]*}" ;;
   esac

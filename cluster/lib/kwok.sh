@@ -43,7 +43,7 @@ kwok_objects() {
   for ((i = 1; i <= PV_COUNT; i++)); do
     mkdir -p "$VOLUMES/pv-$i"
     echo ---
-    fill manifests/persistent-volume.yaml NAME="exchange-pv-$i" PATH="$VOLUMES/pv-$i" RECLAIM_POLICY=Retain
+    fill manifests/persistent-volume.yaml NAME="exchange-pv-$i" PATH="$VOLUMES/pv-$i"
   done
 }
 

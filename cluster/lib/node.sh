@@ -1,7 +1,7 @@
 # A real node: containerd (with Debian's runc and CNI plugins), kubelet and kube-proxy in the
 # node's own namespaces (netns.sh), the images built here, and the add-ons that make it a working
 # cluster: CoreDNS, Traefik (Ingress, ingress-nginx annotations, Gateway API) and local volumes
-# that Kubernetes' recycler wipes. Source it.
+# that the cluster's recycler wipes (volume-recycler.sh). Source it.
 # shellcheck shell=bash
 
 # How many real nodes the cluster has (start --nodes N), written when it is created.
@@ -77,6 +77,7 @@ node_components() {
     printf '%s\n' "containerd$NODE_SUFFIX" "kubelet$NODE_SUFFIX" "kube-proxy$NODE_SUFFIX"
   done
   select_node 1
+  echo volume-recycler
 }
 
 # shellcheck disable=SC2034 # read by control-plane.sh
@@ -90,8 +91,7 @@ APISERVER_NODE_FLAGS=(
 # default would make every autoscaling drill wait five idle minutes. Production keeps its own
 # (an HPA's behavior.scaleDown overrides either); scale-up is immediate in both.
 # shellcheck disable=SC2034 # read by control-plane.sh
-CONTROLLER_MANAGER_NODE_FLAGS=(--pv-recycler-pod-template-filepath-hostpath="$STATE/pv-recycler-pod.yaml"
-  --horizontal-pod-autoscaler-downscale-stabilization=30s)
+CONTROLLER_MANAGER_NODE_FLAGS=(--horizontal-pod-autoscaler-downscale-stabilization=30s)
 
 # node_healthy COMPONENT: the component of whichever node it belongs to is healthy; the node
 # selected before stays selected.
@@ -107,7 +107,7 @@ node_component_healthy() {
   case "$1" in
     pod-network) pod_network_healthy ;;
     node-namespace) netns_healthy ;;
-    api-forwarder-host | api-forwarder-node | kubelet-egress) true ;;
+    api-forwarder-host | api-forwarder-node | kubelet-egress | volume-recycler) true ;;
     containerd) "${CTR[@]}" version >/dev/null 2>&1 ;;
     kubelet) node_exec curl --silent --fail --max-time 3 --output /dev/null http://127.0.0.1:10248/healthz ;;
     kube-proxy) node_exec curl --silent --fail --max-time 3 --output /dev/null http://127.0.0.1:10256/livez ;;
@@ -196,7 +196,7 @@ prepare_node() {
     NODE_POD_SUBNET="$NODE_POD_SUBNET" POD_CIDR="$POD_CIDR" CLUSTER_DNS_IP="$CLUSTER_DNS_IP"
     NODE_CGROUP_ROOT="$NODE_CGROUP_ROOT" NODE_NAME="$NODE_NAME" CONTAINERD_SOCKET="$CONTAINERD_SOCKET"
     KUBE_PROXY_KUBECONFIG="$PKI/kube-proxy$NODE_SUFFIX.kubeconfig"
-    SANDBOX_IMAGE="$(image_ref pause)" RECYCLER_IMAGE="$(image_ref postgres)")
+    SANDBOX_IMAGE="$(image_ref pause)")
   fill node/containerd.toml "${values[@]}" >"$NODE_DIR/containerd.toml"
   # The pods' network: the node's /24 on its bridge, addresses kept in the node's state, no
   # masquerade (there is nothing outside the nodes to reach).
@@ -205,7 +205,6 @@ prepare_node() {
   fill node/kube-proxy.yaml "${values[@]}" >"$NODE_DIR/kube-proxy.yaml"
   if ((NODE_INDEX == 1)); then
     fill node/egress-selector.yaml "${values[@]}" >"$STATE/egress-selector.yaml"
-    fill addons/pv-recycler-pod.yaml "${values[@]}" >"$STATE/pv-recycler-pod.yaml"
   fi
 }
 
@@ -314,6 +313,16 @@ start_nodes() {
   start_kubelet_egress
   for_each_node start_node_runtime
   for_each_node wait_node_agents
+  start_volume_recycler
+}
+
+# The pool's recycler runs on the host: the volumes' folders are the host's, whichever node mounts
+# them. volume-recycler.sh says why not Kubernetes' own recycler.
+start_volume_recycler() {
+  # argv[0] is a path in the state folder, for is_ours (the script's own would be bash's).
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  launch volume-recycler bash -c 'exec -a "$0" bash "$@"' "$RUN/volume-recycler" \
+    "$CLUSTER_DIR/lib/volume-recycler.sh" "$KUBECONFIG_FILE" "$VOLUMES"
 }
 
 # stop_node: every node's components (the NetworkPolicy enforcers first, whether or not this start
@@ -355,7 +364,7 @@ node_objects() {
     # World-writable: each pod writes as its own user, and hostPath volumes get no fsGroup.
     mkdir -p "$VOLUMES/pv-$i" && chmod 0777 "$VOLUMES/pv-$i"
     echo ---
-    fill manifests/persistent-volume.yaml NAME="exchange-pv-$i" PATH="$VOLUMES/pv-$i" RECLAIM_POLICY=Recycle
+    fill manifests/persistent-volume.yaml NAME="exchange-pv-$i" PATH="$VOLUMES/pv-$i"
   done
   for crd in "$GATEWAY_API_CRDS"/*.yaml; do echo ---; cat "$crd"; done
   echo ---

@@ -64,7 +64,7 @@ describe("end to end on a real node: system namespaces, Pod Security Admission, 
         const kubectl = e2eKubectl();
         // Every object in the three namespaces of a kind the program writes (and their RBAC), each
         // with its resourceVersion. Not pods and ReplicaSets: the cluster's own controllers create,
-        // update and delete those there at any time (CoreDNS's status, the volume recycler's pods).
+        // update and delete those there at any time (CoreDNS's status, the Deployments' ReplicaSets).
         const systemObjects = async () =>
             (
                 await kubectl.json([

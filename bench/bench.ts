@@ -300,37 +300,37 @@ class Bench {
     readonly firstAnswers: Partial<Record<Tool, { seconds: number[]; install: Measure[] }>> = {};
 
     /**
-     * The local cluster's volumes are a pool of six that its recycler wipes after each uninstall:
-     * an install started while it still wipes would wait for a free volume, whichever tool it is.
-     * Each install starts with the pool whole: every volume Available, none Released (being wiped)
-     * or Bound.
+     * Every install starts on a settled cluster, whichever tool's uninstall came before: no pod of
+     * the previous install left (an uninstall returns while its pods still terminate, each taking
+     * the node's CPU), and the local volumes a whole pool again, every one Available, none Released
+     * (its folder being wiped by the cluster's recycler) or Bound.
      */
-    private async wholeVolumePool(): Promise<void> {
-        await eventually("every local volume Available", 120_000, async () => {
-            const volumes = await runCommand(
-                "kubectl",
-                ["get", "pv", "-l", "exchange-platform/local-volume", "-o", "json"],
-                { env: this.toolEnv },
-            );
+    private async settledCluster(): Promise<void> {
+        await eventually("no pod left, every local volume Available", 120_000, async () => {
+            const [pods, volumes] = await Promise.all([
+                runCommand("kubectl", ["get", "pods", "--namespace", this.namespace, "-o", "name"], {
+                    env: this.toolEnv,
+                }),
+                runCommand("kubectl", ["get", "pv", "-l", "exchange-platform/local-volume", "-o", "json"], {
+                    env: this.toolEnv,
+                }),
+            ]);
+            const podsLeft = pods.stdout.split("\n").filter((line) => line.trim());
             const items = (JSON.parse(volumes.stdout) as { items: LocalVolume[] }).items;
-            if (items.every((volume) => volume.status.phase === "Available")) {
+            if (podsLeft.length === 0 && items.every((volume) => volume.status.phase === "Available")) {
                 return true;
             }
-            // Thrown, not returned: the timeout's message then says where each volume was stuck.
-            throw new Error(
-                items
-                    .map(
-                        (v) =>
-                            `${v.metadata.name} ${v.status.phase}${v.status.message ? ` (${v.status.message})` : ""}`,
-                    )
-                    .join("; "),
+            // Thrown, not returned: the timeout's message then says what was left.
+            const phases = items.map(
+                (v) => `${v.metadata.name} ${v.status.phase}${v.status.message ? ` (${v.status.message})` : ""}`,
             );
+            throw new Error([...podsLeft, ...phases].join("; "));
         });
     }
 
     /** INSTALL, then requests through the ingress until one is answered with 200; the seconds from INSTALL's start. */
     private async untilFirstAnswer(tool: Tool, install: () => Promise<Measure>, round: number): Promise<void> {
-        await this.wholeVolumePool();
+        await this.settledCluster();
         const started = Date.now();
         const measured = await install();
         await eventually(
@@ -449,7 +449,7 @@ class Bench {
         const runs: RunTimeline[] = [];
         const seconds: number[] = [];
         for (let i = 0; i < RUNS; i++) {
-            await this.wholeVolumePool();
+            await this.settledCluster();
             const [run, s] = await this.instrumented(this.up, `install-run${i}`);
             runs.push(run);
             seconds.push(s);

@@ -284,8 +284,8 @@ const PROVIDER_WAITS: Record<string, [waitsFor: string, needed: string]> = {
         "yes: the stack's publicUrls are on that address when no host is set; its endpoints are the workloads' readiness again",
     ],
     Service: [
-        "nothing: pulumi.com/skipAwait (a LoadBalancer: its address)",
-        "the endpoint settle skipped is not: the workloads' readiness covers it (docs/deployment.md)",
+        "nothing: pulumi.com/skipAwait, but on a LoadBalancer Service (its address); without it: endpoints, then a fixed 10 s settle",
+        "no: the workloads' readiness covers the endpoints (docs/deployment.md)",
     ],
     PersistentVolumeClaim: [
         "nothing: pulumi.com/skipAwait (without it: Bound, or Pending if its StorageClass binds on first consumer)",

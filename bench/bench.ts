@@ -315,6 +315,12 @@ class Bench {
                     env: this.toolEnv,
                 }),
             ]);
+            // A failed listing prints no pod: it must not read as "none left".
+            for (const listing of [pods, volumes]) {
+                if (listing.code !== 0) {
+                    throw new Error(listing.output);
+                }
+            }
             const podsLeft = pods.stdout.split("\n").filter((line) => line.trim());
             const items = (JSON.parse(volumes.stdout) as { items: LocalVolume[] }).items;
             if (podsLeft.length === 0 && items.every((volume) => volume.status.phase === "Available")) {

@@ -3,8 +3,18 @@
  * the dev and prod plans, a policy violation, and invalid config.
  */
 import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
 import { PLATFORM_SERVICES } from "@exchange/contract";
-import { OperationResult, PulumiWorkspace, stackConfig, steps, unreachableKubeconfig, withConfig } from "../support";
+import {
+    OperationResult,
+    POLICY_PACK,
+    PulumiWorkspace,
+    stackConfig,
+    steps,
+    unreachableKubeconfig,
+    withConfig,
+} from "../support";
 
 /** The planned inputs of `type`, from the steps the engine announced during a preview. */
 function plannedResources(preview: OperationResult, type: string): any[] {
@@ -74,6 +84,42 @@ describe("pulumi preview with the policy pack", function () {
             assert.deepStrictEqual(ingresses.map((i) => i.metadata.name).sort(), ["exchange-backend", "exchange-ws"]);
         });
     }
+
+    // The CLI passes every plugin `--tracing ENDPOINT` when tracing is on: the project's own
+    // language host and random provider must take it as upstream's plugins do.
+    it("prod: a preview with the CLI's tracing on (--otel-traces) runs, and its trace holds the host's, the pack's and the providers' calls", async () => {
+        const traceFile = path.join(prod.dir, "preview-trace.jsonl");
+        const result = await prod.pulumi([
+            "preview",
+            "--stack",
+            "prod",
+            "--policy-pack",
+            POLICY_PACK,
+            "--otel-traces",
+            `file://${traceFile}`,
+        ]);
+        assert.strictEqual(result.code, 0, result.output);
+        const spans: { name: string; attributes: string }[] = fs
+            .readFileSync(traceFile, "utf8")
+            .split("\n")
+            .filter(Boolean)
+            .flatMap((line) => JSON.parse(line).resourceSpans)
+            .flatMap((resourceSpans: any) => resourceSpans.scopeSpans)
+            .flatMap((scopeSpans: any) => scopeSpans.spans)
+            .map((span: any) => ({ name: span.name, attributes: JSON.stringify(span.attributes ?? []) }));
+        const names = [...new Set(spans.map((span) => span.name))].sort().join(", ");
+        // Server-side spans (a leading slash) come from the plugins themselves, traced since they took the flag.
+        for (const [name, request] of [
+            ["/pulumirpc.LanguageRuntime/Run", ""],
+            ["pulumirpc.Analyzer/Analyze", ""],
+            ["/pulumirpc.ResourceProvider/Check", "random:index/randomPassword:RandomPassword"],
+        ]) {
+            assert.ok(
+                spans.some((span) => span.name === name && span.attributes.includes(request)),
+                `a ${name} span ${request ? `for a ${request} ` : ""}among ${names}`,
+            );
+        }
+    });
 
     it("a LoadBalancer that is not allowlisted fails the preview with the policy's message", async () => {
         dev.writeStackConfig("dev", withConfig(stackConfig("dev"), { router: { serviceType: "LoadBalancer" } }));

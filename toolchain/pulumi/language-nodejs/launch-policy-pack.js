@@ -1,6 +1,7 @@
 // Starts a compiled policy pack (PulumiPolicy.yaml: runtime option `typescript: false`); the
-// host runs it as `node -e <this file> -- RUN_JS ENGINE_ADDRESS PACK_DIR`, RUN_JS being the
-// @pulumi/pulumi SDK's cmd/run-policy-pack/run module, resolved from the pack.
+// host runs it as `node -e <this file> -- RUN_JS [--tracing ENDPOINT] ENGINE_ADDRESS PACK_DIR`,
+// RUN_JS being the @pulumi/pulumi SDK's cmd/run-policy-pack/run module, resolved from the pack,
+// and the flags the CLI gives every plugin (`pulumi --tracing`) before the engine's address.
 //
 // Why: the SDK's cmd/run-policy-pack registers ts-node for every pack, compiled or not, and
 // registering it loads the TypeScript compiler (about half a second of CPU on every preview).
@@ -16,7 +17,8 @@
 // so an SDK that changes it fails them.
 "use strict";
 
-const [runModule, , packDir] = process.argv.slice(1);
+const runModule = process.argv[1];
+const packDir = process.argv.at(-1);
 const EXITED_AFTER_LOGGING_USER_ACTIONABLE_MESSAGE = 32;
 
 const uncaught = new Set();

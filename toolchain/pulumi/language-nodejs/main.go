@@ -40,6 +40,7 @@ import (
 	"google.golang.org/grpc"
 	pbempty "google.golang.org/protobuf/types/known/emptypb"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/common/util/cmdutil"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/version"
 	"github.com/pulumi/pulumi/sdk/v3/nodejs/npm"
@@ -61,9 +62,13 @@ var launchProgram string
 const exitedAfterLoggingUserActionableMessage = 32
 
 func main() {
+	// The CLI passes every plugin `--tracing ENDPOINT` when `pulumi --tracing` or `--otel-traces`
+	// is given (and glog's -v and --logtostderr with --logflow, which the sdk's packages register).
+	tracing := flag.String("tracing", "", "Emit tracing to a Zipkin-compatible tracing endpoint")
 	flag.Parse()
 	// The CLI starts language hosts with the engine's address as the only positional argument.
 	engineAddress := flag.Arg(0)
+	cmdutil.InitTracing("pulumi-language-nodejs", "pulumi-language-nodejs", *tracing)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -83,7 +88,7 @@ func main() {
 	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
 		Cancel: cancelServer,
 		Init: func(srv *grpc.Server) error {
-			pulumirpc.RegisterLanguageRuntimeServer(srv, &host{ctx: ctx, engineAddress: engineAddress})
+			pulumirpc.RegisterLanguageRuntimeServer(srv, &host{ctx: ctx, engineAddress: engineAddress, tracing: *tracing})
 			return nil
 		},
 		Options: rpcutil.OpenTracingServerInterceptorOptions(nil),
@@ -110,6 +115,8 @@ type host struct {
 	ctx           context.Context
 	mu            sync.Mutex
 	engineAddress string
+	// tracing is the CLI's tracing endpoint, which the program's runner sends its spans to too.
+	tracing string
 	// ready is a program's node process started ahead of its Run (see startAhead), or nil.
 	ready *readyProgram
 }
@@ -300,6 +307,9 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 	}
 	if req.GetDryRun() {
 		runnerArgs = append(runnerArgs, "--dry-run")
+	}
+	if h.tracing != "" {
+		runnerArgs = append(runnerArgs, "--tracing="+h.tracing)
 	}
 	entry := info.GetEntryPoint()
 	if entry == "" {

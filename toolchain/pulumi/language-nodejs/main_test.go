@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"os"
@@ -11,6 +12,38 @@ import (
 
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 )
+
+// TestMain runs the host's own main when a test starts this binary as the CLI would start the host.
+func TestMain(m *testing.M) {
+	if os.Getenv("RUN_AS_LANGUAGE_HOST") == "true" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// The host starts with the flags the CLI gives every plugin (`pulumi --tracing`, `--otel-traces`,
+// `--logflow -v=9 --logtostderr`) and announces its port, as upstream's host does.
+func TestAcceptsTheCLIsPluginFlags(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, os.Args[0], "--logtostderr", "-v=9", "--tracing", "http://127.0.0.1:9/api/v1/spans")
+	cmd.Env = append(os.Environ(), "RUN_AS_LANGUAGE_HOST=true")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The host serves until it is killed.
+	defer func() { cancel(); _ = cmd.Wait() }()
+	port, err := bufio.NewReader(stdout).ReadString('\n')
+	if strings.TrimSpace(port) == "" || strings.Trim(strings.TrimSpace(port), "0123456789") != "" {
+		t.Fatalf("first line %q (%v), want the host's port; stderr:\n%s", port, err, stderr.String())
+	}
+}
 
 // writeFiles creates FILES (path relative to ROOT: contents) under ROOT.
 func writeFiles(t *testing.T, root string, files map[string]string) {
@@ -114,8 +147,9 @@ func TestPluginCommand(t *testing.T) {
 }
 
 // The launcher keeps the runner's exit contract: 0 only when the pack ran without an uncaught
-// error; 32 when every such error was reported to the user; 1 when one was not. The run module
-// here stands in for the SDK's, and checks what it is given.
+// error; 32 when every such error was reported to the user; 1 when one was not; and finds the
+// pack after the flags the CLI may give (`pulumi --tracing`). The run module here stands in for
+// the SDK's, and checks what it is given.
 func TestLaunchPolicyPackExitCodes(t *testing.T) {
 	node := nodeOnPath(t)
 	dir := t.TempDir()
@@ -132,19 +166,25 @@ exports.run = async (opts) => {
         case "unreported": throw err;
     }
 };`})
-	for outcome, want := range map[string]int{"ok": 0, "reported": 32, "unreported": 1} {
-		cmd := exec.Command(node, "-e", launchPolicyPack, "--", runModule, "127.0.0.1:1", "/the/pack")
-		cmd.Env = append(os.Environ(), "OUTCOME="+outcome)
-		out, err := cmd.CombinedOutput()
-		code := 0
-		var exitErr *exec.ExitError
-		if errors.As(err, &exitErr) {
-			code = exitErr.ExitCode()
-		} else if err != nil {
-			t.Fatalf("%s: %v", outcome, err)
-		}
-		if code != want {
-			t.Errorf("%s: exit code %d, want %d\n%s", outcome, code, want, out)
+	for _, cliArgs := range [][]string{
+		{"127.0.0.1:1"},
+		{"--tracing", "tcp:/127.0.0.1:9", "127.0.0.1:1"},
+	} {
+		for outcome, want := range map[string]int{"ok": 0, "reported": 32, "unreported": 1} {
+			args := append(append([]string{"-e", launchPolicyPack, "--", runModule}, cliArgs...), "/the/pack")
+			cmd := exec.Command(node, args...)
+			cmd.Env = append(os.Environ(), "OUTCOME="+outcome)
+			out, err := cmd.CombinedOutput()
+			code := 0
+			var exitErr *exec.ExitError
+			if errors.As(err, &exitErr) {
+				code = exitErr.ExitCode()
+			} else if err != nil {
+				t.Fatalf("%q %s: %v", cliArgs, outcome, err)
+			}
+			if code != want {
+				t.Errorf("%q %s: exit code %d, want %d\n%s", cliArgs, outcome, code, want, out)
+			}
 		}
 	}
 }
@@ -225,7 +265,7 @@ require("fs").appendFileSync(process.env.RUN_OUT, JSON.stringify({
 	t.Setenv("RUN_OUT", out)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	h := &host{ctx: ctx}
+	h := &host{ctx: ctx, tracing: "http://127.0.0.1:9/api/v1/spans"}
 	info := func(program string) *pulumirpc.ProgramInfo {
 		dir := filepath.Join(root, program)
 		return &pulumirpc.ProgramInfo{RootDirectory: dir, ProgramDirectory: dir, EntryPoint: "."}
@@ -261,7 +301,7 @@ require("fs").appendFileSync(process.env.RUN_OUT, JSON.stringify({
 		t.Fatalf("%d runs of the runner, want %d:\n%s", len(lines), len(want), data)
 	}
 	for i, line := range lines {
-		for _, part := range []string{want[i], `"config":"{\"k\":\"a\"}"`, `"--monitor=127.0.0.1:1"`, `"--stack=dev"`} {
+		for _, part := range []string{want[i], `"config":"{\"k\":\"a\"}"`, `"--monitor=127.0.0.1:1"`, `"--stack=dev"`, `"--tracing=http://127.0.0.1:9/api/v1/spans"`} {
 			if !strings.Contains(line, part) {
 				t.Errorf("run %d: %s lacks %s", i+1, line, part)
 			}

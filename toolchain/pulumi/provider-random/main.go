@@ -33,6 +33,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/util/cmdutil"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 )
@@ -60,7 +61,11 @@ var inputKeys = []resource.PropertyKey{
 }
 
 func main() {
+	// The engine passes every plugin `--tracing ENDPOINT` when `pulumi --tracing` or
+	// `--otel-traces` is given (and glog's -v and --logtostderr with --logflow).
+	tracing := flag.String("tracing", "", "Emit tracing to a Zipkin-compatible tracing endpoint")
 	flag.Parse()
+	cmdutil.InitTracing("pulumi-resource-random", "pulumi-resource-random", *tracing)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// The engine passes its address as the only argument; exit when it stops answering

@@ -19,7 +19,15 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { EventLogTail, RunTimeline, criticalPath, objectStepsReport, report, timeline } from "./breakdown";
+import {
+    EventLogTail,
+    RunTimeline,
+    criticalPath,
+    engineCallsReport,
+    resourceStepsReport,
+    report,
+    timeline,
+} from "./breakdown";
 import { Chart, IMAGE_VALUES, Images, checkSameObjects, generateChart, parseObjects } from "./chart";
 import { Measure, measure, measureScript, median } from "./measure";
 import { OperationFigures, writeBenchRun } from "./report";
@@ -79,7 +87,9 @@ interface BreakdownCase {
     args: string[];
     images: (run: number) => Images;
     criticalPath?: boolean;
-    objectSteps?: boolean;
+    resourceSteps?: boolean;
+    /** Also traced runs (`--otel-traces`): the engine's calls for each resource, one after the other. */
+    engineCalls?: boolean;
 }
 
 /** What each tool runs, for the table's notes. */
@@ -394,6 +404,15 @@ class Bench {
         return [timeline(run, tail.stop(), marks), run.seconds];
     }
 
+    /** One Pulumi run with the CLI's tracing on (every plugin's gRPC calls): its trace file. */
+    private async traced(args: string[], name: string): Promise<string> {
+        const dir = path.join(this.scratch, "traced");
+        fs.mkdirSync(dir, { recursive: true });
+        const trace = path.join(dir, `${name}.otel.jsonl`);
+        await this.pulumi([...args, "--otel-traces", `file://${trace}`]);
+        return trace;
+    }
+
     async breakdowns(): Promise<string[]> {
         const base = this.chart.images;
         const bump = bumped(base);
@@ -413,6 +432,7 @@ class Bench {
                 args: this.up,
                 images: () => base,
                 criticalPath: true,
+                engineCalls: true,
             },
             {
                 title: "`pulumi up` of the image bump, with the policy pack",
@@ -420,13 +440,16 @@ class Bench {
                 // Each run a bump: to the bumped images and back, by turns.
                 images: (run) => (run % 2 === 0 ? bump : base),
                 criticalPath: true,
-                objectSteps: true,
+                resourceSteps: true,
             },
         ];
         this.setImages(base);
         await this.pulumi(this.up);
         const reports: string[] = [];
-        for (const [index, { title, args, images, criticalPath: withPath, objectSteps }] of cases.entries()) {
+        for (const [
+            index,
+            { title, args, images, criticalPath: withPath, resourceSteps, engineCalls },
+        ] of cases.entries()) {
             const runs: RunTimeline[] = [];
             const seconds: number[] = [];
             for (let i = 0; i < RUNS; i++) {
@@ -440,8 +463,16 @@ class Bench {
             if (withPath) {
                 reports.push(criticalPath(title, runs));
             }
-            if (objectSteps) {
-                reports.push(objectStepsReport(title, runs));
+            if (resourceSteps) {
+                reports.push(resourceStepsReport(title, runs));
+            }
+            if (engineCalls) {
+                const traces: string[] = [];
+                for (let i = 0; i < RUNS; i++) {
+                    this.setImages(images(i));
+                    traces.push(await this.traced(args, `case${index}-trace${i}`));
+                }
+                reports.push(engineCallsReport(title, traces));
             }
         }
         await this.pulumiDestroy();
@@ -462,7 +493,7 @@ class Bench {
             process.stderr.write(`  instrumented: ${title}: ${s.toFixed(2)} s\n`);
             await this.pulumiDestroy();
         }
-        return [report(title, runs, seconds), criticalPath(title, runs), objectStepsReport(title, runs)];
+        return [report(title, runs, seconds), criticalPath(title, runs), resourceStepsReport(title, runs)];
     }
 
     remove(): void {

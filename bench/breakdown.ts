@@ -70,20 +70,33 @@ export interface RunTimeline {
     loads: Record<string, Record<string, number>>;
     /** Which package first loaded each package, per launcher. */
     loadedBy: Record<string, Record<string, string>>;
-    /** Kubernetes object steps: from the step's pre-event to its outputs event. */
-    k8sSteps: ObjectStep[];
+    /** Each resource's step (Kubernetes objects, the generated password): pre-event to outputs event. */
+    steps: ResourceStep[];
 }
 
-/** One Kubernetes object's step: the provider's Check, Diff or apply, and its await. */
-export interface ObjectStep {
+/** One resource's step: its provider's Check, Diff or create/update, and its await. */
+export interface ResourceStep {
     /** `Kind name`, from the type token and the URN. */
     object: string;
+    /** The provider's package: `kubernetes`, `random`. */
+    provider: string;
     /** Milliseconds after the CLI was spawned that the step began (its pre-event). */
     startMs: number;
     ms: number;
 }
 
 const LAUNCHERS: Record<string, string> = { run: "program", "run-policy-pack": "policy pack" };
+
+const PROVIDER_TYPE = "pulumi:providers:";
+
+/** The providers whose resources' steps are reported: the platform's objects and its password. */
+const STEP_PROVIDERS = new Set(["kubernetes", "random"]);
+
+/** TYPE's provider package when its steps are reported (not components, providers or Helm charts). */
+function stepProvider(type: string): string | undefined {
+    const provider = type.split(":")[0];
+    return STEP_PROVIDERS.has(provider) && !type.startsWith("kubernetes:helm") ? provider : undefined;
+}
 
 const eventType = (event: Record<string, unknown>): string =>
     Object.keys(event).find((key) => key.endsWith("Event")) ?? "unknown";
@@ -105,6 +118,7 @@ export function timeline(run: Measure, events: StampedEvent[], marksFile: string
     };
     firstProcess("pulumi-language-nodejs", "language host started");
     firstProcess("pulumi-resource-kubernetes", "kubernetes provider started");
+    firstProcess("pulumi-resource-random", "random provider started");
 
     const cpuMs: Record<string, number> = {};
     const loads: RunTimeline["loads"] = {};
@@ -139,7 +153,7 @@ export function timeline(run: Measure, events: StampedEvent[], marksFile: string
 
     const firstOfType: Record<string, number> = {};
     const pre = new Map<string, number>();
-    const k8sSteps: ObjectStep[] = [];
+    const steps: ResourceStep[] = [];
     for (const { atMs, event } of events) {
         const type = eventType(event);
         if (!(type in firstOfType)) {
@@ -156,23 +170,26 @@ export function timeline(run: Measure, events: StampedEvent[], marksFile: string
                 milestones["first Kubernetes object step"] ??= at(atMs);
             }
         }
-        if (
-            type === "resOutputsEvent" &&
-            metadata &&
-            pre.has(metadata.urn) &&
-            metadata.type.startsWith("kubernetes:")
-        ) {
+        if (type === "resOutputsEvent" && metadata?.type.startsWith(PROVIDER_TYPE)) {
+            // A default provider's outputs: it is started and configured, its resources' steps can begin.
+            milestones[`${metadata.type.slice(PROVIDER_TYPE.length)} provider configured`] ??= at(atMs);
+        }
+        const provider = metadata ? stepProvider(metadata.type) : undefined;
+        if (type === "resOutputsEvent" && metadata && provider && pre.has(metadata.urn)) {
             const kind = metadata.type.split(":").at(-1);
             const name = metadata.urn.split("::").at(-1);
-            k8sSteps.push({
+            steps.push({
                 object: `${kind} ${name}`,
+                provider,
                 startMs: at(pre.get(metadata.urn)!),
                 ms: atMs - pre.get(metadata.urn)!,
             });
-            milestones["last Kubernetes object step done"] = at(atMs);
+            if (provider === "kubernetes") {
+                milestones["last Kubernetes object step done"] = at(atMs);
+            }
         }
     }
-    return { milestones, cpuMs, loads, loadedBy, k8sSteps };
+    return { milestones, cpuMs, loads, loadedBy, steps };
 }
 
 const ms = (value: number): string => value.toFixed(0);
@@ -206,7 +223,7 @@ export function report(title: string, runs: RunTimeline[], totalSeconds: number[
         );
         previous = m.ms;
     }
-    const steps = runs.flatMap((r) => r.k8sSteps.map((step) => step.ms));
+    const steps = runs.flatMap((r) => r.steps.filter((step) => step.provider === "kubernetes").map((step) => step.ms));
     if (steps.length > 0) {
         lines.push(
             "",
@@ -294,15 +311,15 @@ const PROVIDER_WAITS: Record<string, [waitsFor: string, needed: string]> = {
 };
 
 /**
- * Each Kubernetes object's step in RUNS (medians): when it began, how long the provider took
- * over it, its wait included, and when it was done; sorted by when each was done, so the last
- * rows are the waits the run ended on.
+ * Each resource's step in RUNS (medians): when it began, how long the provider took over it, its
+ * wait included, and when it was done; sorted by when each was done, so the last rows are the
+ * waits the run ended on.
  */
-export function objectStepsReport(title: string, runs: RunTimeline[]): string {
-    const objects = new Set(runs.flatMap((r) => r.k8sSteps.map((step) => step.object)));
+export function resourceStepsReport(title: string, runs: RunTimeline[]): string {
+    const objects = new Set(runs.flatMap((r) => r.steps.map((step) => step.object)));
     const rows = [...objects]
         .map((object) => {
-            const steps = runs.flatMap((r) => r.k8sSteps.filter((step) => step.object === object));
+            const steps = runs.flatMap((r) => r.steps.filter((step) => step.object === object));
             return {
                 object,
                 startMs: median(steps.map((step) => step.startMs)),
@@ -313,13 +330,13 @@ export function objectStepsReport(title: string, runs: RunTimeline[]): string {
         .sort((a, b) => a.doneMs - b.doneMs);
     const exited = median(runs.map((r) => r.milestones["pulumi CLI exited"]));
     return [
-        `#### ${title}: each Kubernetes object's step`,
+        `#### ${title}: each resource's step`,
         "",
         `${runs.length} runs, median milliseconds after the CLI was spawned (it exited at ${ms(exited)}); a ` +
             `step is the provider's Check, Diff and apply with the wait after it, from the engine's pre-event to ` +
             `its outputs event:`,
         "",
-        "| object | began at ms | step ms | done at ms | the provider waits for | needed |",
+        "| resource | began at ms | step ms | done at ms | the provider waits for | needed |",
         "|---|---:|---:|---:|---|---|",
         ...rows.map((row) => {
             const [waitsFor, needed] = PROVIDER_WAITS[row.object.split(" ")[0]] ?? ["nothing", ""];
@@ -374,5 +391,87 @@ export function criticalPath(title: string, runs: RunTimeline[]): string {
             ([from, to, what]) =>
                 `| ${from} (${ms(at(from))}) | ${to} (${ms(at(to))}) | ${ms(at(to) - at(from))} | ${what} |`,
         ),
+    ].join("\n");
+}
+
+/** The calls the engine makes for each resource, in turn, before the resource's step can run. */
+const ENGINE_CALLS: [span: string, call: string, to: string][] = [
+    ["pulumirpc.ResourceProvider/Check", "Check", "the provider: its defaults and validation"],
+    [
+        "pulumirpc.Analyzer/Remediate",
+        "Remediate",
+        "the policy pack (every resource, whether or not a policy remediates)",
+    ],
+    ["pulumirpc.Analyzer/Analyze", "Analyze", "the policy pack: its resource policies"],
+    ["pulumirpc.ResourceProvider/Diff", "Diff", "the provider: the change, if any"],
+];
+const STACK_CALL = "pulumirpc.Analyzer/AnalyzeStack";
+
+/** The CLI's own (client-side) spans of an `--otel-traces` file: name and milliseconds. */
+function cliSpans(traceFile: string): { name: string; ms: number }[] {
+    interface Span {
+        name: string;
+        startTimeUnixNano: string;
+        endTimeUnixNano: string;
+    }
+    interface ResourceSpans {
+        resource: { attributes?: { key: string; value: { stringValue?: string } }[] };
+        scopeSpans: { spans: Span[] }[];
+    }
+    return fs
+        .readFileSync(traceFile, "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .flatMap((line) => (JSON.parse(line) as { resourceSpans: ResourceSpans[] }).resourceSpans)
+        .filter((rs) =>
+            (rs.resource.attributes ?? []).some(
+                (a) => a.key === "service.name" && a.value.stringValue === "pulumi-cli",
+            ),
+        )
+        .flatMap((rs) => rs.scopeSpans.flatMap((scope) => scope.spans))
+        .map((span) => ({
+            name: span.name,
+            ms: Number(BigInt(span.endTimeUnixNano) - BigInt(span.startTimeUnixNano)) / 1e6,
+        }));
+}
+
+/**
+ * The engine's calls for each resource in TRACES (one `--otel-traces` file per run): how many,
+ * and how long they took, as the CLI saw them. The engine makes them one resource at a time, so
+ * their sum is on the path of every update however many resources change.
+ */
+export function engineCallsReport(title: string, traces: string[]): string {
+    const runs = traces.map(cliSpans);
+    const rows = [
+        ...ENGINE_CALLS,
+        [STACK_CALL, "AnalyzeStack", "the policy pack: its stack policies, once, after the last resource"],
+    ].map(([span, call, to]) => {
+        const perRun = runs.map((spans) => spans.filter((s) => s.name === span).map((s) => s.ms));
+        return {
+            call,
+            to,
+            count: median(perRun.map((calls) => calls.length)),
+            medianMs: median(perRun.flat()),
+            totalMs: median(perRun.map((calls) => calls.reduce((sum, v) => sum + v, 0))),
+        };
+    });
+    const serial = rows.filter((row) => row.call !== "AnalyzeStack");
+    const total = (list: typeof rows): number => list.reduce((sum, row) => sum + row.totalMs, 0);
+    const pack = serial.filter((row) => row.call === "Remediate" || row.call === "Analyze");
+    return [
+        `#### ${title}: the engine's calls for each resource`,
+        "",
+        `${traces.length} runs with the CLI's tracing on (\`--otel-traces\`; tracing makes each call a little ` +
+            `slower, so these are upper bounds). For each resource the program registers, the engine makes ` +
+            `these calls in turn, one resource at a time, before that resource's step runs; medians:`,
+        "",
+        "| call | to | calls per run | ms per call | ms per run |",
+        "|---|---|---:|---:|---:|",
+        ...rows.map(
+            (row) => `| ${row.call} | ${row.to} | ${row.count} | ${row.medianMs.toFixed(1)} | ${ms(row.totalMs)} |`,
+        ),
+        "",
+        `One resource after the other: ${ms(total(serial))} ms per run, of it ${ms(total(pack))} ms in the ` +
+            `policy pack's Remediate and Analyze.`,
     ].join("\n");
 }

@@ -15,7 +15,8 @@ export BENCH_NODE="$node_kind" EXCHANGE_STATE
 
 if [[ -z "${BENCH_COMMIT:-}" ]]; then
   BENCH_COMMIT="$(git -C "$REPO_ROOT" rev-parse --short HEAD)"
-  if git -C "$REPO_ROOT" status --porcelain --untracked-files=no | grep -q .; then
+  # The benchmark's own output (docs/benchmark, written by an earlier run) changes nothing measured.
+  if git -C "$REPO_ROOT" status --porcelain --untracked-files=no -- . ':!docs/benchmark' | grep -q .; then
     BENCH_COMMIT+=" with uncommitted changes"
   fi
 fi

@@ -6,6 +6,7 @@
  * node-marks.ts leaves in the program's and the policy pack's node processes.
  */
 import * as fs from "fs";
+import { readTraceSpans } from "../tests/support";
 import { Measure, median } from "./measure";
 import { NodeMark } from "./node-marks";
 
@@ -166,7 +167,7 @@ export function timeline(run: Measure, events: StampedEvent[], marksFile: string
         const metadata = body?.metadata;
         if (type === "resourcePreEvent" && metadata) {
             pre.set(metadata.urn, atMs);
-            if (metadata.type.startsWith("kubernetes:") && !metadata.type.startsWith("kubernetes:helm")) {
+            if (stepProvider(metadata.type) === "kubernetes") {
                 milestones["first Kubernetes object step"] ??= at(atMs);
             }
         }
@@ -394,8 +395,11 @@ export function criticalPath(title: string, runs: RunTimeline[]): string {
     ].join("\n");
 }
 
+/** A call of the engine to a plugin: its span's name, the call, and what answers it. */
+type EngineCall = [span: string, call: string, to: string];
+
 /** The calls the engine makes for each resource, in turn, before the resource's step can run. */
-const ENGINE_CALLS: [span: string, call: string, to: string][] = [
+const ENGINE_CALLS: EngineCall[] = [
     ["pulumirpc.ResourceProvider/Check", "Check", "the provider: its defaults and validation"],
     [
         "pulumirpc.Analyzer/Remediate",
@@ -405,35 +409,12 @@ const ENGINE_CALLS: [span: string, call: string, to: string][] = [
     ["pulumirpc.Analyzer/Analyze", "Analyze", "the policy pack: its resource policies"],
     ["pulumirpc.ResourceProvider/Diff", "Diff", "the provider: the change, if any"],
 ];
-const STACK_CALL = "pulumirpc.Analyzer/AnalyzeStack";
-
-/** The CLI's own (client-side) spans of an `--otel-traces` file: name and milliseconds. */
-function cliSpans(traceFile: string): { name: string; ms: number }[] {
-    interface Span {
-        name: string;
-        startTimeUnixNano: string;
-        endTimeUnixNano: string;
-    }
-    interface ResourceSpans {
-        resource: { attributes?: { key: string; value: { stringValue?: string } }[] };
-        scopeSpans: { spans: Span[] }[];
-    }
-    return fs
-        .readFileSync(traceFile, "utf8")
-        .split("\n")
-        .filter(Boolean)
-        .flatMap((line) => (JSON.parse(line) as { resourceSpans: ResourceSpans[] }).resourceSpans)
-        .filter((rs) =>
-            (rs.resource.attributes ?? []).some(
-                (a) => a.key === "service.name" && a.value.stringValue === "pulumi-cli",
-            ),
-        )
-        .flatMap((rs) => rs.scopeSpans.flatMap((scope) => scope.spans))
-        .map((span) => ({
-            name: span.name,
-            ms: Number(BigInt(span.endTimeUnixNano) - BigInt(span.startTimeUnixNano)) / 1e6,
-        }));
-}
+/** The call the engine makes once, after the last resource. */
+const STACK_CALL: EngineCall = [
+    "pulumirpc.Analyzer/AnalyzeStack",
+    "AnalyzeStack",
+    "the policy pack: its stack policies, once, after the last resource",
+];
 
 /**
  * The engine's calls for each resource in TRACES (one `--otel-traces` file per run): how many,
@@ -441,11 +422,9 @@ function cliSpans(traceFile: string): { name: string; ms: number }[] {
  * their sum is on the path of every update however many resources change.
  */
 export function engineCallsReport(title: string, traces: string[]): string {
-    const runs = traces.map(cliSpans);
-    const rows = [
-        ...ENGINE_CALLS,
-        [STACK_CALL, "AnalyzeStack", "the policy pack: its stack policies, once, after the last resource"],
-    ].map(([span, call, to]) => {
+    // The CLI's own spans: each call as the engine waited for it.
+    const runs = traces.map((trace) => readTraceSpans(trace).filter((span) => span.service === "pulumi-cli"));
+    const callRow = ([span, call, to]: EngineCall) => {
         const perRun = runs.map((spans) => spans.filter((s) => s.name === span).map((s) => s.ms));
         return {
             call,
@@ -454,9 +433,10 @@ export function engineCallsReport(title: string, traces: string[]): string {
             medianMs: median(perRun.flat()),
             totalMs: median(perRun.map((calls) => calls.reduce((sum, v) => sum + v, 0))),
         };
-    });
-    const serial = rows.filter((row) => row.call !== "AnalyzeStack");
-    const total = (list: typeof rows): number => list.reduce((sum, row) => sum + row.totalMs, 0);
+    };
+    const serial = ENGINE_CALLS.map(callRow);
+    const stack = callRow(STACK_CALL);
+    const total = (list: typeof serial): number => list.reduce((sum, row) => sum + row.totalMs, 0);
     const pack = serial.filter((row) => row.call === "Remediate" || row.call === "Analyze");
     return [
         `#### ${title}: the engine's calls for each resource`,
@@ -467,7 +447,7 @@ export function engineCallsReport(title: string, traces: string[]): string {
         "",
         "| call | to | calls per run | ms per call | ms per run |",
         "|---|---|---:|---:|---:|",
-        ...rows.map(
+        ...[...serial, stack].map(
             (row) => `| ${row.call} | ${row.to} | ${row.count} | ${row.medianMs.toFixed(1)} | ${ms(row.totalMs)} |`,
         ),
         "",

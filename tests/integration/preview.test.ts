@@ -3,13 +3,13 @@
  * the dev and prod plans, a policy violation, and invalid config.
  */
 import * as assert from "assert";
-import * as fs from "fs";
 import * as path from "path";
 import { PLATFORM_SERVICES } from "@exchange/contract";
 import {
     OperationResult,
     POLICY_PACK,
     PulumiWorkspace,
+    readTraceSpans,
     stackConfig,
     steps,
     unreachableKubeconfig,
@@ -99,14 +99,7 @@ describe("pulumi preview with the policy pack", function () {
             `file://${traceFile}`,
         ]);
         assert.strictEqual(result.code, 0, result.output);
-        const spans: { name: string; attributes: string }[] = fs
-            .readFileSync(traceFile, "utf8")
-            .split("\n")
-            .filter(Boolean)
-            .flatMap((line) => JSON.parse(line).resourceSpans)
-            .flatMap((resourceSpans: any) => resourceSpans.scopeSpans)
-            .flatMap((scopeSpans: any) => scopeSpans.spans)
-            .map((span: any) => ({ name: span.name, attributes: JSON.stringify(span.attributes ?? []) }));
+        const spans = readTraceSpans(traceFile);
         const names = [...new Set(spans.map((span) => span.name))].sort().join(", ");
         // Server-side spans (a leading slash) come from the plugins themselves, traced since they took the flag.
         for (const [name, request] of [
@@ -115,7 +108,7 @@ describe("pulumi preview with the policy pack", function () {
             ["/pulumirpc.ResourceProvider/Check", "random:index/randomPassword:RandomPassword"],
         ]) {
             assert.ok(
-                spans.some((span) => span.name === name && span.attributes.includes(request)),
+                spans.some((span) => span.name === name && span.attributeText.includes(request)),
                 `a ${name} span ${request ? `for a ${request} ` : ""}among ${names}`,
             );
         }

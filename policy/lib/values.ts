@@ -86,11 +86,43 @@ function isUnknownValueError(e: unknown): boolean {
 }
 
 /**
- * A plain deep copy of `value`, read through the SDK's proxies. Unknown values become `UNKNOWN`;
- * secrets (already unwrapped by the SDK's proxies) become their plain values. Keys are copied as own
- * properties (a key "__proto__" stays a key, it does not replace the prototype).
+ * Keys under which the SDK's proxies (unknownCheckingProxy and secretsPreservingProxy, proxy.js and
+ * secret.js of the pinned @pulumi/policy) answer "I am a proxy" and hand out the object they wrap.
+ * Internal to the SDK, so tests/values.spec.ts checks that the pinned release still answers them.
+ */
+const SDK_IS_PROXY = "__isSpecialProxy";
+const SDK_PROXY_TARGET = "__getSpecialProxyTarget";
+
+/**
+ * The plain data under one of the SDK's unknown-checking proxies, or undefined. The SDK deserializes
+ * a resource's properties into plain data (unknowns as the raw sentinel strings, secrets unwrapped)
+ * and wraps that in the proxy; copying the data itself gives the same snapshot as reading through the
+ * proxy, without a trap, a new proxy and a thrown error per property. Under a remediation's proxy
+ * sits the secrets-preserving one (its values wrap secrets): that is read through the proxies.
+ */
+function sdkProxyTarget(value: object): object | undefined {
+    const proxy = value as Record<string, unknown>;
+    if (proxy[SDK_IS_PROXY] !== true) {
+        return undefined;
+    }
+    const target = proxy[SDK_PROXY_TARGET];
+    return target !== null && typeof target === "object" && (target as Record<string, unknown>)[SDK_IS_PROXY] !== true
+        ? target
+        : undefined;
+}
+
+/**
+ * A plain deep copy of `value`, read through the SDK's proxies (or from the data under them, see
+ * sdkProxyTarget). Unknown values become `UNKNOWN`; secrets (already unwrapped by the SDK's proxies)
+ * become their plain values. Keys are copied as own properties (a key "__proto__" stays a key, it
+ * does not replace the prototype).
  */
 export function snapshot(value: unknown): any {
+    const target = value !== null && typeof value === "object" ? sdkProxyTarget(value) : undefined;
+    return copy(target ?? value);
+}
+
+function copy(value: unknown): any {
     if (isUnknown(value)) {
         return UNKNOWN;
     }
@@ -114,7 +146,7 @@ export function snapshot(value: unknown): any {
 
 function readSafely(container: any, key: string | number): unknown {
     try {
-        return snapshot(container[key]);
+        return copy(container[key]);
     } catch (e) {
         if (isUnknownValueError(e)) {
             return UNKNOWN;

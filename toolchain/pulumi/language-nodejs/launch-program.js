@@ -23,8 +23,15 @@
 //   program then loads is reported to it. Here `isInitializedAsync` returns at once and the
 //   module's other functions load the real module on first use, which opens the session then
 //   (enabling the debugger reports the scripts already loaded, so nothing is missed).
-// Both are internal to the SDK; a missing one stops the program with an error naming it, so an SDK
-// that moves them fails every preview of the tests instead of quietly paying the costs again.
+// - cmd/run/tracing: the runner's Zipkin tracing for `pulumi --tracing`. Loading it loads five
+//   OpenTelemetry packages (its exporter, tracer provider, resources and gRPC instrumentation):
+//   about 65 ms of CPU on every run, while the program's node competes for the machine with the
+//   policy pack's and the CLI. Here `start` loads the real module and starts it; until then
+//   `newSpan` gives what the real one gives without a root span, a span of the tracer registered
+//   globally (OpenTelemetry's API, which the runner's instrumentation module has loaded: a
+//   recording one when the CLI passed TRACEPARENT, else a no-op), and `stop` has nothing to stop.
+// All three are internal to the SDK; a missing one stops the program with an error naming it, so
+// an SDK that moves them fails every preview of the tests instead of quietly paying the costs again.
 "use strict";
 
 const fs = require("fs");
@@ -44,10 +51,15 @@ function cacheModule(file, exports) {
 
 cacheModule(require.resolve("source-map-support/register", { paths: [path.dirname(runIndex)] }), {});
 
-const v8HooksFile = path.join(sdkRoot, "runtime", "closure", "v8Hooks.js");
-if (!fs.existsSync(v8HooksFile)) {
-    throw new Error(`launch-program.js: ${v8HooksFile} is missing; this SDK is not the one the launcher was written for`);
+function sdkFile(...parts) {
+    const file = path.join(sdkRoot, ...parts);
+    if (!fs.existsSync(file)) {
+        throw new Error(`launch-program.js: ${file} is missing; this SDK is not the one the launcher was written for`);
+    }
+    return file;
 }
+
+const v8HooksFile = sdkFile("runtime", "closure", "v8Hooks.js");
 let v8Hooks;
 const realV8Hooks = () => {
     if (!v8Hooks) {
@@ -62,6 +74,24 @@ cacheModule(v8HooksFile, {
     getScriptUrl: (...args) => realV8Hooks().getScriptUrl(...args),
 });
 
+const tracingFile = sdkFile("cmd", "run", "tracing.js");
+let tracing;
+cacheModule(tracingFile, {
+    start: (...args) => {
+        delete require.cache[tracingFile];
+        tracing = require(tracingFile);
+        return tracing.start(...args);
+    },
+    stop: (...args) => tracing?.stop(...args),
+    newSpan: (name) => {
+        if (tracing) {
+            return tracing.newSpan(name);
+        }
+        const otel = require(require.resolve("@opentelemetry/api", { paths: [path.dirname(tracingFile)] }));
+        return otel.trace.getTracer("nodejs-runtime").startSpan(name);
+    },
+});
+
 // The runner reads its flags from process.argv, as if started as `node RUN_INDEX ARGS...`.
 function startRunner(args) {
     process.argv = [process.argv[0], runIndex, ...args];
@@ -72,9 +102,9 @@ if (runArgs.length > 0) {
     startRunner(runArgs);
 } else {
     // In the order the runner loads them: its instrumentation first (it patches gRPC when
-    // tracing), then what brings gRPC, the protocol and OpenTelemetry; loading a module twice is
-    // impossible, so the runner later finds them loaded.
-    for (const module of ["./instrumentation", "../../runtime/settings", "./tracing"]) {
+    // tracing), then what brings gRPC, the protocol and OpenTelemetry's API; loading a module
+    // twice is impossible, so the runner later finds them loaded.
+    for (const module of ["./instrumentation", "../../runtime/settings"]) {
         require(require.resolve(module, { paths: [path.dirname(runIndex)] }));
     }
     const chunks = [];

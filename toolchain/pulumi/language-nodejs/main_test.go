@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -190,9 +191,10 @@ exports.run = async (opts) => {
 }
 
 // The program launcher runs the SDK's runner as `node RUN_INDEX ARGS...` would (same argv), with
-// source-map-support left out and the closure serializer's inspector session opened only when
-// something asks for it; a runner without the module it replaces stops with an error naming it.
-// The SDK here is a stand-in whose runner reports what it sees.
+// source-map-support left out, the closure serializer's inspector session opened only when
+// something asks for it, and the runner's tracing module loaded only when tracing starts (spans
+// before that come from OpenTelemetry's global tracer); a runner without a module it replaces
+// stops with an error naming it. The SDK here is a stand-in whose runner reports what it sees.
 func TestLaunchProgram(t *testing.T) {
 	node := nodeOnPath(t)
 	sdk := t.TempDir()
@@ -203,37 +205,74 @@ globalThis.realV8HooksLoaded = true;
 exports.isInitializedAsync = async () => { throw new Error("the real isInitializedAsync ran"); };
 exports.getSessionAsync = async () => "session";
 exports.getScriptUrl = (id) => "url of " + id;`,
+		"cmd/run/tracing.js": `
+globalThis.realTracingLoaded = true;
+let root;
+exports.start = (url) => { root = "root for " + url; };
+exports.stop = () => { globalThis.stoppedRoot = root; };
+exports.newSpan = (name) => name + " under " + root;`,
+		"node_modules/@opentelemetry/api/index.js": `
+exports.trace = { getTracer: (tracer) => ({ startSpan: (name) => name + " of the global " + tracer }) };`,
 		"cmd/run/index.js": `
 require("source-map-support/register");
 const v8Hooks = require("../../runtime/closure/v8Hooks");
+const tracing = require("./tracing");
 (async () => {
     await v8Hooks.isInitializedAsync();
     const loadedBeforeUse = globalThis.realV8HooksLoaded === true;
     const session = await v8Hooks.getSessionAsync();
+    const spans = [tracing.newSpan("first")];
+    const tracingLoadedBeforeStart = globalThis.realTracingLoaded === true;
+    const url = process.argv.find((a) => a.startsWith("--tracing="));
+    if (url) {
+        tracing.start(url.slice("--tracing=".length));
+        spans.push(tracing.newSpan("second"));
+    }
+    tracing.stop();
     console.log(JSON.stringify({
         argv: process.argv.slice(1),
         loadedBeforeUse,
         session,
         url: v8Hooks.getScriptUrl("7"),
+        tracingLoadedBeforeStart,
+        spans,
+        stoppedRoot: globalThis.stoppedRoot,
     }));
 })();`,
 	})
 	runIndex := filepath.Join(sdk, "cmd/run/index.js")
-	out, err := exec.Command(node, "-e", launchProgram, "--", runIndex, "--monitor=127.0.0.1:1", ".").Output()
-	if err != nil {
-		t.Fatalf("launcher: %v", err)
-	}
-	want := `{"argv":["` + runIndex + `","--monitor=127.0.0.1:1","."],"loadedBeforeUse":false,"session":"session","url":"url of 7"}`
-	if got := strings.TrimSpace(string(out)); got != want {
-		t.Errorf("the runner saw %s, want %s", got, want)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{
+			[]string{"--monitor=127.0.0.1:1", "."},
+			`"tracingLoadedBeforeStart":false,"spans":["first of the global nodejs-runtime"]}`,
+		},
+		{
+			[]string{"--monitor=127.0.0.1:1", "--tracing=http://127.0.0.1:9", "."},
+			`"tracingLoadedBeforeStart":false,"spans":["first of the global nodejs-runtime","second under root for http://127.0.0.1:9"],"stoppedRoot":"root for http://127.0.0.1:9"}`,
+		},
+	} {
+		out, err := exec.Command(node, append([]string{"-e", launchProgram, "--", runIndex}, c.args...)...).Output()
+		if err != nil {
+			t.Fatalf("launcher %q: %v", c.args, err)
+		}
+		argv, _ := json.Marshal(append([]string{runIndex}, c.args...))
+		want := `{"argv":` + string(argv) + `,"loadedBeforeUse":false,"session":"session","url":"url of 7",` + c.want
+		if got := strings.TrimSpace(string(out)); got != want {
+			t.Errorf("the runner saw %s, want %s", got, want)
+		}
 	}
 
-	if err := os.Remove(filepath.Join(sdk, "runtime/closure/v8Hooks.js")); err != nil {
-		t.Fatal(err)
-	}
-	out, err = exec.Command(node, "-e", launchProgram, "--", runIndex, ".").CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "v8Hooks.js is missing") {
-		t.Errorf("a runner without v8Hooks: %v\n%s", err, out)
+	for _, replaced := range []string{"cmd/run/tracing.js", "runtime/closure/v8Hooks.js"} {
+		if err := os.Remove(filepath.Join(sdk, replaced)); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(node, "-e", launchProgram, "--", runIndex, ".").CombinedOutput()
+		if err == nil || !strings.Contains(string(out), filepath.Base(replaced)+" is missing") {
+			t.Errorf("a runner without %s: %v\n%s", replaced, err, out)
+		}
 	}
 }
 

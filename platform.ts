@@ -6,6 +6,7 @@ import { NetworkPolicies } from "./components/network-policies";
 import { Postgres } from "./components/postgres";
 import { Redis } from "./components/redis";
 import { platformNamespace } from "./components/namespace";
+import { passwordProvider } from "./components/credentials";
 import { StatelessService } from "./components/stateless-service";
 import { PlatformConfig } from "./config";
 import { ROUTER, WS_STREAM } from "@exchange/contract";
@@ -19,10 +20,16 @@ export interface PlatformOutputs {
 }
 
 export function deployPlatform(config: PlatformConfig): PlatformOutputs {
+    // First, before any Kubernetes object: see passwordProvider.
+    const passwords = passwordProvider();
     const namespace = platformNamespace(config);
 
-    const postgres = new Postgres("exchange-postgres", { namespace, settings: config.postgres });
-    const redis = new Redis("exchange-redis", { namespace, settings: config.redis });
+    const postgres = new Postgres(
+        "exchange-postgres",
+        { namespace, settings: config.postgres },
+        { providers: [passwords] },
+    );
+    const redis = new Redis("exchange-redis", { namespace, settings: config.redis }, { providers: [passwords] });
     // The HTTP API: serves /api/v1/... and /health on 8080.
     const router = new StatelessService("exchange-router", {
         typeName: "Router",

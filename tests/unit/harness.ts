@@ -23,6 +23,8 @@ export interface RegisteredResource {
     ignoreChanges: string[];
     /** Input paths whose change replaces the resource (the `replaceOnChanges` option). */
     replaceOnChanges: string[];
+    /** The explicit provider's reference ("URN::ID"), "" for the package's default provider. */
+    provider: string;
     /** The URNs the resource had before, which its `aliases` carry over to it. */
     aliasUrns: string[];
 }
@@ -140,6 +142,7 @@ export async function runProgram(config: Record<string, string>, stack = "dev"):
             deleteBeforeReplace: request.getDeletebeforereplace(),
             ignoreChanges: request.getIgnorechangesList(),
             replaceOnChanges: request.getReplaceonchangesList(),
+            provider: request.getProvider(),
             aliasUrns: aliasUrns(request),
         });
         return register(request, callback);

@@ -189,6 +189,19 @@ function describeCommonFacts(
             assert.ok(!run.secretOutputs.includes("serviceDnsNames"));
             assert.deepStrictEqual(Object.keys(run.outputs.connectionStrings as object).sort(), ["database", "redis"]);
         });
+
+        it("the passwords' random provider is registered before any Kubernetes object, and makes every password", () => {
+            // The engine loads providers in the order resources ask for them: see passwordProvider.
+            const run = load();
+            const providerAt = run.resources.findIndex((r) => r.type === "pulumi:providers:random");
+            const firstObjectAt = run.resources.findIndex((r) => r.type.startsWith("kubernetes:"));
+            assert.ok(providerAt >= 0, "an explicit random provider is registered");
+            assert.ok(providerAt < firstObjectAt, `the provider is #${providerAt}, the first object #${firstObjectAt}`);
+            const provider = run.resources[providerAt];
+            for (const password of nonEmpty(ofType(run, TYPES.password), "generated passwords")) {
+                assert.strictEqual(password.provider, `${provider.urn}::${provider.name}-id`, password.name);
+            }
+        });
     });
 
     describe(`${stack}: data survives`, () => {

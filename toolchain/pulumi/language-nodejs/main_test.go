@@ -240,6 +240,11 @@ const tracing = require("./tracing");
     }));
 })();`,
 	})
+	// The tests' and the benchmark's copies of the project link node_modules: the same through a link.
+	linked := filepath.Join(t.TempDir(), "linked-sdk")
+	if err := os.Symlink(sdk, linked); err != nil {
+		t.Fatal(err)
+	}
 	runIndex := filepath.Join(sdk, "cmd/run/index.js")
 	for _, c := range []struct {
 		args []string
@@ -254,14 +259,16 @@ const tracing = require("./tracing");
 			`"tracingLoadedBeforeStart":false,"spans":["first of the global nodejs-runtime","second under root for http://127.0.0.1:9"],"stoppedRoot":"root for http://127.0.0.1:9"}`,
 		},
 	} {
-		out, err := exec.Command(node, append([]string{"-e", launchProgram, "--", runIndex}, c.args...)...).Output()
-		if err != nil {
-			t.Fatalf("launcher %q: %v", c.args, err)
-		}
-		argv, _ := json.Marshal(append([]string{runIndex}, c.args...))
-		want := `{"argv":` + string(argv) + `,"loadedBeforeUse":false,"session":"session","url":"url of 7",` + c.want
-		if got := strings.TrimSpace(string(out)); got != want {
-			t.Errorf("the runner saw %s, want %s", got, want)
+		for _, index := range []string{runIndex, filepath.Join(linked, "cmd/run/index.js")} {
+			out, err := exec.Command(node, append([]string{"-e", launchProgram, "--", index}, c.args...)...).Output()
+			if err != nil {
+				t.Fatalf("launcher %s %q: %v", index, c.args, err)
+			}
+			argv, _ := json.Marshal(append([]string{index}, c.args...))
+			want := `{"argv":` + string(argv) + `,"loadedBeforeUse":false,"session":"session","url":"url of 7",` + c.want
+			if got := strings.TrimSpace(string(out)); got != want {
+				t.Errorf("the runner saw %s, want %s", got, want)
+			}
 		}
 	}
 

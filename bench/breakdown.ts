@@ -86,7 +86,11 @@ export interface ResourceStep {
     ms: number;
 }
 
-const LAUNCHERS: Record<string, string> = { run: "program", "run-policy-pack": "policy pack" };
+const LAUNCHERS: Record<string, string> = {
+    run: "program",
+    "policy-pack": "policy pack",
+    "run-policy-pack": "policy pack",
+};
 
 const PROVIDER_TYPE = "pulumi:providers:";
 
@@ -138,7 +142,7 @@ export function timeline(run: Measure, events: StampedEvent[], marksFile: string
         }
         const label = {
             started: `${who}: node started`,
-            "entry-start": `${who}: SDK loaded, project's entry module starts loading`,
+            "entry-start": `${who}: its launcher loaded, project's entry module starts loading`,
             "entry-end": `${who}: entry module loaded and run`,
             "first-stdout": `${who}: first stdout write`,
         }[mark.mark];
@@ -361,7 +365,7 @@ const CRITICAL_PATH: [from: string, to: string, what: string][] = [
     [
         "first preludeEvent",
         "kubernetes provider started",
-        "the runner loads the program's bundle and runs it until its first Kubernetes object is registered",
+        "the runner loads the program's bundle and runs it until its first Kubernetes object is registered; the engine starts the passwords' random provider, which the program registers first, before the Kubernetes one",
     ],
     [
         "kubernetes provider started",

@@ -1,15 +1,22 @@
 import * as path from "path";
 
 /**
- * What a node process of a Pulumi run is, from its script: the @pulumi/pulumi SDK's launchers
- * live in cmd/NAME/ (index.js, or run.js for a compiled policy pack), so the program's is `run`
- * and a policy pack's `run-policy-pack`; any other script goes by its file name. The language
- * host starts both through its own launchers (`node -e LAUNCHER -- SCRIPT ARGS`), which put
- * SCRIPT first among the arguments, as `node SCRIPT ARGS` would; `eval` is any other `node -e`.
+ * What a node process of a Pulumi run is, from the arguments after node's own options and code:
+ * ARGS starts with the script for `node SCRIPT ARGS`, and is what follows `--` for `node -e CODE --
+ * ARGS` (EVALUATED). The @pulumi/pulumi SDK's launchers live in cmd/NAME/, so the program's is `run`
+ * and a TypeScript policy pack's `run-policy-pack`; any other script goes by its file name. The
+ * language host starts the program through its own launcher (`node -e LAUNCHER -- RUN_INDEX ...`),
+ * which puts the SDK's script first, as `node SCRIPT ARGS` would, and a compiled policy pack through
+ * another (`node -e LAUNCHER -- [FLAGS] ENGINE_ADDRESS PACK_DIR`): `policy-pack`. `eval` is any
+ * other `node -e`.
  */
-export function launcherOf(script: string | undefined, evaluated: boolean): string {
-    if (!script || (evaluated && !path.isAbsolute(script))) {
-        return evaluated ? "eval" : "?";
+export function launcherOf(args: string[], evaluated: boolean): string {
+    const [script] = args;
+    if (evaluated && !(script && path.isAbsolute(script))) {
+        return args.length >= 2 && path.isAbsolute(args[args.length - 1]) ? "policy-pack" : "eval";
+    }
+    if (!script) {
+        return "?";
     }
     const dir = path.dirname(script);
     return path.basename(path.dirname(dir)) === "cmd" ? path.basename(dir) : path.basename(script);

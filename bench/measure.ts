@@ -92,14 +92,11 @@ function processName(pid: number): string {
             return binary;
         }
         const evaluated = argv.includes("-e") || argv.includes("--eval");
-        // `node -e CODE -- SCRIPT ...` or `node [OPTIONS] SCRIPT ...`.
+        // `node -e CODE -- ARGS` or `node [OPTIONS] SCRIPT ARGS`.
         const dashes = argv.indexOf("--");
-        const script = evaluated
-            ? dashes > 0
-                ? argv[dashes + 1]
-                : undefined
-            : argv.slice(1).find((arg) => !arg.startsWith("-"));
-        return `node ${launcherOf(script, evaluated)}`;
+        const script = argv.findIndex((arg, i) => i > 0 && !arg.startsWith("-"));
+        const args = evaluated ? (dashes > 0 ? argv.slice(dashes + 1) : []) : script > 0 ? argv.slice(script) : [];
+        return `node ${launcherOf(args, evaluated)}`;
     } catch {
         return "?";
     }

@@ -14,7 +14,7 @@ import { launcherOf } from "./launcher";
 
 export interface NodeMark {
     pid: number;
-    /** What the process runs (launcher.ts): `run` (the program), `run-policy-pack`, `eval` or another script. */
+    /** What the process runs (launcher.ts): `run` (the program), `policy-pack`, `eval` or another script. */
     launcher: string;
     mark: "started" | "entry-start" | "entry-end" | "first-stdout";
     /** Date.now() clock, sub-millisecond. */
@@ -47,9 +47,9 @@ if (marksFile) {
         const cpu = process.cpuUsage();
         return (cpu.user + cpu.system) / 1000;
     };
-    // `node -e CODE -- ARG` puts ARG in argv[1], as `node SCRIPT` puts SCRIPT.
+    // `node -e CODE -- ARGS` puts ARGS from argv[1] on, as `node SCRIPT ARGS` puts SCRIPT and ARGS.
     const evaluated = process.execArgv.some((arg) => arg === "-e" || arg.startsWith("--eval"));
-    const launcher = launcherOf(process.argv[1], evaluated);
+    const launcher = launcherOf(process.argv.slice(1), evaluated);
     const loadMsByPackage: Record<string, number> = {};
     const loadedBy: Record<string, string> = {};
     const write = (mark: NodeMark["mark"], atMs: number, withLoads = false): void => {

@@ -517,13 +517,9 @@ func pluginCommand(ctx context.Context, node, dir, kind string, typescript bool,
 		return nil, fmt.Errorf("cannot run a plugin of kind %q", kind)
 	}
 	if kind == "analyzer" && !typescript {
-		// A compiled pack (runtime option typescript: false): the same runner's run module,
-		// started by launch-policy-pack.js, without ts-node.
-		run, err := resolveModule(ctx, node, dir, script+"/run")
-		if err != nil {
-			return nil, err
-		}
-		return append([]string{"-e", launchPolicyPack, "--", run}, scriptArgs...), nil
+		// A compiled pack (runtime option typescript: false): launch-policy-pack.js, without the
+		// SDK's runner.
+		return append([]string{"-e", launchPolicyPack, "--"}, scriptArgs...), nil
 	}
 	scriptPath, err := resolveModule(ctx, node, dir, script)
 	if err != nil {

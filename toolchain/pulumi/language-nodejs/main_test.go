@@ -114,14 +114,13 @@ func TestResolveModuleAgreesWithNode(t *testing.T) {
 	}
 }
 
-// A compiled pack starts through the launcher with the run module, the engine address and the
-// pack's folder; any other pack through the SDK's cmd/run-policy-pack, as upstream's host does.
+// A compiled pack starts through the launcher with the engine address and the pack's folder; any
+// other pack through the SDK's cmd/run-policy-pack, as upstream's host does.
 func TestPluginCommand(t *testing.T) {
 	node := nodeOnPath(t)
 	root := t.TempDir()
 	writeFiles(t, root, map[string]string{
 		"node_modules/@pulumi/pulumi/cmd/run-policy-pack/index.js": "",
-		"node_modules/@pulumi/pulumi/cmd/run-policy-pack/run.js":   "",
 		"node_modules/@pulumi/pulumi/cmd/run-plugin/index.js":      "",
 	})
 	policyPack := filepath.Join(root, "node_modules/@pulumi/pulumi/cmd/run-policy-pack")
@@ -130,7 +129,7 @@ func TestPluginCommand(t *testing.T) {
 		typescript bool
 		want       []string
 	}{
-		{"analyzer", false, []string{"-e", launchPolicyPack, "--", filepath.Join(policyPack, "run.js"), "127.0.0.1:1", root}},
+		{"analyzer", false, []string{"-e", launchPolicyPack, "--", "127.0.0.1:1", root}},
 		{"analyzer", true, []string{filepath.Join(policyPack, "index.js"), "127.0.0.1:1", root}},
 		{"resource", false, []string{filepath.Join(root, "node_modules/@pulumi/pulumi/cmd/run-plugin/index.js"), root, "127.0.0.1:1"}},
 	} {
@@ -147,35 +146,41 @@ func TestPluginCommand(t *testing.T) {
 	}
 }
 
-// The launcher keeps the runner's exit contract: 0 only when the pack ran without an uncaught
-// error; 32 when every such error was reported to the user; 1 when one was not; and finds the
-// pack after the flags the CLI may give (`pulumi --tracing`). The run module here stands in for
-// the SDK's, and checks what it is given.
-func TestLaunchPolicyPackExitCodes(t *testing.T) {
+// The launcher starts the pack's folder (its package.json's main) with no arguments of its own,
+// after the flags the CLI may give (`pulumi --tracing`), and keeps the SDK runner's exit contract:
+// 0 only when the pack ran without an uncaught error; an error that escapes the pack, at load or
+// later, is shown on stderr and the exit code is 32 (already shown to the user). The pack here is
+// a stand-in that reports what it sees and fails as told.
+func TestLaunchPolicyPack(t *testing.T) {
 	node := nodeOnPath(t)
-	dir := t.TempDir()
-	runModule := filepath.Join(dir, "run.js")
-	writeFiles(t, dir, map[string]string{"run.js": `
-exports.run = async (opts) => {
-    if (opts.typeScript !== false || opts.argv._[0] !== "/the/pack") {
-        throw new Error("unexpected options " + JSON.stringify(opts));
-    }
-    opts.programStarted();
-    const err = new Error("the pack failed");
-    switch (process.env.OUTCOME) {
-        case "reported": opts.reportLoggedError(err); throw err;
-        case "unreported": throw err;
-    }
-};`})
+	pack := t.TempDir()
+	writeFiles(t, pack, map[string]string{
+		"package.json": `{"main": "bin/bundle.js"}`,
+		"bin/bundle.js": `
+console.log(JSON.stringify(process.argv.slice(1)));
+switch (process.env.OUTCOME) {
+    case "throws": throw new Error("the pack failed to load");
+    case "rejects": setTimeout(() => Promise.reject(new Error("the pack failed later")), 10); break;
+}`,
+	})
 	for _, cliArgs := range [][]string{
 		{"127.0.0.1:1"},
 		{"--tracing", "tcp:/127.0.0.1:9", "127.0.0.1:1"},
 	} {
-		for outcome, want := range map[string]int{"ok": 0, "reported": 32, "unreported": 1} {
-			args := append(append([]string{"-e", launchPolicyPack, "--", runModule}, cliArgs...), "/the/pack")
+		for outcome, want := range map[string]struct {
+			code   int
+			stderr string
+		}{
+			"ok":      {0, ""},
+			"throws":  {32, "the pack failed to load"},
+			"rejects": {32, "the pack failed later"},
+		} {
+			args := append(append([]string{"-e", launchPolicyPack, "--"}, cliArgs...), pack)
 			cmd := exec.Command(node, args...)
 			cmd.Env = append(os.Environ(), "OUTCOME="+outcome)
-			out, err := cmd.CombinedOutput()
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
 			code := 0
 			var exitErr *exec.ExitError
 			if errors.As(err, &exitErr) {
@@ -183,10 +188,24 @@ exports.run = async (opts) => {
 			} else if err != nil {
 				t.Fatalf("%q %s: %v", cliArgs, outcome, err)
 			}
-			if code != want {
-				t.Errorf("%q %s: exit code %d, want %d\n%s", cliArgs, outcome, code, want, out)
+			if code != want.code {
+				t.Errorf("%q %s: exit code %d, want %d\n%s", cliArgs, outcome, code, want.code, stderr.String())
+			}
+			shown := strings.Contains(stderr.String(), "policy pack in "+pack+" failed") &&
+				strings.Contains(stderr.String(), want.stderr)
+			if (want.stderr == "" && stderr.Len() > 0) || (want.stderr != "" && !shown) {
+				t.Errorf("%q %s: stderr %q, want %q", cliArgs, outcome, stderr.String(), want.stderr)
+			}
+			if got, want := strings.TrimSpace(stdout.String()), `["`+pack+`"]`; got != want {
+				t.Errorf("%q %s: the pack saw argv %s, want %s", cliArgs, outcome, got, want)
 			}
 		}
+	}
+	missing := t.TempDir()
+	out, err := exec.Command(node, "-e", launchPolicyPack, "--", "127.0.0.1:1", missing).CombinedOutput()
+	var exitErr *exec.ExitError
+	if !errors.As(err, &exitErr) || exitErr.ExitCode() != 32 || !strings.Contains(string(out), "Cannot find module") {
+		t.Errorf("a pack without its main: %v\n%s", err, out)
 	}
 }
 

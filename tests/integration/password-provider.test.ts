@@ -12,7 +12,8 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { EngineEvent, Stack } from "@pulumi/pulumi/automation";
+import { inlineTestStack } from "../support";
 
 class Database extends pulumi.ComponentResource {
     readonly password: pulumi.Output<string>;
@@ -40,22 +41,7 @@ describe("the generated passwords' move to an explicit random provider", functio
 
     before(async () => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "exchange-password-provider-"));
-        fs.mkdirSync(path.join(dir, "state"));
-        stack = await LocalWorkspace.createOrSelectStack(
-            { stackName: "move", projectName: "password-provider", program: beforeTheMove },
-            {
-                workDir: dir,
-                projectSettings: { name: "password-provider", runtime: "nodejs" },
-                envVars: {
-                    PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
-                    // Throw-away passphrase for a throw-away stack.
-                    PULUMI_CONFIG_PASSPHRASE: `move-${path.basename(dir)}`,
-                    PULUMI_CONFIG_PASSPHRASE_FILE: "",
-                    PULUMI_SKIP_UPDATE_CHECK: "true",
-                    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-                },
-            },
-        );
+        stack = await inlineTestStack(dir, "password-provider", "move", beforeTheMove);
     });
 
     after(() => {

@@ -20,8 +20,9 @@ import * as os from "os";
 import * as path from "path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { EngineEvent, LocalWorkspace, PolicyEvent, Stack } from "@pulumi/pulumi/automation";
+import { EngineEvent, PolicyEvent, Stack } from "@pulumi/pulumi/automation";
 import { nonEmpty } from "../assertions";
+import { inlineTestStack } from "../support";
 
 const PROJECT_ROOT = path.resolve(__dirname, "..", "..", "..");
 const POLICY_PACK = path.join(PROJECT_ROOT, "policy");
@@ -547,23 +548,7 @@ describe("every rule of the policy pack through a real `pulumi preview`", functi
     before(async () => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "exchange-policy-classes-"));
         const renderDirs = { a: path.join(dir, "render-a"), b: path.join(dir, "render-b") };
-        fs.mkdirSync(path.join(dir, "state"));
-        stack = await LocalWorkspace.createOrSelectStack(
-            { stackName: "classes", projectName: "policy-classes", program: program(renderDirs) },
-            {
-                workDir: dir,
-                projectSettings: { name: "policy-classes", runtime: "nodejs" },
-                envVars: {
-                    // Its own state, whatever backend the caller's environment names.
-                    PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
-                    // Throw-away passphrase for a throw-away stack that holds no secret.
-                    PULUMI_CONFIG_PASSPHRASE: `classes-${path.basename(dir)}`,
-                    PULUMI_CONFIG_PASSPHRASE_FILE: "",
-                    PULUMI_SKIP_UPDATE_CHECK: "true",
-                    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-                },
-            },
-        );
+        stack = await inlineTestStack(dir, "policy-classes", "classes", program(renderDirs));
         // The default provider renders too, so nothing here ever reaches a cluster.
         await stack.setConfig("kubernetes:renderYamlToDirectory", { value: path.join(dir, "render-default") });
         try {

@@ -21,6 +21,7 @@ import {
     OutputMap,
     PreviewOptions,
     PulumiCommand,
+    PulumiFn,
     Stack,
     StepEventMetadata,
     UpOptions,
@@ -351,4 +352,33 @@ export function unreachableKubeconfig(contexts: string[]): string {
     };
     fs.writeFileSync(file, yaml.dump(config));
     return file;
+}
+
+/**
+ * A throw-away stack of an inline program (Automation API), in DIR: its own file backend in
+ * DIR/state and a passphrase of its own, whatever backend the caller's environment names, so a
+ * test never touches the user's stacks. The caller removes DIR.
+ */
+export function inlineTestStack(
+    dir: string,
+    projectName: string,
+    stackName: string,
+    program: PulumiFn,
+): Promise<Stack> {
+    fs.mkdirSync(path.join(dir, "state"));
+    return LocalWorkspace.createOrSelectStack(
+        { stackName, projectName, program },
+        {
+            workDir: dir,
+            projectSettings: { name: projectName, runtime: "nodejs" },
+            envVars: {
+                PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
+                // Throw-away passphrase for a throw-away stack.
+                PULUMI_CONFIG_PASSPHRASE: `${stackName}-${path.basename(dir)}`,
+                PULUMI_CONFIG_PASSPHRASE_FILE: "",
+                PULUMI_SKIP_UPDATE_CHECK: "true",
+                PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+            },
+        },
+    );
 }

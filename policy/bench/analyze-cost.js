@@ -1,8 +1,12 @@
-// What a policy pack costs the engine per preview, without the rest of the preview's noise: the
-// pack runs as the CLI runs it (bin/index.js, gRPC on 127.0.0.1), and one "round" sends what the
-// engine sends during a preview: Analyze for every resource, then AnalyzeStack with all of them.
-// The resources are the planned ones of a real preview (`pulumi preview --json > plan.json`).
-// Rounds alternate between the packs; prints the median round per pack, in ms, as JSON.
+// What a policy pack costs the engine per command, without the rest of the command's noise: the
+// pack runs as the language host starts a compiled pack (node requires its folder: package.json's
+// main, the bundle; gRPC on 127.0.0.1), and one "round" sends what the engine sends: for every
+// registration (objects, components, providers, the stack), Remediate then Analyze, one after the
+// other; then AnalyzeStack with all of them. The registrations are the planned ones of a real
+// preview (`pulumi preview --json > plan.json`). Every command starts the pack afresh, so each
+// round does too: its first round is what a command pays (code not yet compiled or optimised),
+// a second round on the same process shows the warm cost. Prints, per pack, the median of each
+// over ROUNDS starts, in ms, as JSON; the packs alternate.
 // Usage: node analyze-cost.js PLAN_JSON ROUNDS PACK_DIR...
 "use strict";
 const { spawn } = require("node:child_process");
@@ -16,15 +20,13 @@ const { Struct } = require(path.join(nm, "google-protobuf/google/protobuf/struct
 
 const [planFile, roundsText, ...packs] = process.argv.slice(2);
 const rounds = Number(roundsText);
-const steps = JSON.parse(fs.readFileSync(planFile, "utf8")).steps.filter(
-    (s) => s.newState && s.newState.custom && !s.newState.type.startsWith("pulumi:providers:"),
-);
+const steps = JSON.parse(fs.readFileSync(planFile, "utf8")).steps.filter((s) => s.newState);
 
 function fill(msg, s) {
     msg.setType(s.newState.type);
     msg.setName(s.urn.split("::").pop());
     msg.setUrn(s.urn);
-    msg.setProperties(Struct.fromJavaScript(JSON.parse(JSON.stringify(s.newState.inputs))));
+    msg.setProperties(Struct.fromJavaScript(JSON.parse(JSON.stringify(s.newState.inputs ?? {}))));
     const opts = new pb.AnalyzerResourceOptions();
     msg.setOptions(opts);
     if (s.newState.provider) {
@@ -41,7 +43,7 @@ function fill(msg, s) {
 }
 
 async function start(packDir) {
-    const child = spawn(process.execPath, [path.join(packDir, "bin", "index.js")], {
+    const child = spawn(process.execPath, [packDir], {
         cwd: packDir,
         stdio: ["ignore", "pipe", "inherit"],
     });
@@ -63,6 +65,7 @@ async function start(packDir) {
 async function round(pack) {
     const t = process.hrtime.bigint();
     for (const s of steps) {
+        await pack.call("remediate", fill(new pb.AnalyzeRequest(), s));
         await pack.call("analyze", fill(new pb.AnalyzeRequest(), s));
     }
     const req = new pb.AnalyzeStackRequest();
@@ -72,25 +75,30 @@ async function round(pack) {
 }
 
 (async () => {
-    const started = [];
-    for (const p of packs) started.push(await start(path.resolve(p)));
-    const times = packs.map(() => []);
-    for (const pack of started) await round(pack); // warm-up
+    const first = packs.map(() => []);
+    const second = packs.map(() => []);
     for (let r = 0; r < rounds; r++) {
-        for (let i = 0; i < started.length; i++) times[i].push(await round(started[i]));
+        for (let i = 0; i < packs.length; i++) {
+            const pack = await start(path.resolve(packs[i]));
+            first[i].push(await round(pack));
+            second[i].push(await round(pack));
+            pack.client.close();
+            pack.child.kill();
+            await new Promise((resolve) => pack.child.once("exit", resolve));
+        }
     }
     const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     console.log(
         JSON.stringify({
-            resources: steps.length,
+            registrations: steps.length,
             rounds,
-            packs: packs.map((p, i) => ({ pack: p, medianRoundMs: Math.round(median(times[i])) })),
+            packs: packs.map((p, i) => ({
+                pack: p,
+                firstRoundMs: Math.round(median(first[i])),
+                secondRoundMs: Math.round(median(second[i])),
+            })),
         }),
     );
-    for (const s of started) {
-        s.client.close();
-        s.child.kill();
-    }
 })().catch((e) => {
     console.error(e);
     process.exit(1);

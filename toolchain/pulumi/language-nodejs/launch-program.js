@@ -1,4 +1,4 @@
-// Starts a program through the @pulumi/pulumi SDK's runner (cmd/run) without two costs that
+// Starts a program through the @pulumi/pulumi SDK's runner (cmd/run) without three costs that
 // runner pays on every preview and update for things this host's programs never use. The host
 // runs it as `node -e <this file> -- RUN_INDEX ARGS...`, RUN_INDEX being the SDK's
 // cmd/run/index.js resolved from the program, ARGS the runner's own flags and program.
@@ -8,7 +8,7 @@
 // VALUE}}, which only the Run request can give: the environment is set, and the runner starts
 // as above. If stdin closes without a document (nobody ran the program) it exits, doing nothing.
 //
-// The runner is then loaded and run exactly as `node RUN_INDEX ARGS...` would, except that two
+// The runner is then loaded and run exactly as `node RUN_INDEX ARGS...` would, except that three
 // modules it requires are answered from require.cache first:
 // - source-map-support/register: it replaces Error.prepareStackTrace, and the SDK captures a
 //   stack trace for every resource it registers (its source position), so every frame of every

@@ -151,11 +151,7 @@ export class PulumiWorkspace {
         // A throw-away passphrase for throw-away state.
         this.passphrase = options.passphrase ?? `test-${path.basename(this.dir)}`;
         this.envVars = {
-            PULUMI_BACKEND_URL: this.backendUrl,
-            PULUMI_CONFIG_PASSPHRASE: this.passphrase,
-            PULUMI_CONFIG_PASSPHRASE_FILE: "",
-            PULUMI_SKIP_UPDATE_CHECK: "true",
-            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+            ...ownStateEnv(this.backendUrl, this.passphrase),
             KUBECONFIG: kubeconfig,
             NO_COLOR: "1",
             ...options.env,
@@ -355,6 +351,20 @@ export function unreachableKubeconfig(contexts: string[]): string {
 }
 
 /**
+ * What keeps a test's pulumi commands on state of their own, whatever the caller's environment
+ * names: the backend and passphrase, no passphrase file, no update check, no plugin download.
+ */
+function ownStateEnv(backendUrl: string, passphrase: string): Record<string, string> {
+    return {
+        PULUMI_BACKEND_URL: backendUrl,
+        PULUMI_CONFIG_PASSPHRASE: passphrase,
+        PULUMI_CONFIG_PASSPHRASE_FILE: "",
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    };
+}
+
+/**
  * A throw-away stack of an inline program (Automation API), in DIR: its own file backend in
  * DIR/state and a passphrase of its own, whatever backend the caller's environment names, so a
  * test never touches the user's stacks. The caller removes DIR.
@@ -371,14 +381,8 @@ export function inlineTestStack(
         {
             workDir: dir,
             projectSettings: { name: projectName, runtime: "nodejs" },
-            envVars: {
-                PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
-                // Throw-away passphrase for a throw-away stack.
-                PULUMI_CONFIG_PASSPHRASE: `${stackName}-${path.basename(dir)}`,
-                PULUMI_CONFIG_PASSPHRASE_FILE: "",
-                PULUMI_SKIP_UPDATE_CHECK: "true",
-                PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-            },
+            // Throw-away passphrase for a throw-away stack.
+            envVars: ownStateEnv(`file://${path.join(dir, "state")}`, `${stackName}-${path.basename(dir)}`),
         },
     );
 }

@@ -23,7 +23,9 @@
 // @pulumi/kubernetes import its index, which loads both heavy parts.
 //
 // The cut modules are replaced by tools/bundle-stub.js, which throws, naming what was called, if
-// anything ever calls into them: a wrong cut fails loudly.
+// anything ever calls into them: a wrong cut fails loudly. One module of the pack's is wrapped
+// (WRAPPED): @pulumi/policy's deserialization, so that a request's properties are deserialized once
+// for all the policies (tools/bundle-deserialize-once.js says why and when that is safe).
 "use strict";
 const esbuild = require(require.resolve("esbuild", { paths: [process.cwd()] }));
 const path = require("node:path");
@@ -53,12 +55,24 @@ const SHARED = [
 
 const STUB = path.join(__dirname, "bundle-stub.js");
 
+/**
+ * What the bundle takes through a wrapper, by resolved path: every import of the module gets the
+ * wrapper's `wrap(module)` instead, the wrapper being a module of tools/ that says why.
+ */
+const WRAPPED = [
+    {
+        path: /\/node_modules\/@pulumi\/policy\/deserialize\.js$/,
+        wrapper: path.join(__dirname, "bundle-deserialize-once.js"),
+        wrap: "deserializeOnce",
+    },
+];
+
 /** Resolves every import as esbuild would, then swaps a cut module for the stub and leaves a shared one out. */
 const cutAndShare = {
     name: "cut-and-share",
     setup(build) {
         build.onResolve({ filter: /.*/ }, async (args) => {
-            if (args.pluginData?.resolving) {
+            if (args.pluginData?.resolving || args.namespace === "wrapped") {
                 return undefined;
             }
             const resolved = await build.resolve(args.path, {
@@ -71,6 +85,9 @@ const cutAndShare = {
             if (cut) {
                 return { path: cut.name, namespace: "cut" };
             }
+            if (WRAPPED.some((w) => w.path.test(resolved.path))) {
+                return { path: resolved.path, namespace: "wrapped" };
+            }
             if (SHARED.some((shared) => shared.test(resolved.path))) {
                 const inPackages = resolved.path.lastIndexOf("/node_modules/") + "/node_modules/".length;
                 return { path: resolved.path.slice(inPackages), external: true };
@@ -82,15 +99,20 @@ const cutAndShare = {
             resolveDir: __dirname,
             loader: "js",
         }));
+        // The wrapped module itself is required by its path from here, so it is bundled as it is.
+        build.onLoad({ filter: /.*/, namespace: "wrapped" }, (args) => {
+            const w = WRAPPED.find((x) => x.path.test(args.path));
+            return {
+                contents: `module.exports = require(${JSON.stringify(w.wrapper)}).${w.wrap}(require(${JSON.stringify(args.path)}));`,
+                resolveDir: __dirname,
+                loader: "js",
+            };
+        });
     },
 };
 
-async function main() {
-    const [entry, outfile] = process.argv.slice(2);
-    if (!entry || !outfile) {
-        console.error("usage: node tools/bundle.js ENTRY OUTFILE");
-        process.exit(2);
-    }
+/** Bundles the compiled entry `entry` into `outfile` (see the top of this file). */
+async function bundle(entry, outfile) {
     await esbuild.build({
         entryPoints: [entry],
         outfile,
@@ -108,7 +130,16 @@ async function main() {
     });
 }
 
-main().catch((err) => {
-    console.error(err);
-    process.exit(1);
-});
+module.exports = { bundle };
+
+if (require.main === module) {
+    const [entry, outfile] = process.argv.slice(2);
+    if (!entry || !outfile) {
+        console.error("usage: node tools/bundle.js ENTRY OUTFILE");
+        process.exit(2);
+    }
+    bundle(entry, outfile).catch((err) => {
+        console.error(err);
+        process.exit(1);
+    });
+}

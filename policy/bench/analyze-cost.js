@@ -3,11 +3,13 @@
 // main, the bundle; gRPC on 127.0.0.1), and one "round" sends what the engine sends: for every
 // registration (objects, components, providers, the stack), Remediate then Analyze, one after the
 // other; then AnalyzeStack with all of them. The registrations are the planned ones of a real
-// preview (`pulumi preview --json > plan.json`). Every command starts the pack afresh, so each
+// preview (`pulumi preview --json > plan.json`), or those of a deployed stack (`pulumi stack export
+// > state.json`: Remediate and Analyze get each resource's inputs, AnalyzeStack its outputs, the
+// live objects, as in a no-op update). Every command starts the pack afresh, so each
 // round does too: its first round is what a command pays (code not yet compiled or optimised),
 // a second round on the same process shows the warm cost. Prints, per pack, the median of each
 // over ROUNDS starts, in ms, as JSON; the packs alternate.
-// Usage: node analyze-cost.js PLAN_JSON ROUNDS PACK_DIR...
+// Usage: node analyze-cost.js PLAN_OR_STATE_JSON ROUNDS PACK_DIR...
 "use strict";
 const { spawn } = require("node:child_process");
 const fs = require("node:fs");
@@ -20,18 +22,44 @@ const { Struct } = require(path.join(nm, "google-protobuf/google/protobuf/struct
 
 const [planFile, roundsText, ...packs] = process.argv.slice(2);
 const rounds = Number(roundsText);
-const steps = JSON.parse(fs.readFileSync(planFile, "utf8")).steps.filter((s) => s.newState);
+const input = JSON.parse(fs.readFileSync(planFile, "utf8"));
+const SIG = "4dabf18193072939515e22adb298388d";
+const SECRET = "1b47061264138c4ac30d75fd1eb44270";
+const RESOURCE_REFERENCE = "5cf8f73096256a8f31e491e813e4eb8e";
+/**
+ * A state file's value as the engine sends it to an analyzer: a secret (`--show-secrets` keeps its
+ * plaintext, JSON-encoded) with its value, a resource reference as its ID, or a component's URN.
+ */
+const asSent = (v) => {
+    if (Array.isArray(v)) {
+        return v.map(asSent);
+    }
+    if (!v || typeof v !== "object") {
+        return v;
+    }
+    if (v[SIG] === SECRET) {
+        return { [SIG]: SECRET, value: asSent(JSON.parse(v.plaintext)) };
+    }
+    if (v[SIG] === RESOURCE_REFERENCE) {
+        return v.id || v.urn;
+    }
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, asSent(x)]));
+};
+// Each registration as { urn, type, provider, inputs, outputs }; a plan has no outputs yet.
+const steps = input.deployment
+    ? input.deployment.resources.map((r) => ({ ...r, inputs: asSent(r.inputs), outputs: asSent(r.outputs ?? {}) }))
+    : input.steps.filter((s) => s.newState).map((s) => ({ ...s.newState, outputs: s.newState.inputs }));
 
-function fill(msg, s) {
-    msg.setType(s.newState.type);
+function fill(msg, s, properties) {
+    msg.setType(s.type);
     msg.setName(s.urn.split("::").pop());
     msg.setUrn(s.urn);
-    msg.setProperties(Struct.fromJavaScript(JSON.parse(JSON.stringify(s.newState.inputs ?? {}))));
+    msg.setProperties(Struct.fromJavaScript(JSON.parse(JSON.stringify(properties ?? {}))));
     const opts = new pb.AnalyzerResourceOptions();
     msg.setOptions(opts);
-    if (s.newState.provider) {
+    if (s.provider) {
         // A provider reference is "<provider URN>::<provider ID>".
-        const urn = s.newState.provider.slice(0, s.newState.provider.lastIndexOf("::"));
+        const urn = s.provider.slice(0, s.provider.lastIndexOf("::"));
         const provider = new pb.AnalyzerProviderResource();
         provider.setUrn(urn);
         provider.setType(urn.split("::")[2] || "pulumi:providers:kubernetes");
@@ -65,13 +93,15 @@ async function start(packDir) {
 async function round(pack) {
     const t = process.hrtime.bigint();
     for (const s of steps) {
-        await pack.call("remediate", fill(new pb.AnalyzeRequest(), s));
-        await pack.call("analyze", fill(new pb.AnalyzeRequest(), s));
+        await pack.call("remediate", fill(new pb.AnalyzeRequest(), s, s.inputs));
+        await pack.call("analyze", fill(new pb.AnalyzeRequest(), s, s.inputs));
     }
     const req = new pb.AnalyzeStackRequest();
-    req.setResourcesList(steps.map((s) => fill(new pb.AnalyzerResource(), s)));
+    req.setResourcesList(steps.map((s) => fill(new pb.AnalyzerResource(), s, s.outputs)));
+    const stackStart = process.hrtime.bigint();
     await pack.call("analyzeStack", req);
-    return Number(process.hrtime.bigint() - t) / 1e6;
+    const end = process.hrtime.bigint();
+    return { all: Number(end - t) / 1e6, stack: Number(end - stackStart) / 1e6 };
 }
 
 (async () => {
@@ -94,8 +124,10 @@ async function round(pack) {
             rounds,
             packs: packs.map((p, i) => ({
                 pack: p,
-                firstRoundMs: Math.round(median(first[i])),
-                secondRoundMs: Math.round(median(second[i])),
+                firstRoundMs: Math.round(median(first[i].map((r) => r.all))),
+                firstRoundStackMs: Math.round(median(first[i].map((r) => r.stack))),
+                secondRoundMs: Math.round(median(second[i].map((r) => r.all))),
+                secondRoundStackMs: Math.round(median(second[i].map((r) => r.stack))),
             })),
         }),
     );

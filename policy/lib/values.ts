@@ -112,14 +112,29 @@ function sdkProxyTarget(value: object): object | undefined {
 }
 
 /**
+ * Snapshots of the data under the SDK's proxies, by that data. Every stack policy gets the whole
+ * stack, each resource's props under a proxy of its own but, in the pack's bundle, over one
+ * deserialized object per resource and request (tools/bundle-deserialize-once.js): the 12 stack
+ * policies then read each resource once, not 12 times. The data lives as long as its request.
+ */
+const snapshots = new WeakMap<object, unknown>();
+
+/**
  * A plain deep copy of `value`, read through the SDK's proxies (or from the data under them, see
  * sdkProxyTarget). Unknown values become `UNKNOWN`; secrets (already unwrapped by the SDK's proxies)
  * become their plain values. Keys are copied as own properties (a key "__proto__" stays a key, it
- * does not replace the prototype).
+ * does not replace the prototype). The copy is frozen: one snapshot serves every policy that reads
+ * the same data (see snapshots), so none may change it for the others.
  */
 export function snapshot(value: unknown): any {
     const target = value !== null && typeof value === "object" ? sdkProxyTarget(value) : undefined;
-    return copy(target ?? value);
+    if (!target) {
+        return copy(value);
+    }
+    if (!snapshots.has(target)) {
+        snapshots.set(target, copy(target));
+    }
+    return snapshots.get(target);
 }
 
 function copy(value: unknown): any {
@@ -135,13 +150,13 @@ function copy(value: unknown): any {
         for (let i = 0; i < length; i++) {
             out.push(readSafely(value, i));
         }
-        return out;
+        return Object.freeze(out);
     }
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(value)) {
         setOwn(out, key, readSafely(value as Record<string, unknown>, key));
     }
-    return out;
+    return Object.freeze(out);
 }
 
 function readSafely(container: any, key: string | number): unknown {

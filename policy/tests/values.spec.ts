@@ -97,11 +97,24 @@ describe("snapshot of a resource's properties", () => {
         assert.deepEqual(reads, ["__isSpecialProxy", "__getSpecialProxyTarget"]);
     });
 
-    it("is a copy: changing it leaves the properties under the proxy as they were", () => {
+    it("is a frozen copy: changing it throws and leaves the properties under the proxy as they were", () => {
         const props = deserialized();
         const snap = snapshot(sdkProxy.unknownCheckingProxy(props));
-        snap.spec.template.spec.containers[0].image = "changed";
-        snap.metadata.labels.app = "changed";
+        assert.throws(() => (snap.spec.template.spec.containers[0].image = "changed"), TypeError);
+        assert.throws(() => (snap.metadata.labels.app = "changed"), TypeError);
+        assert.throws(() => snap.spec.template.spec.containers.push({}), TypeError);
         assert.deepEqual(props, deserialized());
+    });
+
+    it("is read once per data: proxies over the same data share one snapshot, other data gets its own", () => {
+        const props = deserialized();
+        const reads: string[] = [];
+        const first = snapshot(sdkProxy.unknownCheckingProxy(props));
+        const second = snapshot(recording(sdkProxy.unknownCheckingProxy(props), reads));
+        assert.strictEqual(second, first);
+        assert.deepEqual(reads, ["__isSpecialProxy", "__getSpecialProxyTarget"]);
+        const other = snapshot(sdkProxy.unknownCheckingProxy(deserialized()));
+        assert.notStrictEqual(other, first);
+        assert.deepEqual(other, first);
     });
 });

@@ -32,6 +32,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -72,6 +73,17 @@ func main() {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// The CLI closes a plugin with SIGINT to its process group and waits up to 5 s before SIGKILL.
+	// A process started with SIGINT ignored (a job a shell without job control puts in the
+	// background, nohup) hands that on to the CLI and so to this host, which would then sit out the
+	// 5 s at every close: the CLI closes its first host, which only answers About, before the update
+	// starts. Asking for SIGINT enables it again; the host stops as on the CLI's other requests.
+	interrupted := make(chan os.Signal, 1)
+	signal.Notify(interrupted, os.Interrupt)
+	go func() {
+		<-interrupted
+		cancel()
+	}()
 	if engineAddress != "" {
 		// Exit when the engine stops answering (checked every minute), as a killed `pulumi`
 		// leaves its plugins behind.

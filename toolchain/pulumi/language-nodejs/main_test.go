@@ -8,8 +8,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 )
@@ -43,6 +45,46 @@ func TestAcceptsTheCLIsPluginFlags(t *testing.T) {
 	port, err := bufio.NewReader(stdout).ReadString('\n')
 	if strings.TrimSpace(port) == "" || strings.Trim(strings.TrimSpace(port), "0123456789") != "" {
 		t.Fatalf("first line %q (%v), want the host's port; stderr:\n%s", port, err, stderr.String())
+	}
+}
+
+// The host stops on SIGINT, the CLI's way of closing a plugin, even when it was started with SIGINT
+// ignored (as a background job of a shell without job control is, and what it starts): otherwise
+// the CLI waits 5 s for it at every close.
+func TestStopsOnSIGINTEvenWhenStartedIgnoringIt(t *testing.T) {
+	const ignoringSIGINT = `trap "" INT; exec "$0" "$@"`
+	// The test's own precondition: what sh execs this way does start with SIGINT ignored (bit 2 of
+	// SigIgn; the host itself then catches it, so its own status cannot show this).
+	status, err := exec.Command("sh", "-c", ignoringSIGINT, "/bin/cat", "/proc/self/status").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^SigIgn:\s+[0-9a-f]*[2367abef]$`).Match(status) {
+		t.Fatalf("sh did not start its command with SIGINT ignored:\n%s", status)
+	}
+
+	cmd := exec.Command("sh", "-c", ignoringSIGINT, os.Args[0])
+	cmd.Env = append(os.Environ(), "RUN_AS_LANGUAGE_HOST=true")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill() }()
+	if _, err := bufio.NewReader(stdout).ReadString('\n'); err != nil {
+		t.Fatalf("no port announced: %v", err)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the host was still running 10 s after SIGINT")
 	}
 }
 

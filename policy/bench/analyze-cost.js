@@ -4,11 +4,11 @@
 // registration (objects, components, providers, the stack), Remediate then Analyze, one after the
 // other; then AnalyzeStack with all of them. The registrations are the planned ones of a real
 // preview (`pulumi preview --json > plan.json`), or those of a deployed stack (`pulumi stack export
-// > state.json`: Remediate and Analyze get each resource's inputs, AnalyzeStack its outputs, the
-// live objects, as in a no-op update). Every command starts the pack afresh, so each
+// --show-secrets > state.json`: Remediate and Analyze get each resource's inputs, AnalyzeStack its
+// outputs, the live objects, as in a no-op update). Every command starts the pack afresh, so each
 // round does too: its first round is what a command pays (code not yet compiled or optimised),
 // a second round on the same process shows the warm cost. Prints, per pack, the median of each
-// over ROUNDS starts, in ms, as JSON; the packs alternate.
+// round and of its AnalyzeStack alone over ROUNDS starts, in ms, as JSON; the packs alternate.
 // Usage: node analyze-cost.js PLAN_OR_STATE_JSON ROUNDS PACK_DIR...
 "use strict";
 const { spawn } = require("node:child_process");

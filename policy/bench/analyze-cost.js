@@ -23,9 +23,10 @@ const { Struct } = require(path.join(nm, "google-protobuf/google/protobuf/struct
 const [planFile, roundsText, ...packs] = process.argv.slice(2);
 const rounds = Number(roundsText);
 const input = JSON.parse(fs.readFileSync(planFile, "utf8"));
-const SIG = "4dabf18193072939515e22adb298388d";
-const SECRET = "1b47061264138c4ac30d75fd1eb44270";
-const RESOURCE_REFERENCE = "5cf8f73096256a8f31e491e813e4eb8e";
+// The SDK's own names for the signatures the engine marks secrets and resource references with.
+const { specialSigKey: SIG, specialSecretSig: SECRET, specialResourceSig: RESOURCE_REFERENCE } = require(
+    path.join(nm, "@pulumi/pulumi/runtime/rpc"),
+);
 /**
  * A state file's value as the engine sends it to an analyzer: a secret (`--show-secrets` keeps its
  * plaintext, JSON-encoded) with its value, a resource reference as its ID, or a component's URN.

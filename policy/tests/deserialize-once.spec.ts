@@ -19,7 +19,8 @@ interface Deserialize {
     serializeProperties(props: unknown): Promise<any>;
 }
 
-const SECRET = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value: "s3cret" };
+const { specialSigKey, specialSecretSig } = require("@pulumi/pulumi/runtime/rpc");
+const SECRET = { [specialSigKey]: specialSecretSig, value: "s3cret" };
 const request = () => Struct.fromJavaScript({ metadata: { name: "exchange-router" }, data: { password: SECRET } });
 
 /** What every policy of one request gets, and what another request gets. */
